@@ -1,0 +1,33 @@
+"""Differences between ArviZ 0.x (``InferenceData``, PyMC 5) and ArviZ 1.x (``DataTree``, PyMC 6).
+
+Everything that touches a version-specific API goes through this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import arviz as az
+import xarray as xr
+
+
+def as_dataset(obj) -> xr.Dataset:
+    """A Dataset from a Dataset (ArviZ 0.x results) or a DataTree node (ArviZ 1.x)."""
+    return obj if isinstance(obj, xr.Dataset) else obj.to_dataset()
+
+
+def group(idata, name: str) -> xr.Dataset:
+    """One group (``posterior``, ``sample_stats``, ...) of a fit as an ``xarray.Dataset``."""
+    return as_dataset(idata[name])
+
+
+def has_group(idata, name: str) -> bool:
+    return name in idata
+
+
+def save(idata, path: Path) -> None:
+    idata.to_netcdf(str(path))
+
+
+def load(path: Path):
+    return az.from_netcdf(str(path))

@@ -1,0 +1,868 @@
+"""Load and validate the tables of training runs (tokens per model, by date).
+
+Two input schemas are accepted, detected from the header:
+
+- the **project schema** (``data/training_runs.csv``): ``model, organization, date,
+  tokens, unique_tokens, epochs, parameters, compute_flop, published_size, conversion,
+  confidence, source_url, notes``; only ``model``, ``date`` and ``tokens`` are required
+  and the sizes are already in **tokens**;
+- **Epoch AI's "Notable AI Models" CSV** (any of its public header variants); only rows
+  whose ``Domain`` lists ``Language`` and that carry a dataset size are kept, and the
+  size is converted to tokens where Epoch's column holds words.
+
+Every loader returns the same columns (see ``docs/architecture.md``): text quantities in
+tokens (float, NaN where unknown), ``date`` as ``datetime64[ns]`` and ``year`` as a
+decimal year. Problems a user can fix raise :class:`forecast.errors.DataError` naming the
+file, the 1-based spreadsheet row (header = row 1; rows are CSV *records*, so a quoted
+cell spanning several text lines is one row) and the column. Rows are never dropped
+silently: every dropped row is counted by reason in ``df.attrs["load_report"]``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import importlib.resources
+import io
+import math
+import pathlib
+import re
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import DataError
+from forecast.units import WORDS_PER_TOKEN, decimal_years
+
+__all__ = [
+    "COLUMNS",
+    "CheckReport",
+    "LoadReport",
+    "bundled_path",
+    "check_models_file",
+    "load_models",
+    "load_stock_estimates",
+    "load_training_runs",
+    "models_frame_hash",
+]
+
+#: Output columns of every models loader, in order.
+COLUMNS: tuple[str, ...] = (
+    "model",
+    "organization",
+    "date",
+    "year",
+    "tokens",
+    "unique_tokens",
+    "epochs",
+    "parameters",
+    "compute_flop",
+    "published_size",
+    "conversion",
+    "confidence",
+    "source_url",
+    "notes",
+)
+NUMERIC_COLUMNS: tuple[str, ...] = (
+    "tokens",
+    "unique_tokens",
+    "epochs",
+    "parameters",
+    "compute_flop",
+)
+TEXT_COLUMNS: tuple[str, ...] = (
+    "model",
+    "organization",
+    "published_size",
+    "conversion",
+    "confidence",
+    "source_url",
+    "notes",
+)
+#: Columns of the project schema (``data/training_runs.csv``); the first three are required.
+PROJECT_COLUMNS: tuple[str, ...] = (
+    "model",
+    "organization",
+    "date",
+    "tokens",
+    "unique_tokens",
+    "epochs",
+    "parameters",
+    "compute_flop",
+    "published_size",
+    "conversion",
+    "confidence",
+    "source_url",
+    "notes",
+)
+PROJECT_REQUIRED: tuple[str, ...] = ("model", "date", "tokens")
+CONFIDENCE_LEVELS: tuple[str, ...] = ("confident", "likely", "speculative")
+
+#: Epoch dataset-size columns, most preferred first, with whether they hold words.
+#: The ``(datapoints)`` variants hold WORDS for language models (Epoch's convention
+#: 1 token = 0.75 words); ``(total)`` and ``(gradients)`` hold tokens.
+EPOCH_SIZE_COLUMNS: tuple[tuple[str, bool], ...] = (
+    ("Training dataset size (total)", False),
+    ("Training dataset size (gradients)", False),
+    ("Training dataset size (datapoints)", True),
+    ("(DEPRECATED) Training dataset size (datapoints)", True),
+)
+EPOCH_NAME_COLUMNS: tuple[str, ...] = ("Model", "System")
+EPOCH_DATE_COLUMN = "Publication date"
+#: Epoch column -> output column, for the optional values.
+EPOCH_NUMERIC: dict[str, str] = {
+    "Parameters": "parameters",
+    "Training compute (FLOP)": "compute_flop",
+    "Epochs": "epochs",
+}
+
+# Reasons used in LoadReport.dropped / LoadReport.flagged.
+DROP_BLANK = "blank row"
+DROP_NOT_LANGUAGE = "not a language model"
+DROP_NO_SIZE = "no dataset size"
+DROP_BAD_SIZE = "unparseable dataset size (e.g. comma-joined alternatives)"
+DROP_NO_DATE = "no publication date"
+DROP_DUPLICATE = "duplicate row"
+FLAG_NO_TOKENS = "no disclosed token count"
+
+_BUNDLED_DIR = "_bundled_data"
+_REPO_DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
+
+
+# --- reports -------------------------------------------------------------------------
+
+
+@dataclass
+class LoadReport:
+    """What a loader read, kept and dropped (row counts; dropped rows by reason).
+
+    ``rows_read`` counts every record after the header (blank rows included), so
+    ``rows_read == rows_kept + sum(dropped.values())``. ``flagged`` counts kept rows
+    with a caveat (e.g. no disclosed token count); ``ignored_columns`` lists header
+    columns the loader does not use (project schema); ``notes`` holds other remarks.
+    """
+
+    file: str
+    schema: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    flagged: dict[str, int] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def drop(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` dropped rows under ``reason``."""
+        self.dropped[reason] = self.dropped.get(reason, 0) + n
+
+    def flag(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` kept rows with the caveat ``reason``."""
+        self.flagged[reason] = self.flagged.get(reason, 0) + n
+
+    def __str__(self) -> str:
+        parts = [
+            f"{self.file} (schema {self.schema}): read {self.rows_read} rows, kept {self.rows_kept}"
+        ]
+        n_dropped = sum(self.dropped.values())
+        if n_dropped:
+            reasons = ", ".join(f"{n} {r}" for r, n in self.dropped.items())
+            parts.append(f"dropped {n_dropped} ({reasons})")
+        else:
+            parts.append("dropped none")
+        text = "; ".join(parts) + "."
+        if self.flagged:
+            text += " Kept with caveats: " + ", ".join(f"{n} {r}" for r, n in self.flagged.items())
+            text += "."
+        if self.ignored_columns:
+            text += " Ignored columns: " + ", ".join(self.ignored_columns) + "."
+        for note in self.notes:
+            text += " " + note.rstrip(".") + "."
+        return text
+
+
+@dataclass
+class CheckReport:
+    """Result of :func:`check_models_file`: ``ok``, a readable ``text`` and the ``error``.
+
+    ``error`` is the one-line :class:`DataError` message when the file is invalid (else
+    None); ``frame`` is the loaded table when it is valid.
+    """
+
+    ok: bool
+    text: str
+    error: str | None = None
+    frame: pd.DataFrame | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# --- locating files ------------------------------------------------------------------
+
+
+def bundled_path(name: str) -> pathlib.Path:
+    """Path of a data file shipped with the package (e.g. ``"training_runs.csv"``).
+
+    Looks first in the wheel's ``forecast/_bundled_data/`` (installed packages), then in
+    the repository's ``data/`` next to the package (editable installs). Raises
+    :class:`DataError` if neither holds the file.
+    """
+    tried = []
+    try:
+        candidate = importlib.resources.files("forecast") / _BUNDLED_DIR / name
+        tried.append(str(candidate))
+        if candidate.is_file():
+            return pathlib.Path(str(candidate))
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+        pass
+    repo_candidate = _REPO_DATA_DIR / name
+    tried.append(str(repo_candidate))
+    if repo_candidate.is_file():
+        return repo_candidate
+    raise DataError(
+        f"bundled data file {name!r} not found (looked in: {'; '.join(tried)}); "
+        "reinstall the package or pass an explicit path",
+        file=name,
+    )
+
+
+def _is_url(path_or_url) -> bool:
+    return isinstance(path_or_url, str) and path_or_url.lower().startswith(("http://", "https://"))
+
+
+def _read_bytes(path_or_url) -> tuple[bytes, str]:
+    """Raw bytes and a display name of a local file or an explicit http(s) URL."""
+    if _is_url(path_or_url):
+        try:
+            with urllib.request.urlopen(path_or_url, timeout=60) as response:
+                return response.read(), path_or_url
+        except (OSError, ValueError) as exc:  # URLError is an OSError
+            raise DataError(f"could not download: {exc}", file=path_or_url) from exc
+    path = pathlib.Path(path_or_url).expanduser()
+    name = str(path_or_url)
+    if not path.exists():
+        raise DataError("file not found", file=name)
+    if path.is_dir():
+        raise DataError("is a directory, not a CSV file", file=name)
+    try:
+        return path.read_bytes(), name
+    except OSError as exc:
+        raise DataError(f"could not read file: {exc}", file=name) from exc
+
+
+# --- CSV records ---------------------------------------------------------------------
+
+
+def _decode(raw: bytes, name: str) -> str:
+    """UTF-8 text (a leading BOM removed); non-UTF-8 bytes raise DataError with the row."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start : exc.start + 1].hex().upper()
+        message = (
+            f"not valid UTF-8 (byte 0x{bad} at offset {exc.start}); "
+            "save the file as UTF-8 (CSV UTF-8 in a spreadsheet)"
+        )
+        text = raw.decode("utf-8", errors="surrogateescape")
+        row = column = None
+        try:
+            records = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error:
+            records = []
+        header = records[0] if records else []
+        surrogate = re.compile("[\udc80-\udcff]")
+        for i, record in enumerate(records):
+            for j, cell in enumerate(record):
+                if surrogate.search(cell):
+                    row = i + 1
+                    if i > 0 and j < len(header):
+                        column = header[j].strip()
+                    break
+            if row is not None:
+                break
+        raise DataError(message, file=name, row=row, column=column) from None
+
+
+def _records(text: str, name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header (stripped names) and ``(spreadsheet row, cells)`` for each record."""
+    if not text.strip():
+        raise DataError("file is empty", file=name)
+    # strict: a quote that is never closed is an error, not a cell that swallows the
+    # rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    index = 0
+    try:
+        for index, record in enumerate(reader, start=1):
+            if header is None:
+                header = [cell.strip() for cell in record]
+                continue
+            rows.append((index, record))
+    except csv.Error as exc:
+        hint = ""
+        if "end of data" in str(exc):
+            hint = " (a quoted cell starting in this row is never closed)"
+        elif "expected after" in str(exc):
+            hint = ' (text after a closing quote; write a literal quote as "")'
+        raise DataError(f"malformed CSV: {exc}{hint}", file=name, row=index + 1) from None
+    if not header or not any(header):
+        raise DataError("the first row (header) is empty", file=name, row=1)
+    seen: dict[str, int] = {}
+    for j, col in enumerate(header):
+        if col and col in seen:
+            raise DataError(
+                f"column name {col!r} appears twice in the header "
+                f"(positions {seen[col] + 1} and {j + 1})",
+                file=name,
+                row=1,
+                column=col,
+            )
+        seen[col] = j
+    # Trailing blank lines at the end of a file are not rows.
+    while rows and not any(cell.strip() for cell in rows[-1][1]):
+        rows.pop()
+    if not rows:
+        raise DataError("no data rows (the file has only a header)", file=name)
+    width = len(header)
+    for row_number, cells in rows:
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            raise DataError(
+                f"row has {len(cells)} cells but the header has {width} columns "
+                "(an unquoted comma or a broken quote?)",
+                file=name,
+                row=row_number,
+            )
+    return header, rows
+
+
+def _cell(cells: list[str], index: int | None) -> str:
+    if index is None or index >= len(cells):
+        return ""
+    return cells[index].strip()
+
+
+# --- cell parsers --------------------------------------------------------------------
+
+_NUMBER = re.compile(
+    r"""^[+-]?
+    (?: \d{1,3}(?:,\d{3})+(?:\.\d*)?     # 1,400,000,000,000 (thousands separators)
+      | \d+(?:\.\d*)?                     # 1400 or 1.4
+      | \.\d+ )                           # .5
+    (?:[eE][+-]?\d+)?$""",
+    re.VERBOSE,
+)
+_NONFINITE = re.compile(r"^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
+
+
+def parse_number(text: str) -> float | None:
+    """A numeric cell -> float; blank -> None. Thousands separators and ``1.4e12`` OK.
+
+    Raises ValueError (with a readable reason) for NaN/inf, garbage and values that
+    overflow a float. Sign is not checked here.
+    """
+    s = text.strip()
+    if not s:
+        return None
+    if _NONFINITE.match(s):
+        raise ValueError(f"{s!r} is not a finite number")
+    if not _NUMBER.match(s):
+        raise ValueError(f"{s!r} is not a number")
+    value = float(s.replace(",", ""))
+    if not math.isfinite(value):
+        raise ValueError(f"{s!r} is too large")
+    return value
+
+
+_DATE_Y = re.compile(r"^(\d{4})$")
+_DATE_YM = re.compile(r"^(\d{4})-(\d{1,2})$")
+_DATE_YMD = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DATE_ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_date(text: str) -> dt.datetime:
+    """A date cell -> naive datetime (UTC for zoned ISO datetimes).
+
+    Accepts ``YYYY-MM-DD``, ``YYYY-MM`` (first of the month), ``YYYY`` (1 January) and
+    ISO datetimes; raises ValueError otherwise.
+    """
+    s = text.strip()
+    try:
+        if m := _DATE_Y.match(s):
+            return dt.datetime(int(m[1]), 1, 1)
+        if m := _DATE_YM.match(s):
+            return dt.datetime(int(m[1]), int(m[2]), 1)
+        if m := _DATE_YMD.match(s):
+            return dt.datetime(int(m[1]), int(m[2]), int(m[3]))
+        if _DATE_ISO.match(s):
+            iso = s[:-1] + "+00:00" if s.endswith("Z") else s
+            value = dt.datetime.fromisoformat(iso)
+            if value.tzinfo is not None:
+                value = value.astimezone(dt.UTC).replace(tzinfo=None)
+            return value
+    except ValueError:
+        pass
+    raise ValueError(f"{s!r} is not a date (use YYYY-MM-DD, YYYY-MM, YYYY or an ISO datetime)")
+
+
+class _Validator:
+    """Cell checks that raise DataError located at (file, row, column)."""
+
+    def __init__(self, name: str, today: dt.date | None = None) -> None:
+        self.name = name
+        self.today = today or dt.date.today()
+
+    def error(self, message: str, row: int | None = None, column: str | None = None):
+        return DataError(message, file=self.name, row=row, column=column)
+
+    def date(self, text: str, row: int, column: str) -> dt.datetime:
+        if not text:
+            raise self.error("missing date", row, column)
+        try:
+            value = parse_date(text)
+        except ValueError as exc:
+            raise self.error(str(exc), row, column) from None
+        if value.date() > self.today:
+            raise self.error(
+                f"date {text!r} is in the future (today is {self.today.isoformat()})",
+                row,
+                column,
+            )
+        if value.year < 1900:
+            raise self.error(f"date {text!r} is before 1900", row, column)
+        return value
+
+    def positive(self, text: str, row: int, column: str) -> float:
+        """A positive finite number, or NaN for a blank cell."""
+        try:
+            value = parse_number(text)
+        except ValueError as exc:
+            raise self.error(str(exc), row, column) from None
+        if value is None:
+            return math.nan
+        if value <= 0:
+            raise self.error(f"{text.strip()!r} must be positive", row, column)
+        return value
+
+
+# --- the two schemas -----------------------------------------------------------------
+
+
+def _detect_schema(header: Sequence[str]) -> str:
+    """``"project"``, ``"epoch"`` or raise DataError listing the columns present."""
+    cols = set(header)
+    lower = {c.lower() for c in header}
+    if EPOCH_DATE_COLUMN in cols and cols & set(EPOCH_NAME_COLUMNS):
+        return "epoch"
+    if "model" in lower:
+        return "project"
+    return "unknown"
+
+
+def _missing_columns_error(name: str, header: Sequence[str], what: str) -> DataError:
+    present = ", ".join(repr(c) for c in header if c) or "(none)"
+    return DataError(f"{what}; columns present: {present}", file=name)
+
+
+def _load_project(
+    header: list[str], rows: list[tuple[int, list[str]]], name: str, v: _Validator
+) -> tuple[list[dict], LoadReport]:
+    lower = [c.lower() for c in header]
+    missing = [c for c in PROJECT_REQUIRED if c not in lower]
+    if missing:
+        raise _missing_columns_error(
+            name, header, f"missing required column(s) {', '.join(missing)}"
+        )
+    index = {c: lower.index(c) for c in PROJECT_COLUMNS if c in lower}
+    report = LoadReport(file=name, schema="project")
+    report.ignored_columns = [c for c in header if c and c.lower() not in PROJECT_COLUMNS]
+    records: list[dict] = []
+    for row, cells in rows:
+        report.rows_read += 1
+        if not any(c.strip() for c in cells):
+            report.drop(DROP_BLANK)
+            continue
+        get = {c: _cell(cells, index.get(c)) for c in PROJECT_COLUMNS}
+        if not get["model"]:
+            raise v.error("missing model name", row, header[index["model"]])
+        rec: dict = {"_row": row, "model": get["model"]}
+        rec["date"] = v.date(get["date"], row, header[index["date"]])
+        for col in NUMERIC_COLUMNS:
+            column_name = header[index[col]] if col in index else col
+            rec[col] = v.positive(get[col], row, column_name)
+        if math.isnan(rec["tokens"]):
+            report.flag(FLAG_NO_TOKENS)
+        confidence = get["confidence"].lower()
+        if confidence and confidence not in CONFIDENCE_LEVELS:
+            raise v.error(
+                f"confidence {get['confidence']!r} is not one of {', '.join(CONFIDENCE_LEVELS)}",
+                row,
+                header[index["confidence"]],
+            )
+        for col in ("organization", "published_size", "conversion", "source_url", "notes"):
+            rec[col] = get[col]
+        rec["confidence"] = confidence
+        records.append(rec)
+    return records, report
+
+
+def _epoch_size_column(header: Sequence[str]) -> tuple[str, bool] | None:
+    for col, words in EPOCH_SIZE_COLUMNS:
+        if col in header:
+            return col, words
+    return None
+
+
+def _load_epoch(
+    header: list[str], rows: list[tuple[int, list[str]]], name: str, v: _Validator
+) -> tuple[list[dict], LoadReport]:
+    size = _epoch_size_column(header)
+    if size is None:
+        raise _missing_columns_error(
+            name,
+            header,
+            "Epoch file without a dataset-size column (expected one of "
+            + ", ".join(repr(c) for c, _ in EPOCH_SIZE_COLUMNS)
+            + ")",
+        )
+    if "Domain" not in header:
+        raise _missing_columns_error(name, header, "Epoch file without a 'Domain' column")
+    size_col, in_words = size
+    name_col = next(c for c in EPOCH_NAME_COLUMNS if c in header)
+    idx = {c: i for i, c in enumerate(header)}
+    report = LoadReport(file=name, schema=f"epoch:{size_col}")
+    if in_words:
+        conversion = (
+            f"Epoch '{size_col}' holds words for language models; "
+            f"tokens = words / {WORDS_PER_TOKEN} (x 4/3)"
+        )
+    else:
+        conversion = f"Epoch '{size_col}': tokens as published"
+    bad_optional: dict[str, int] = {}
+    records: list[dict] = []
+    for row, cells in rows:
+        report.rows_read += 1
+        if not any(c.strip() for c in cells):
+            report.drop(DROP_BLANK)
+            continue
+        domains = [d.strip().lower() for d in _cell(cells, idx["Domain"]).split(",")]
+        if "language" not in domains:
+            report.drop(DROP_NOT_LANGUAGE)
+            continue
+        raw_size = _cell(cells, idx[size_col])
+        if not raw_size:
+            report.drop(DROP_NO_SIZE)
+            continue
+        try:
+            value = parse_number(raw_size)
+        except ValueError:
+            if _NONFINITE.match(raw_size):
+                raise v.error(f"{raw_size!r} is not a finite number", row, size_col) from None
+            report.drop(DROP_BAD_SIZE)
+            continue
+        if value is None or value <= 0:
+            raise v.error(f"dataset size {raw_size!r} must be positive", row, size_col)
+        model = _cell(cells, idx[name_col])
+        if not model:
+            raise v.error("missing model name", row, name_col)
+        raw_date = _cell(cells, idx[EPOCH_DATE_COLUMN])
+        if not raw_date:
+            report.drop(DROP_NO_DATE)
+            continue
+        rec: dict = {"_row": row, "model": model}
+        rec["date"] = v.date(raw_date, row, EPOCH_DATE_COLUMN)
+        # Epoch's convention is 1 token = 0.75 words, so tokens = words x 4/3. (Epoch's
+        # own 2024 code multiplies the stored words by 4/5 to "convert to tokens", which
+        # goes the wrong way: it shrinks word counts instead of enlarging them.)
+        rec["tokens"] = value / WORDS_PER_TOKEN if in_words else value
+        rec["unique_tokens"] = math.nan
+        for src, dst in EPOCH_NUMERIC.items():
+            rec[dst] = math.nan
+            if src not in idx:
+                continue
+            try:
+                number = parse_number(_cell(cells, idx[src]))
+            except ValueError:
+                number = None
+                bad_optional[src] = bad_optional.get(src, 0) + 1
+            if number is not None and number <= 0:
+                bad_optional[src] = bad_optional.get(src, 0) + 1
+                number = None
+            rec[dst] = math.nan if number is None else number
+        rec["organization"] = _cell(cells, idx.get("Organization"))
+        rec["published_size"] = f"{raw_size} {'words' if in_words else 'tokens'}"
+        rec["conversion"] = conversion
+        rec["confidence"] = _cell(cells, idx.get("Confidence")).lower()
+        rec["source_url"] = _cell(cells, idx.get("Link"))
+        rec["notes"] = _cell(cells, idx.get("Dataset size notes"))
+        records.append(rec)
+    for src, n in bad_optional.items():
+        report.notes.append(f"{n} unparseable or non-positive '{src}' value(s) set to NaN")
+    return records, report
+
+
+_COMPARE = (
+    "organization",
+    "date",
+    "tokens",
+    "unique_tokens",
+    "epochs",
+    "parameters",
+    "compute_flop",
+    "confidence",
+)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    return a == b
+
+
+def _dedupe(records: list[dict], report: LoadReport, v: _Validator) -> list[dict]:
+    """Exact duplicates (same model and values) count once; conflicting ones are errors."""
+    first: dict[str, dict] = {}
+    out = []
+    for rec in records:
+        prev = first.get(rec["model"])
+        if prev is None:
+            first[rec["model"]] = rec
+            out.append(rec)
+            continue
+        differing = [c for c in _COMPARE if not _same(prev[c], rec[c])]
+        if differing:
+            raise v.error(
+                f"model {rec['model']!r} appears in rows {prev['_row']} and {rec['_row']} "
+                f"with different values ({', '.join(differing)})",
+                rec["_row"],
+                differing[0],
+            )
+        report.drop(DROP_DUPLICATE)
+    return out
+
+
+def _frame(records: list[dict]) -> pd.DataFrame:
+    data: dict[str, object] = {}
+    for col in TEXT_COLUMNS:
+        data[col] = pd.Series([r[col] for r in records], dtype=object).astype(str)
+    data["date"] = pd.Series(pd.to_datetime([r["date"] for r in records]), dtype="datetime64[ns]")
+    for col in NUMERIC_COLUMNS:
+        data[col] = np.array([r[col] for r in records], dtype=float)
+    df = pd.DataFrame(data)
+    df = df.sort_values(["date", "model"], kind="mergesort").reset_index(drop=True)
+    df["year"] = np.asarray(decimal_years(df["date"]), dtype=float)
+    return df[list(COLUMNS)]
+
+
+def _parse(raw: bytes, name: str, *, expect: str | None = None) -> pd.DataFrame:
+    text = _decode(raw, name)
+    header, rows = _records(text, name)
+    schema = _detect_schema(header)
+    if expect == "project" and schema != "project":
+        schema = "project"  # reports the missing project columns below
+    v = _Validator(name)
+    if schema == "project":
+        records, report = _load_project(header, rows, name, v)
+    elif schema == "epoch":
+        records, report = _load_epoch(header, rows, name, v)
+    else:
+        raise _missing_columns_error(
+            name,
+            header,
+            "unrecognised header: expected the project schema (model, date, tokens, ...) "
+            "or an Epoch AI models file (Model/System, Publication date, Domain, "
+            "Training dataset size ...)",
+        )
+    records = _dedupe(records, report, v)
+    report.rows_kept = len(records)
+    if not records:
+        raise DataError(f"no usable rows: {report}", file=name)
+    df = _frame(records)
+    df.attrs["load_report"] = report
+    df.attrs["source"] = name
+    return df
+
+
+# --- public loaders ------------------------------------------------------------------
+
+
+def load_models(path_or_url) -> pd.DataFrame:
+    """Load any models CSV (project schema or Epoch AI's, auto-detected from the header).
+
+    ``path_or_url`` is a local path or an explicit ``http(s)://`` URL. Returns one row per
+    model with the columns in :data:`COLUMNS`: sizes in **tokens** (float, NaN where
+    unknown), ``compute_flop`` in FLOP, ``date`` as ``datetime64[ns]``, ``year`` as a
+    decimal year; sorted by date then model. ``df.attrs["load_report"]`` is a
+    :class:`LoadReport`, ``df.attrs["source"]`` the path or URL. Raises
+    :class:`DataError` (file, 1-based row, column) for invalid input.
+    """
+    raw, name = _read_bytes(path_or_url)
+    return _parse(raw, name)
+
+
+def load_training_runs(path=None) -> pd.DataFrame:
+    """The bundled ``training_runs.csv`` (or ``path``, a file in the project schema).
+
+    Same columns and attrs as :func:`load_models`; sizes in tokens.
+    """
+    if path is None:
+        path = bundled_path("training_runs.csv")
+    raw, name = _read_bytes(path)
+    return _parse(raw, name, expect="project")
+
+
+STOCK_REQUIRED: tuple[str, ...] = ("parameter", "distribution")
+STOCK_NUMERIC: tuple[str, ...] = ("low", "high", "interval", "central")
+
+
+def load_stock_estimates(path=None) -> pd.DataFrame:
+    """The stock-model inputs (bundled ``stock_estimates.csv`` or ``path``), one row per parameter.
+
+    Keeps every column of the file as text, except ``low``, ``high``, ``interval`` and
+    ``central``, which become floats (NaN if blank; units are given per row in ``unit``).
+    Checks only what is generic: ``parameter`` present and unique, numbers finite,
+    ``low <= high``, ``0 < interval < 1``. What each distribution needs is checked by
+    :mod:`forecast.stock`. Raises :class:`DataError` (file, row, column).
+    """
+    if path is None:
+        path = bundled_path("stock_estimates.csv")
+    raw, name = _read_bytes(path)
+    header, rows = _records(_decode(raw, name), name)
+    missing = [c for c in STOCK_REQUIRED if c not in header]
+    if missing:
+        raise _missing_columns_error(
+            name, header, f"missing required column(s) {', '.join(missing)}"
+        )
+    v = _Validator(name)
+    columns = [c for c in header if c]
+    idx = {c: header.index(c) for c in columns}
+    out: dict[str, list] = {c: [] for c in columns}
+    first_row: dict[str, int] = {}
+    report = LoadReport(file=name, schema="stock_estimates")
+    for row, cells in rows:
+        report.rows_read += 1
+        if not any(c.strip() for c in cells):
+            report.drop(DROP_BLANK)
+            continue
+        parameter = _cell(cells, idx["parameter"])
+        if not parameter:
+            raise v.error("missing parameter name", row, "parameter")
+        if parameter in first_row:
+            raise v.error(
+                f"parameter {parameter!r} appears in rows {first_row[parameter]} and {row}",
+                row,
+                "parameter",
+            )
+        first_row[parameter] = row
+        values: dict[str, object] = {}
+        for col in columns:
+            text = _cell(cells, idx[col])
+            if col in STOCK_NUMERIC:
+                try:
+                    number = parse_number(text)
+                except ValueError as exc:
+                    raise v.error(str(exc), row, col) from None
+                values[col] = math.nan if number is None else number
+            else:
+                values[col] = text
+        low, high = values.get("low", math.nan), values.get("high", math.nan)
+        if low > high:  # False when either is NaN
+            raise v.error(f"low ({low:g}) is larger than high ({high:g})", row, "low")
+        interval = values.get("interval", math.nan)
+        if not math.isnan(interval) and not 0 < interval < 1:
+            raise v.error(f"interval {interval:g} must be between 0 and 1", row, "interval")
+        for col in columns:
+            out[col].append(values[col])
+    report.rows_kept = len(first_row)
+    if not first_row:
+        raise DataError("no data rows", file=name)
+    df = pd.DataFrame(
+        {c: np.array(out[c], dtype=float) if c in STOCK_NUMERIC else out[c] for c in columns}
+    )
+    df.attrs["load_report"] = report
+    df.attrs["source"] = name
+    return df
+
+
+def check_models_file(path) -> CheckReport:
+    """Validate a models CSV and describe it (schema, row counts, date range, largest run).
+
+    Never raises :class:`DataError`: an invalid file gives ``ok=False`` and the one-line
+    error in ``error``. Sizes in the text are tokens. Prints nothing.
+    """
+    try:
+        df = load_models(path)
+    except DataError as exc:
+        text = f"{path}: INVALID\nproblem: {exc}"
+        return CheckReport(ok=False, text=text, error=str(exc))
+    report: LoadReport = df.attrs["load_report"]
+    lines = [
+        f"file: {report.file}",
+        f"schema: {report.schema}",
+        f"rows read: {report.rows_read}",
+        f"rows kept: {report.rows_kept}",
+    ]
+    if report.dropped:
+        lines.append(f"rows dropped: {sum(report.dropped.values())}")
+        lines.extend(f"  - {reason}: {n}" for reason, n in report.dropped.items())
+    else:
+        lines.append("rows dropped: 0")
+    lines.append(f"date range: {df['date'].min():%Y-%m-%d} to {df['date'].max():%Y-%m-%d}")
+    with_tokens = df["tokens"].notna()
+    lines.append(f"models with a token count: {int(with_tokens.sum())} of {len(df)}")
+    if with_tokens.any():
+        top = df.loc[df.loc[with_tokens, "tokens"].idxmax()]
+        lines.append(
+            f"largest run: {top['model']} ({top['tokens']:.3g} tokens, {top['date']:%Y-%m-%d})"
+        )
+    problems = [f"{n} row(s) kept with {r}" for r, n in report.flagged.items()]
+    if report.ignored_columns:
+        problems.append("ignored column(s): " + ", ".join(report.ignored_columns))
+    problems.extend(report.notes)
+    lines.append("problems: " + ("none" if not problems else "; ".join(problems)))
+    lines.append("status: OK")
+    return CheckReport(ok=True, text="\n".join(lines), error=None, frame=df)
+
+
+def models_frame_hash(df: pd.DataFrame) -> str:
+    """Stable sha256 (hex) of the ``model``, ``date``, ``tokens``, ``compute_flop`` columns.
+
+    Independent of row order and of other columns; tokens and FLOP are hashed exactly
+    (``float.hex``), NaN as ``nan``. Used as a cache key for fits. ``tokens`` is required;
+    a frame without ``date`` is hashed on ``year`` (decimal years), a missing ``model``
+    or ``compute_flop`` column hashes as empty names / NaN.
+    """
+    if "tokens" not in df.columns or not ({"date", "year"} & set(df.columns)):
+        raise DataError(
+            "models frame needs a 'tokens' column and a 'date' or 'year' column; "
+            f"columns present: {', '.join(map(str, df.columns))}"
+        )
+
+    def fmt(x) -> str:
+        x = float(x)
+        return "nan" if math.isnan(x) else x.hex()
+
+    n = len(df)
+    if "date" in df.columns:
+        dates = pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%dT%H:%M:%S").tolist()
+    else:
+        dates = ["y" + fmt(y) for y in df["year"].tolist()]
+    models = df["model"].astype(str).tolist() if "model" in df.columns else [""] * n
+    flops = df["compute_flop"].tolist() if "compute_flop" in df.columns else [math.nan] * n
+    lines = sorted(
+        "\t".join([m, d, fmt(t), fmt(c)])
+        for m, d, t, c in zip(models, dates, df["tokens"].tolist(), flops, strict=True)
+    )
+    digest = hashlib.sha256()
+    digest.update(b"forecast-models-v1\n")
+    for line in lines:
+        digest.update(line.encode("utf-8") + b"\n")
+    return digest.hexdigest()

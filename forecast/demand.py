@@ -1,0 +1,684 @@
+"""Demand: Bayesian growth models of the size of training sets (tokens) over time.
+
+Every model works in log10 units against decimal years, standardised internally
+(``x = (year - mean) / sd``, ``y = (log10 value - mean) / sd``) so the same weakly
+informative priors fit any data set:
+
+- intercept ~ Normal(0, 1), slope ~ Normal(0, 1) on the standardised scale (a slope of
+  1 = one standard deviation of log size per standard deviation of date);
+- residual scale sigma ~ HalfNormal(1); Student-t degrees of freedom nu ~ Gamma(2, 0.1)
+  (Juárez & Steel 2010), so a few outlying runs do not drag the trend.
+
+Models (each owns its PyMC graph; ``fit`` returns a :class:`DemandFit`):
+
+- :class:`ExponentialTrend`: log-linear trend over all notable language models
+  (the population model, comparable to Epoch AI's bootstrap regression).
+- :class:`FrontierTrend`: the same on the *frontier* rows only (see
+  :func:`frontier_rows`): the largest training sets, which is what meets the stock.
+- :class:`SlowdownTrend`: frontier growth with a smooth changepoint in the slope, so
+  "is growth slowing?" is answered by the data (posterior of the slope change).
+- :class:`ComputeTrend`: the frontier training-compute trend (FLOP), converted to
+  tokens by Chinchilla-optimal allocation ``D = sqrt(r * k * C / 6)``.
+
+Projections are draws of the largest run's size at the requested dates: each draw is a
+posterior draw of the trend line plus one residual drawn once per trajectory, so every
+date's marginal is the posterior predictive and each trajectory is smooth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from forecast import __version__, _compat
+from forecast.errors import DataError, ForecastError, SamplingWarning
+
+#: Sampler-health thresholds (issue: r_hat <= 1.01, bulk ESS >= 400, no divergences).
+RHAT_MAX = 1.01
+ESS_BULK_MIN = 400
+#: Chinchilla-optimal tokens per parameter (Hoffmann et al. 2022).
+CHINCHILLA_TOKENS_PER_PARAMETER = 20.0
+#: Number of largest runs at release that define the frontier.
+FRONTIER_K = 5
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """NUTS settings. Defaults meet the health thresholds on the bundled data."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    target_accept: float = 0.95
+    seed: int = 0
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("draws", "tune", "chains"):
+            if getattr(self, name) < 1:
+                raise ForecastError(f"sampler {name} must be >= 1, got {getattr(self, name)}")
+        if not 0.5 <= self.target_accept < 1:
+            raise ForecastError(f"target_accept must be in [0.5, 1), got {self.target_accept}")
+
+
+def frontier_rows(models: pd.DataFrame, value: str = "tokens", k: int = FRONTIER_K) -> pd.DataFrame:
+    """Rows that were among the ``k`` largest (by ``value``) of all runs released up to their date.
+
+    Why this definition: exhaustion happens when the *largest* runs meet the stock, so
+    the frontier, not the typical model, is what must be projected. A strict record
+    (k = 1) keeps too few points to estimate a trend with its uncertainty; top-5 at
+    release keeps the upper envelope while using every row to decide membership.
+    """
+    rows = models.dropna(subset=[value]).sort_values(["date", "model"])
+    dates = rows["date"].to_numpy()
+    values = rows[value].to_numpy(dtype=float)
+    # larger[i, j]: run j was released no later than run i and is strictly larger.
+    larger = (dates[None, :] <= dates[:, None]) & (values[None, :] > values[:, None])
+    return rows[larger.sum(axis=1) < k]
+
+
+@dataclass(frozen=True)
+class _Scaling:
+    x_mean: float
+    x_sd: float
+    y_mean: float
+    y_sd: float
+
+    @classmethod
+    def of(cls, x: np.ndarray, y: np.ndarray) -> _Scaling:
+        return cls(
+            float(x.mean()),
+            float(x.std()) or 1.0,
+            float(y.mean()),
+            float(y.std()) or 1.0,
+        )
+
+    def x(self, years) -> np.ndarray:
+        return (np.asarray(years, dtype=float) - self.x_mean) / self.x_sd
+
+    def y(self, log10_values) -> np.ndarray:
+        return (np.asarray(log10_values, dtype=float) - self.y_mean) / self.y_sd
+
+    def log10(self, y_std) -> np.ndarray:
+        return np.asarray(y_std) * self.y_sd + self.y_mean
+
+
+class DemandModel:
+    """Base class: a log-linear trend with Student-t residuals on selected rows.
+
+    Subclasses change which rows are used (:meth:`select`), the mean function
+    (:meth:`_mean`), and how a projected value becomes tokens (:meth:`to_tokens`).
+    """
+
+    name = "exponential"
+    label = "Exponential trend (all notable LMs)"
+    value_column = "tokens"
+    #: Whether the model is fitted to the frontier rows (LOO-comparable with other frontier models).
+    frontier = False
+    min_rows = 3
+
+    def config(self) -> dict:
+        """Settings that change the fit (stored with saved fits)."""
+        return {"name": self.name, "value_column": self.value_column}
+
+    def select(self, models: pd.DataFrame) -> pd.DataFrame:
+        return models.dropna(subset=[self.value_column]).sort_values(["date", "model"])
+
+    def _check_rows(self, rows: pd.DataFrame) -> None:
+        if len(rows) < self.min_rows:
+            raise DataError(
+                f"the {self.label} needs at least {self.min_rows} models with "
+                f"'{self.value_column}', got {len(rows)}",
+                file=None,
+                column=self.value_column,
+            )
+        if np.ptp(rows["year"].to_numpy(dtype=float)) <= 0:
+            raise DataError(
+                f"the {self.label} needs models released on at least two different dates "
+                "to estimate growth; all selected models share one date",
+                column="date",
+            )
+
+    # --- graph ---------------------------------------------------------------------
+
+    def _trend_priors(self, x: np.ndarray) -> dict:
+        return {
+            "intercept": pm.Normal("intercept", 0.0, 1.0),
+            "slope": pm.Normal("slope", 0.0, 1.0),
+        }
+
+    def _mean(self, params: dict, x):
+        """Mean of standardised log10 size at standardised date ``x`` (tensor or array)."""
+        return params["intercept"] + params["slope"] * x
+
+    def build(self, x: np.ndarray, y: np.ndarray) -> pm.Model:
+        coords = {"obs": np.arange(len(x))}
+        with pm.Model(coords=coords) as model:
+            params = self._trend_priors(x)
+            sigma = pm.HalfNormal("sigma", 1.0)
+            nu = pm.Gamma("nu", 2.0, 0.1)
+            pm.StudentT("y", nu=nu, mu=self._mean(params, x), sigma=sigma, observed=y, dims="obs")
+        return model
+
+    # --- fitting -------------------------------------------------------------------
+
+    def fit(self, models: pd.DataFrame, sampler: SamplerConfig | None = None) -> DemandFit:
+        """Fit the model to a models frame (see :func:`forecast.data.load_models`)."""
+        sampler = sampler or SamplerConfig()
+        rows = self.select(models)
+        self._check_rows(rows)
+        x_raw = rows["year"].to_numpy(dtype=float)
+        y_raw = np.log10(rows[self.value_column].to_numpy(dtype=float))
+        scaling = _Scaling.of(x_raw, y_raw)
+        with self.build(scaling.x(x_raw), scaling.y(y_raw)):
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*chains.*")
+                idata = pm.sample(
+                    draws=sampler.draws,
+                    tune=sampler.tune,
+                    chains=sampler.chains,
+                    cores=1,
+                    target_accept=sampler.target_accept,
+                    random_seed=sampler.seed,
+                    progressbar=sampler.progress,
+                    compute_convergence_checks=False,
+                    idata_kwargs={"log_likelihood": True},
+                )
+        idata.attrs.update(
+            {
+                "forecast_model": json.dumps(self.config(), sort_keys=True),
+                "forecast_sampler": json.dumps(asdict(sampler), sort_keys=True),
+                "forecast_scaling": json.dumps(asdict(scaling)),
+                "forecast_version": __version__,
+            }
+        )
+        fit = DemandFit(model=self, idata=idata, rows=rows, scaling=scaling, sampler=sampler)
+        fit.warn_if_unhealthy()
+        return fit
+
+    # --- projection ----------------------------------------------------------------
+
+    def to_tokens(self, log10_values: np.ndarray) -> np.ndarray:
+        """Projected log10 values -> tokens (identity for token-based models)."""
+        return np.power(10.0, log10_values)
+
+
+class ExponentialTrend(DemandModel):
+    """Log-linear growth of all notable language models' training sets (population)."""
+
+
+class FrontierTrend(DemandModel):
+    """Log-linear growth of the frontier: the ``k`` largest runs at release."""
+
+    name = "frontier"
+    label = "Frontier exponential trend"
+    frontier = True
+
+    def __init__(self, k: int = FRONTIER_K) -> None:
+        if k < 1:
+            raise ForecastError(f"frontier k must be >= 1, got {k}")
+        self.k = k
+
+    def config(self) -> dict:
+        return {**super().config(), "k": self.k}
+
+    def select(self, models: pd.DataFrame) -> pd.DataFrame:
+        return frontier_rows(models, self.value_column, self.k)
+
+
+class SlowdownTrend(FrontierTrend):
+    """Frontier growth whose slope can change once, smoothly, at an unknown date.
+
+    ``mean = a + b1 x + (b2 - b1) * w * softplus((x - c) / w)``: slope ``b1`` before the
+    changepoint ``c`` and ``b2`` after it, with a transition about ``w`` wide. The slope
+    change has a Normal(0, 0.5) prior (half the slope's scale: a bend, not a new trend). ``c`` has
+    a Beta(2, 2) prior stretched over the middle 80% of the data's dates, so it is never
+    placed where no data can inform it. The posterior of ``slope_after - slope`` answers
+    "is growth slowing?".
+    """
+
+    name = "slowdown"
+    label = "Frontier trend with a changepoint"
+    min_rows = 6
+    transition_width = 0.3  # standardised date units (~0.5-1 year on the bundled data)
+
+    def _trend_priors(self, x: np.ndarray) -> dict:
+        lo, hi = np.quantile(x, [0.1, 0.9])
+        position = pm.Beta("changepoint_position", 2.0, 2.0)
+        return {
+            "intercept": pm.Normal("intercept", 0.0, 1.0),
+            "slope": pm.Normal("slope", 0.0, 1.0),
+            "slope_change": pm.Normal("slope_change", 0.0, 0.5),
+            "changepoint": pm.Deterministic("changepoint", lo + (hi - lo) * position),
+        }
+
+    def _mean(self, params: dict, x):
+        w = self.transition_width
+        z = (x - params["changepoint"]) / w
+        softplus = pt.softplus(z) if isinstance(z, pt.TensorVariable) else np.logaddexp(0.0, z)
+        return params["intercept"] + params["slope"] * x + params["slope_change"] * w * softplus
+
+
+class ComputeTrend(FrontierTrend):
+    """Frontier training compute (FLOP), converted to tokens by Chinchilla allocation.
+
+    With ``C = 6 N D`` and ``D = r k N`` (``r`` tokens per parameter, default 20;
+    overtraining factor ``k``), ``D = sqrt(r k C / 6)``: k-times more tokens per
+    parameter means sqrt(k) more data at equal compute (FACTS.md §A6).
+    """
+
+    name = "compute"
+    label = "Frontier compute trend -> Chinchilla tokens"
+    value_column = "compute_flop"
+
+    def __init__(
+        self,
+        k: int = FRONTIER_K,
+        tokens_per_parameter: float = CHINCHILLA_TOKENS_PER_PARAMETER,
+        overtraining: float = 1.0,
+    ) -> None:
+        super().__init__(k)
+        if tokens_per_parameter <= 0 or overtraining <= 0:
+            raise ForecastError("tokens_per_parameter and overtraining must be positive")
+        self.tokens_per_parameter = tokens_per_parameter
+        self.overtraining = overtraining
+
+    def to_tokens(self, log10_values: np.ndarray) -> np.ndarray:
+        flop = np.power(10.0, log10_values)
+        return chinchilla_tokens(flop, self.tokens_per_parameter, self.overtraining)
+
+
+def chinchilla_tokens(
+    compute_flop,
+    tokens_per_parameter: float = CHINCHILLA_TOKENS_PER_PARAMETER,
+    overtraining: float = 1.0,
+):
+    """Training tokens of a compute-optimal run: ``D = sqrt(r * k * C / 6)``.
+
+    >>> round(chinchilla_tokens(5.76e23) / 1e12, 2)  # Chinchilla: 70B params, 1.4T tokens
+    1.39
+    """
+    return np.sqrt(tokens_per_parameter * overtraining * np.asarray(compute_flop) / 6.0)
+
+
+@dataclass
+class Diagnostics:
+    """Sampler health of one fit."""
+
+    r_hat_max: float
+    ess_bulk_min: float
+    divergences: int
+
+    @property
+    def problems(self) -> list[str]:
+        out = []
+        if not self.r_hat_max <= RHAT_MAX:
+            out.append(
+                f"r_hat {self.r_hat_max:.3f} > {RHAT_MAX} (chains disagree): run more tuning "
+                "steps (--tune) or more chains"
+            )
+        if not self.ess_bulk_min >= ESS_BULK_MIN:
+            out.append(
+                f"bulk ESS {self.ess_bulk_min:.0f} < {ESS_BULK_MIN} (too few effective "
+                "draws): increase --draws"
+            )
+        if self.divergences > 0:
+            out.append(
+                f"{self.divergences} divergent transitions (biased posterior): raise "
+                "target_accept (e.g. 0.99) or simplify the model"
+            )
+        return out
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class DemandFit:
+    """A fitted demand model: the ArviZ posterior plus what is needed to project it."""
+
+    model: DemandModel
+    idata: object
+    rows: pd.DataFrame
+    scaling: _Scaling
+    sampler: SamplerConfig
+    _diagnostics: Diagnostics | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        return _compat.group(self.idata, "posterior")
+
+    # --- health ----------------------------------------------------------------------
+
+    def diagnostics(self) -> Diagnostics:
+        if self._diagnostics is None:
+            import arviz as az
+
+            names = [n for n in self.posterior.data_vars if n not in ("changepoint",)]
+            rhat = _compat.as_dataset(az.rhat(self.idata, var_names=names))
+            ess = _compat.as_dataset(az.ess(self.idata, var_names=names, method="bulk"))
+            stats = _compat.group(self.idata, "sample_stats")
+            self._diagnostics = Diagnostics(
+                r_hat_max=float(max(rhat[n].max() for n in names)),
+                ess_bulk_min=float(min(ess[n].min() for n in names)),
+                divergences=int(stats["diverging"].sum()),
+            )
+        return self._diagnostics
+
+    def warn_if_unhealthy(self) -> None:
+        for problem in self.diagnostics().problems:
+            warnings.warn(f"{self.model.label}: {problem}", SamplingWarning, stacklevel=3)
+
+    # --- posterior draws -------------------------------------------------------------
+
+    def _flat(self, name: str) -> np.ndarray:
+        return self.posterior[name].to_numpy().reshape(-1)
+
+    def _params(self) -> dict[str, np.ndarray]:
+        names = [n for n in self.posterior.data_vars if n not in ("sigma", "nu")]
+        return {n: self._flat(n) for n in names}
+
+    def slope_log10_per_year(self, at_year: float | None = None) -> np.ndarray:
+        """Posterior draws of growth in orders of magnitude (of the fitted quantity) per year.
+
+        For the changepoint model this is the slope at ``at_year`` (default: the latest
+        data date), i.e. the recent growth rate.
+        """
+        params = self._params()
+        if isinstance(self.model, SlowdownTrend):
+            at = self.rows["year"].max() if at_year is None else at_year
+            x = self.scaling.x(at)
+            z = (x - params["changepoint"]) / self.model.transition_width
+            weight = 1.0 / (1.0 + np.exp(-z))  # d softplus / dz
+            slope = params["slope"] + params["slope_change"] * weight
+        else:
+            slope = params["slope"]
+        return slope * self.scaling.y_sd / self.scaling.x_sd
+
+    def token_growth_log10_per_year(self, at_year: float | None = None) -> np.ndarray:
+        """Growth of projected *tokens* in OOM/year (half the compute growth for ComputeTrend)."""
+        slope = self.slope_log10_per_year(at_year)
+        return slope / 2.0 if isinstance(self.model, ComputeTrend) else slope
+
+    def project(
+        self, years: Sequence[float] | np.ndarray, n_draws: int | None = None, seed: int | None = 0
+    ) -> xr.DataArray:
+        """Draws of the projected training-set size in tokens, dims ``(draw, year)``.
+
+        ``n_draws`` defaults to the number of posterior draws; more are made by
+        resampling posterior draws. Each trajectory gets one Student-t residual, so the
+        marginal at each date is the posterior predictive.
+        """
+        rng = np.random.default_rng(seed)
+        years = np.atleast_1d(np.asarray(years, dtype=float))
+        params = self._params()
+        nu, sigma = self._flat("nu"), self._flat("sigma")
+        total = len(nu)
+        idx = np.arange(total) if n_draws is None else rng.integers(0, total, size=n_draws)
+        picked = {k: v[idx, None] for k, v in params.items()}
+        mean = self.model._mean(picked, self.scaling.x(years)[None, :])
+        residual = rng.standard_t(nu[idx])[:, None] * sigma[idx, None]
+        log10_values = self.scaling.log10(mean + residual)
+        return xr.DataArray(
+            self.model.to_tokens(log10_values),
+            dims=("draw", "year"),
+            coords={"year": years},
+            name="tokens",
+            attrs={"units": "tokens", "model": self.name},
+        )
+
+    def fitted_line(self, years) -> pd.DataFrame:
+        """Median and 95% band of the trend line (without residual) in tokens."""
+        params = self._params()
+        x = self.scaling.x(np.asarray(years, dtype=float))[None, :]
+        line = self.model.to_tokens(
+            self.scaling.log10(self.model._mean({k: v[:, None] for k, v in params.items()}, x))
+        )
+        q = np.quantile(line, [0.025, 0.5, 0.975], axis=0)
+        return pd.DataFrame(
+            {"year": np.asarray(years, dtype=float), "p2_5": q[0], "median": q[1], "p97_5": q[2]}
+        )
+
+    # --- summaries -------------------------------------------------------------------
+
+    def growth_summary(self) -> pd.DataFrame:
+        """Growth of projected tokens: x per year, OOM per year, doubling time (95% interval)."""
+        oom = self.token_growth_log10_per_year()
+        q = np.quantile(oom, [0.025, 0.5, 0.975])
+        with np.errstate(divide="ignore"):
+            doubling_months = 12.0 * np.log10(2.0) / q[::-1]
+        return pd.DataFrame(
+            {
+                "statistic": ["oom_per_year", "growth_per_year", "doubling_time_months"],
+                "median": [q[1], 10 ** q[1], doubling_months[1]],
+                "p2_5": [q[0], 10 ** q[0], doubling_months[0]],
+                "p97_5": [q[2], 10 ** q[2], doubling_months[2]],
+            }
+        ).assign(model=self.name)[["model", "statistic", "median", "p2_5", "p97_5"]]
+
+    def summary(self) -> pd.DataFrame:
+        """One row: growth (x/yr with 95% interval), rows used, and sampler health."""
+        g = self.growth_summary().set_index("statistic")
+        d = self.diagnostics()
+        return pd.DataFrame(
+            [
+                {
+                    "model": self.name,
+                    "rows": len(self.rows),
+                    "growth_per_year": g.loc["growth_per_year", "median"],
+                    "growth_p2_5": g.loc["growth_per_year", "p2_5"],
+                    "growth_p97_5": g.loc["growth_per_year", "p97_5"],
+                    "oom_per_year": g.loc["oom_per_year", "median"],
+                    "doubling_months": g.loc["doubling_time_months", "median"],
+                    "r_hat_max": d.r_hat_max,
+                    "ess_bulk_min": d.ess_bulk_min,
+                    "divergences": d.divergences,
+                }
+            ]
+        )
+
+    def __repr__(self) -> str:
+        return f"DemandFit({self.model.label})\n{self.summary().to_string(index=False)}"
+
+    def _repr_html_(self) -> str:
+        return f"<b>DemandFit: {self.model.label}</b>" + self.summary().to_html(index=False)
+
+    # --- persistence -----------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fit (posterior, data rows, configuration) to a netCDF file."""
+        path = Path(path)
+        self.idata.attrs["forecast_rows"] = self.rows[
+            ["model", "date", self.model.value_column]
+        ].to_json(orient="records", date_format="iso")
+        _compat.save(self.idata, path)
+        return path
+
+
+def model_from_config(config: dict) -> DemandModel:
+    """Rebuild a demand model from :meth:`DemandModel.config`."""
+    cls = {c.name: c for c in (ExponentialTrend, FrontierTrend, SlowdownTrend, ComputeTrend)}
+    kwargs = {k: v for k, v in config.items() if k not in ("name", "value_column")}
+    try:
+        return cls[config["name"]](**kwargs)
+    except (KeyError, TypeError) as exc:
+        raise ForecastError(f"unknown demand model configuration {config}") from exc
+
+
+def load_fit(path: str | Path) -> DemandFit:
+    """Read a fit written by :meth:`DemandFit.save`."""
+    idata = _compat.load(Path(path))
+    attrs = idata.attrs
+    try:
+        model = model_from_config(json.loads(attrs["forecast_model"]))
+        sampler = SamplerConfig(**json.loads(attrs["forecast_sampler"]))
+        scaling = _Scaling(**json.loads(attrs["forecast_scaling"]))
+        rows = pd.read_json(io.StringIO(attrs["forecast_rows"]), orient="records")
+    except KeyError as exc:
+        raise ForecastError(f"{path}: not a forecast demand fit (missing {exc})") from exc
+    rows["date"] = pd.to_datetime(rows["date"])
+    return DemandFit(model=model, idata=idata, rows=rows, scaling=scaling, sampler=sampler)
+
+
+# --- cache ---------------------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    """``$FORECAST_CACHE_DIR``, else ``$XDG_CACHE_HOME/forecast``, else ``~/.cache/forecast``."""
+    if os.environ.get("FORECAST_CACHE_DIR"):
+        return Path(os.environ["FORECAST_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "forecast"
+
+
+def fit_key(model: DemandModel, models: pd.DataFrame, sampler: SamplerConfig) -> str:
+    """Hash of everything a fit depends on: model settings, sampler, data, package version."""
+    from forecast.data import models_frame_hash
+
+    payload = json.dumps(
+        {
+            "model": model.config(),
+            "sampler": {**asdict(sampler), "progress": None},
+            "data": models_frame_hash(models),
+            "version": __version__,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def fit_cached(
+    model: DemandModel,
+    models: pd.DataFrame,
+    sampler: SamplerConfig | None = None,
+    cache_dir: str | Path | None = None,
+) -> DemandFit:
+    """Fit, or reuse a saved fit made with the same model, sampler, data and version.
+
+    A cached file whose stored key does not match (edited data, other settings, other
+    package version) is detected and refitted, never silently reused.
+    """
+    sampler = sampler or SamplerConfig()
+    key = fit_key(model, models, sampler)
+    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = directory / f"{model.name}-{key[:20]}.nc"
+    if path.exists():
+        try:
+            fit = load_fit(path)
+        except Exception as exc:  # a corrupt cache entry is refitted, not fatal
+            warnings.warn(f"ignoring unreadable cached fit {path}: {exc}", stacklevel=2)
+        else:
+            if fit.idata.attrs.get("forecast_key") == key:
+                fit.sampler = replace(fit.sampler, progress=sampler.progress)
+                return fit
+            warnings.warn(
+                f"cached fit {path} does not match the data or settings; refitting", stacklevel=2
+            )
+    fit = model.fit(models, sampler)
+    fit.idata.attrs["forecast_key"] = key
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    fit.save(tmp)
+    os.replace(tmp, path)
+    return fit
+
+
+# --- model comparison and averaging ------------------------------------------------------
+
+
+def compare(fits: Sequence[DemandFit]) -> pd.DataFrame:
+    """PSIS-LOO comparison with stacking weights (Yao et al. 2018) of frontier models.
+
+    Only models fitted to the *same* rows can be compared by LOO, so this takes the
+    frontier token models (FrontierTrend, SlowdownTrend). Columns: model, elpd_loo,
+    se, p_loo, weight, pareto_k_max.
+    """
+    import arviz as az
+
+    if len({len(f.rows) for f in fits}) != 1:
+        raise ForecastError("LOO comparison needs fits to the same rows")
+    by_name = {f.name: f.idata for f in fits}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = az.compare(by_name, method="stacking")
+        k_max = {
+            name: float(np.max(_pareto_k(az.loo(idata, pointwise=True))))
+            for name, idata in by_name.items()
+        }
+    elpd_col = "elpd_loo" if "elpd_loo" in table.columns else "elpd"
+    p_col = "p_loo" if "p_loo" in table.columns else "p"
+    out = pd.DataFrame(
+        {
+            "model": table.index,
+            "elpd_loo": table[elpd_col].to_numpy(dtype=float),
+            "se": table["se"].to_numpy(dtype=float),
+            "p_loo": table[p_col].to_numpy(dtype=float),
+            "weight": table["weight"].to_numpy(dtype=float),
+        }
+    )
+    out["pareto_k_max"] = out["model"].map(k_max)
+    return out.reset_index(drop=True)
+
+
+def _pareto_k(loo) -> np.ndarray:
+    k = loo.pareto_k if hasattr(loo, "pareto_k") else loo["pareto_k"]
+    return np.asarray(getattr(k, "values", k), dtype=float)
+
+
+@dataclass
+class ModelAverage:
+    """Stacking-weighted mixture of fits: each projected draw comes from one model.
+
+    The default demand: the frontier models weighted by their LOO stacking weights.
+    """
+
+    fits: list[DemandFit]
+    weights: np.ndarray
+    name: str = "average"
+
+    def __post_init__(self) -> None:
+        self.weights = np.asarray(self.weights, dtype=float)
+        if len(self.weights) != len(self.fits) or not np.isclose(self.weights.sum(), 1.0):
+            raise ForecastError("model-average weights must match the fits and sum to 1")
+
+    def project(self, years, n_draws: int = 4000, seed: int | None = 0) -> xr.DataArray:
+        """Draws of tokens (dims draw, year) from the weighted mixture of the fits."""
+        rng = np.random.default_rng(seed)
+        counts = rng.multinomial(n_draws, self.weights)
+        seeds = rng.integers(0, 2**32, size=len(self.fits))
+        parts = [
+            fit.project(years, n_draws=int(n), seed=int(s))
+            for fit, n, s in zip(self.fits, counts, seeds, strict=True)
+            if n > 0
+        ]
+        out = xr.concat(parts, dim="draw")
+        order = rng.permutation(n_draws)  # mix models across draws for chunked consumers
+        out = out.isel(draw=order)
+        out.attrs = {"units": "tokens", "model": self.name}
+        return out
+
+    def token_growth_log10_per_year(self, n_draws: int = 4000, seed: int | None = 0) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        counts = rng.multinomial(n_draws, self.weights)
+        draws = [
+            rng.choice(fit.token_growth_log10_per_year(), size=int(n))
+            for fit, n in zip(self.fits, counts, strict=True)
+        ]
+        return np.concatenate(draws)

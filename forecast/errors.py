@@ -1,0 +1,50 @@
+"""The package's own error types.
+
+Every error a user can cause (a bad file, a bad scenario, a bad argument) is raised as a
+:class:`ForecastError` subclass, so the CLI can turn it into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class ForecastError(Exception):
+    """Base class of every user-facing error in the toolkit."""
+
+
+class DataError(ForecastError):
+    """A problem in an input table, located by file, 1-based row and column.
+
+    ``row`` is the row number as a spreadsheet shows it: the header is row 1, so the
+    first data record is row 2. ``row`` or ``column`` is None where the problem is the
+    whole file (e.g. a missing column) or a whole column.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file = file
+        self.row = row
+        self.column = column
+        self.reason = message
+        where = []
+        if file is not None:
+            where.append(str(file))
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ScenarioError(ForecastError):
+    """An invalid scenario: unknown name or key, out-of-range value, bad TOML."""
+
+
+class SamplingWarning(UserWarning):
+    """The sampler's diagnostics (r_hat, ESS, divergences) fail the health thresholds."""

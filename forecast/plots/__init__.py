@@ -1,0 +1,27 @@
+"""Figures. Every ``plot_*`` function takes a results object and an optional matplotlib
+axes and returns a :class:`matplotlib.figure.Figure`; its ``plot_*_data`` twin returns a
+DataFrame holding exactly the plotted numbers. Shared style lives in ``_style``.
+"""
+
+from forecast.plots._style import add_footer, interval_note, new_figure, token_formatter
+from forecast.plots.collapse import (
+    plot_collapse_tails,
+    plot_collapse_tails_data,
+    plot_collapse_variance,
+    plot_collapse_variance_data,
+    plot_collapse_vocabulary,
+    plot_collapse_vocabulary_data,
+)
+
+__all__ = [
+    "add_footer",
+    "interval_note",
+    "new_figure",
+    "plot_collapse_tails",
+    "plot_collapse_tails_data",
+    "plot_collapse_variance",
+    "plot_collapse_variance_data",
+    "plot_collapse_vocabulary",
+    "plot_collapse_vocabulary_data",
+    "token_formatter",
+]

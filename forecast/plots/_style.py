@@ -1,0 +1,140 @@
+"""Shared figure style helpers for every ``forecast.plots`` figure.
+
+Library code never selects a matplotlib backend; figures are created as plain
+:class:`matplotlib.figure.Figure` objects (not through ``pyplot``), so they are not kept
+alive by pyplot's figure manager and are not shown twice in notebooks.
+"""
+
+from __future__ import annotations
+
+import math
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+__all__ = [
+    "FOOTER_GID",
+    "REGIME_COLORS",
+    "add_footer",
+    "format_tokens",
+    "interval_note",
+    "new_figure",
+    "token_formatter",
+]
+
+#: ``gid`` of the footer text, so a second :func:`add_footer` replaces the first.
+FOOTER_GID = "forecast-footer"
+
+#: Consistent colours for the model-collapse regimes (colour-blind-safe Okabe-Ito).
+REGIME_COLORS = {
+    "replace": "#D55E00",
+    "accumulate": "#0072B2",
+    "mix": "#009E73",
+    "analytic": "#444444",
+}
+
+_TOKEN_SUFFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def format_tokens(value: float, _pos: int | None = None) -> str:
+    """Short token count: 1e12 -> "1T", 2.5e15 -> "2.5P", 3e9 -> "3B", 1e6 -> "1M".
+
+    Suffixes: K (1e3), M (1e6), B (1e9), T (1e12), P (1e15); up to three significant
+    digits, trailing zeros dropped. Values below 1000 are printed as plain numbers.
+    """
+    if value is None or not math.isfinite(value):
+        return ""
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    mag = abs(value)
+    for scale, suffix in _TOKEN_SUFFIXES:
+        if mag >= scale * (1 - 1e-9):
+            return f"{sign}{mag / scale:.3g}{suffix}"
+    return f"{sign}{mag:.3g}"
+
+
+def token_formatter() -> FuncFormatter:
+    """A matplotlib tick formatter for token axes (see :func:`format_tokens`)."""
+    return FuncFormatter(format_tokens)
+
+
+def new_figure(
+    ax: Axes | None = None, figsize: tuple[float, float] = (8, 5)
+) -> tuple[Figure, Axes]:
+    """``(fig, ax)``: ``ax``'s figure when an axes is given, else a new constrained-layout figure.
+
+    The new figure reserves a strip at the bottom for :func:`add_footer`.
+    """
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    fig.get_layout_engine().set(rect=(0.0, 0.04, 1.0, 0.96))
+    ax = fig.add_subplot()
+    ax.grid(True, which="major", alpha=0.3, linewidth=0.6)
+    return fig, ax
+
+
+def _version() -> str:
+    try:
+        from forecast import __version__
+    except ImportError:  # pragma: no cover - only during broken installs
+        return "?"
+    return str(__version__)
+
+
+def footer_text(
+    *,
+    data_date: str | None = None,
+    seed: int | None = None,
+    scenario: str | None = None,
+    extra: str | None = None,
+) -> str:
+    """The footer string: "forecast vX.Y.Z · seed S · scenario · data as of D · extra"."""
+    parts = [f"forecast v{_version()}"]
+    if seed is not None:
+        parts.append(f"seed {seed}")
+    if scenario:
+        parts.append(f"scenario {scenario}")
+    if data_date:
+        parts.append(f"data as of {data_date}")
+    if extra:
+        parts.append(str(extra))
+    return " · ".join(parts)
+
+
+def add_footer(
+    fig: Figure,
+    *,
+    data_date: str | None = None,
+    seed: int | None = None,
+    scenario: str | None = None,
+    extra: str | None = None,
+):
+    """Write the provenance footer small at the bottom-left of ``fig``; returns the Text.
+
+    A figure has at most one footer: calling this again replaces the earlier one.
+    """
+    for text in list(fig.texts):
+        if text.get_gid() == FOOTER_GID:
+            text.remove()
+    return fig.text(
+        0.01,
+        0.008,
+        footer_text(data_date=data_date, seed=seed, scenario=scenario, extra=extra),
+        ha="left",
+        va="bottom",
+        fontsize=7,
+        color="#555555",
+        gid=FOOTER_GID,
+    )
+
+
+def interval_note(ax: Axes, text: str, *, loc: str = "upper left"):
+    """A small grey note inside ``ax`` (e.g. "shaded: 90% interval"); returns the artist."""
+    from matplotlib.offsetbox import AnchoredText
+
+    note = AnchoredText(text, loc=loc, frameon=False, prop={"fontsize": 8, "color": "#555555"})
+    ax.add_artist(note)
+    return note

@@ -1,0 +1,642 @@
+"""forecast.data: loaders for the project and Epoch schemas, validation and reports."""
+
+from __future__ import annotations
+
+import io
+import math
+import pathlib
+import tempfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from forecast import data
+from forecast.data import (
+    COLUMNS,
+    CheckReport,
+    LoadReport,
+    bundled_path,
+    check_models_file,
+    load_models,
+    load_training_runs,
+    models_frame_hash,
+)
+from forecast.errors import DataError
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+EPOCH_EXTRACT = "epoch_notable_ai_models_to_2024-06.csv"
+WORDS_FACTOR = 4 / 3  # Epoch: 1 token = 0.75 words
+
+
+def load_fixture(fixtures_dir, name):
+    return load_models(fixtures_dir / name)
+
+
+def raises_at(path, *, row, column, match=None):
+    """Load ``path`` and return the DataError, checking file, row and column."""
+    with pytest.raises(DataError, match=match) as info:
+        load_models(path)
+    err = info.value
+    assert err.file == str(path)
+    assert err.row == row
+    assert err.column == column
+    assert str(path) in str(err)
+    if row is not None:
+        assert f"row {row}" in str(err)
+    if column is not None:
+        assert f"column '{column}'" in str(err)
+    return err
+
+
+def check_columns(df):
+    assert list(df.columns) == list(COLUMNS)
+    assert df["date"].dtype == np.dtype("datetime64[ns]")
+    for col in ("year", "tokens", "unique_tokens", "epochs", "parameters", "compute_flop"):
+        assert df[col].dtype == np.float64, col
+    for col in data.TEXT_COLUMNS:
+        assert all(isinstance(v, str) for v in df[col]), col
+    assert df.equals(df.sort_values(["date", "model"]).reset_index(drop=True))
+    report = df.attrs["load_report"]
+    assert isinstance(report, LoadReport)
+    assert report.rows_read == report.rows_kept + sum(report.dropped.values())
+    assert report.rows_kept == len(df)
+
+
+# --- Epoch variants ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "in_words"),
+    [
+        ("epoch_system_datapoints.csv", "Training dataset size (datapoints)", True),
+        ("epoch_model_deprecated.csv", "(DEPRECATED) Training dataset size (datapoints)", True),
+        ("epoch_gradients.csv", "Training dataset size (gradients)", False),
+        ("epoch_total.csv", "Training dataset size (total)", False),
+    ],
+)
+def test_epoch_variants(fixtures_dir, name, column, in_words):
+    df = load_fixture(fixtures_dir, name)
+    check_columns(df)
+    report = df.attrs["load_report"]
+    assert report.schema == f"epoch:{column}"
+    assert list(df["model"]) == ["LangA", "MultiB"] + (
+        ["LangExactDup"] * (name == "epoch_total.csv")
+    )
+    factor = WORDS_FACTOR if in_words else 1.0
+    tokens = df.set_index("model")["tokens"]
+    assert tokens["LangA"] == pytest.approx(3e11 * factor, rel=1e-12)
+    assert tokens["MultiB"] == pytest.approx(7.5e11 * factor, rel=1e-12)
+    a = df.set_index("model").loc["LangA"]
+    assert a["organization"] == "OrgA"
+    assert a["parameters"] == 1.75e11
+    assert a["compute_flop"] == 3.14e23
+    assert a["epochs"] == 1.0
+    assert a["confidence"] == "confident"
+    assert a["source_url"] == "https://example.org/a"
+    assert a["date"] == pd.Timestamp("2020-05-28")
+    assert a["year"] == pytest.approx(2020 + 148 / 366)
+    assert math.isnan(a["unique_tokens"])
+    assert ("words" in a["published_size"]) == in_words
+    assert ("4/3" in a["conversion"]) == in_words
+    assert column in a["conversion"]
+    b = df.set_index("model").loc["MultiB"]
+    assert b["confidence"] == "likely"
+    assert math.isnan(b["compute_flop"]) and math.isnan(b["epochs"])
+    assert report.dropped[data.DROP_NOT_LANGUAGE] == 1
+    assert report.dropped[data.DROP_NO_SIZE] == 1
+
+
+def test_epoch_row_counts_and_reasons(fixtures_dir):
+    report = load_fixture(fixtures_dir, "epoch_system_datapoints.csv").attrs["load_report"]
+    assert (report.rows_read, report.rows_kept) == (5, 2)
+    assert report.dropped == {
+        data.DROP_NOT_LANGUAGE: 1,
+        data.DROP_NO_SIZE: 1,
+        data.DROP_BAD_SIZE: 1,
+    }
+    text = str(report)
+    assert "read 5 rows, kept 2" in text and "not a language model" in text
+    assert "\n" not in text
+
+    report = load_fixture(fixtures_dir, "epoch_total.csv").attrs["load_report"]
+    assert (report.rows_read, report.rows_kept) == (6, 3)
+    assert report.dropped == {
+        data.DROP_NOT_LANGUAGE: 1,  # the comma-joined vision size is not even parsed
+        data.DROP_NO_SIZE: 1,
+        data.DROP_DUPLICATE: 1,
+    }
+
+
+def test_epoch_notes_keep_multiline_text(fixtures_dir):
+    df = load_fixture(fixtures_dir, "epoch_system_datapoints.csv")
+    assert df.set_index("model").loc["LangA", "notes"] == "300B words, quoted\nover two lines"
+    assert df.set_index("model").loc["MultiB", "notes"] == ""
+
+
+def test_epoch_size_column_preference(fixtures_dir):
+    df = load_fixture(fixtures_dir, "epoch_total_and_datapoints.csv")
+    assert df.attrs["load_report"].schema == "epoch:Training dataset size (total)"
+    assert df["tokens"].tolist() == [4e11]
+    assert df["organization"].tolist() == [""]
+
+
+def test_epoch_conflicting_duplicate_names_both_rows(fixtures_dir):
+    err = raises_at(
+        fixtures_dir / "epoch_conflicting_duplicate.csv", row=4, column="tokens", match="LangA"
+    )
+    assert "rows 2 and 4" in str(err)
+
+
+# --- project schema ------------------------------------------------------------------
+
+
+def test_project_valid(fixtures_dir):
+    df = load_fixture(fixtures_dir, "project_valid.csv")
+    check_columns(df)
+    report = df.attrs["load_report"]
+    assert report.schema == "project"
+    assert (report.rows_read, report.rows_kept) == (4, 4)
+    assert report.dropped == {}
+    assert report.flagged == {data.FLAG_NO_TOKENS: 1}
+    assert report.ignored_columns == ["reviewer"]
+    assert "no disclosed token count" in str(report) and "reviewer" in str(report)
+    assert list(df["model"]) == ["GPT-3", "Chinchilla", "GPT-4", "Llama 3-70B"]
+    by = df.set_index("model")
+    assert by.loc["Chinchilla", "tokens"] == 1.4e12  # "1,400,000,000,000"
+    assert by.loc["GPT-3", "parameters"] == 1.75e11  # "1.75E+11"
+    assert by.loc["GPT-3", "unique_tokens"] == 4.99e11
+    assert by.loc["GPT-3", "epochs"] == 0.6
+    assert by.loc["GPT-3", "date"] == pd.Timestamp("2020-05-01")  # YYYY-MM
+    assert by.loc["GPT-3", "notes"] == 'trained on 300B of 499B tokens, "quoted"'
+    assert by.loc["GPT-4", "date"] == pd.Timestamp("2023-01-01")  # YYYY
+    assert math.isnan(by.loc["GPT-4", "tokens"])
+    assert by.loc["Llama 3-70B", "date"] == pd.Timestamp("2024-04-18")  # ISO datetime, Z
+    assert by.loc["Llama 3-70B", "confidence"] == "likely"
+    assert by.loc["Chinchilla", "year"] == pytest.approx(2022 + 87 / 365)
+    assert df.attrs["source"] == str(fixtures_dir / "project_valid.csv")
+
+
+def test_project_exact_duplicates_counted(fixtures_dir):
+    df = load_fixture(fixtures_dir, "dup_exact_project.csv")
+    assert df["model"].tolist() == ["A", "B"]
+    assert df.attrs["load_report"].dropped == {data.DROP_DUPLICATE: 1}
+
+
+def test_bom_and_crlf(tmp_path):
+    path = tmp_path / "bom_crlf.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfmodel,date,tokens,notes\r\n"
+        b'A,2020-01-01,1e9,"two\r\nlines"\r\n'
+        b'B,2021-06,"2,000,000,000",\r\n'
+    )
+    df = load_models(path)
+    assert df["model"].tolist() == ["A", "B"]
+    assert df["tokens"].tolist() == [1e9, 2e9]
+    assert df["notes"].tolist() == ["two\r\nlines", ""]
+
+
+def test_load_training_runs_explicit_path(fixtures_dir):
+    df = load_training_runs(fixtures_dir / "project_valid.csv")
+    assert len(df) == 4
+
+
+def test_load_training_runs_rejects_epoch_file(fixtures_dir):
+    with pytest.raises(DataError, match="missing required column"):
+        load_training_runs(fixtures_dir / "epoch_total.csv")
+
+
+# --- broken files: one per error case ------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.csv"
+    with pytest.raises(DataError, match="file not found") as info:
+        load_models(path)
+    assert info.value.file == str(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "match"),
+    [
+        ("empty.csv", "file is empty"),
+        ("header_only.csv", "no data rows"),
+    ],
+)
+def test_empty_files(fixtures_dir, name, match):
+    raises_at(fixtures_dir / name, row=None, column=None, match=match)
+
+
+def test_missing_column_names_columns_present(fixtures_dir):
+    err = raises_at(fixtures_dir / "missing_column.csv", row=None, column=None)
+    assert "tokens" in err.reason
+    assert "'model', 'organization', 'date', 'size'" in err.reason
+
+
+def test_unknown_header(fixtures_dir):
+    err = raises_at(fixtures_dir / "unknown_header.csv", row=None, column=None)
+    assert "unrecognised header" in err.reason and "'how_much'" in err.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "column", "match"),
+    [
+        ("bad_date.csv", 3, "date", "not a date"),
+        ("missing_date.csv", 3, "date", "missing date"),
+        ("future_date.csv", 3, "date", "in the future"),
+        ("nan_tokens.csv", 3, "tokens", "not a finite number"),
+        ("inf_tokens.csv", 3, "tokens", "not a finite number"),
+        ("zero_tokens.csv", 3, "tokens", "must be positive"),
+        ("negative_tokens.csv", 3, "tokens", "must be positive"),
+        ("garbage_tokens.csv", 3, "tokens", "not a number"),
+        ("bad_parameters.csv", 2, "parameters", "not a number"),
+        ("bad_confidence.csv", 2, "confidence", "not one of"),
+        ("duplicate_conflict.csv", 4, "tokens", "rows 2 and 4"),
+        ("too_many_cells.csv", 2, None, "header has 3 columns"),
+        ("multiline_then_bad.csv", 3, "tokens", "'lots' is not a number"),
+        ("unclosed_quote.csv", 3, None, "never closed"),
+        ("text_after_quote.csv", 2, None, "malformed CSV"),
+    ],
+)
+def test_row_errors(fixtures_dir, name, row, column, match):
+    raises_at(fixtures_dir / name, row=row, column=column, match=match)
+
+
+def test_non_utf8_names_row_and_column(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        b"model,organization,date,tokens\nA,Org,2020-01-01,1e9\nB,Soci\xe9t\xe9,2021-01-01,2e9\n"
+    )
+    raises_at(path, row=3, column="organization", match="not valid UTF-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("2024-03-05", True),
+        ("2024-03", True),
+        ("2024", True),
+        ("2024-03-05T10:30:00", True),
+        ("2024-03-05 10:30", True),
+        ("2024-03-05T23:30:00-05:00", True),
+        ("05/03/2024", False),
+        ("March 2024", False),
+        ("2024-13-01", False),
+        ("2024-02-30", False),
+        ("24-03-05", False),
+    ],
+)
+def test_parse_date(text, ok):
+    if ok:
+        assert isinstance(data.parse_date(text), __import__("datetime").datetime)
+    else:
+        with pytest.raises(ValueError):
+            data.parse_date(text)
+
+
+def test_parse_date_zoned_to_utc():
+    assert data.parse_date("2024-03-05T23:30:00-05:00") == pd.Timestamp("2024-03-06T04:30")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1,400,000,000,000", 1.4e12),
+        ("1.4e12", 1.4e12),
+        ("1.4E+12", 1.4e12),
+        (" 3000 ", 3000.0),
+        ("1,234.5", 1234.5),
+        (".5", 0.5),
+        ("", None),
+    ],
+)
+def test_parse_number_accepts(text, value):
+    assert data.parse_number(text) == value
+
+
+@pytest.mark.parametrize(
+    "text", ["nan", "NaN", "inf", "-Infinity", "1e999", "12,34", "1.4T", "1,000,000,2", "x"]
+)
+def test_parse_number_rejects(text):
+    with pytest.raises(ValueError):
+        data.parse_number(text)
+
+
+# --- check_models_file, hash, bundled ------------------------------------------------
+
+
+def test_check_models_file_ok(fixtures_dir):
+    result = check_models_file(fixtures_dir / "project_valid.csv")
+    assert isinstance(result, CheckReport)
+    assert result.ok and result.error is None
+    assert "schema: project" in result.text
+    assert "rows read: 4" in result.text
+    assert "date range: 2020-05-01 to 2024-04-18" in result.text
+    assert "models with a token count: 3 of 4" in result.text
+    assert "largest run: Llama 3-70B (1.5e+13 tokens, 2024-04-18)" in result.text
+    assert "no disclosed token count" in result.text
+
+
+def test_check_models_file_reports_drops(fixtures_dir):
+    result = check_models_file(fixtures_dir / "epoch_system_datapoints.csv")
+    assert result.ok
+    assert "not a language model: 1" in result.text
+    assert "no dataset size: 1" in result.text
+
+
+def test_check_models_file_invalid(fixtures_dir):
+    result = check_models_file(fixtures_dir / "bad_date.csv")
+    assert not result.ok
+    assert result.error is not None and "\n" not in result.error
+    assert "row 3" in result.error and "column 'date'" in result.error
+    assert result.error in result.text
+
+
+def test_models_frame_hash(fixtures_dir):
+    df = load_fixture(fixtures_dir, "project_valid.csv")
+    h = models_frame_hash(df)
+    assert len(h) == 64
+    assert models_frame_hash(df.iloc[::-1]) == h  # row order does not matter
+    changed_notes = df.assign(notes="x")
+    assert models_frame_hash(changed_notes) == h  # other columns do not matter
+    changed = df.copy()
+    changed.loc[0, "tokens"] = changed.loc[0, "tokens"] * (1 + 1e-15)
+    assert models_frame_hash(changed) != h
+    assert models_frame_hash(load_fixture(fixtures_dir, "project_valid.csv")) == h
+
+
+def test_bundled_path_missing():
+    with pytest.raises(DataError, match="not found"):
+        bundled_path("no_such_file.csv")
+
+
+def test_bundled_training_runs():
+    try:
+        path = bundled_path("training_runs.csv")
+    except DataError:
+        pytest.skip("data/training_runs.csv not written yet")
+    df = load_training_runs()
+    check_columns(df)
+    report = df.attrs["load_report"]
+    assert report.schema == "project"
+    assert report.dropped == {}, str(report)
+    assert df.attrs["source"] == str(path)
+    assert set(df["confidence"]) <= set(data.CONFIDENCE_LEVELS)
+    assert df["tokens"].notna().sum() >= 10
+    assert (df["tokens"].dropna() > 0).all()
+    assert df["date"].min() >= pd.Timestamp("2010-01-01")
+    header = path.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert header == list(data.PROJECT_COLUMNS)
+    by = df.set_index("model")["tokens"]
+    for name, tokens in [("Chinchilla", 1.4e12), ("Llama 3-70B", 1.5e13)]:
+        if name in by.index:
+            assert by[name] == pytest.approx(tokens)
+
+
+# --- the real Epoch extract ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def epoch_extract(reference_dir):
+    path = reference_dir / EPOCH_EXTRACT
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return load_models(path)
+
+
+def test_epoch_extract(epoch_extract):
+    df = epoch_extract
+    check_columns(df)
+    report = df.attrs["load_report"]
+    assert report.schema == "epoch:Training dataset size (total)"
+    assert report.rows_read == 827
+    assert df["tokens"].notna().sum() >= 240
+    assert report.rows_kept == 275
+    assert report.dropped == {data.DROP_NOT_LANGUAGE: 467, data.DROP_NO_SIZE: 85}
+    by = df.set_index("model")
+    assert by.loc["Llama 3-70B", "tokens"] == 1.5e13
+    assert by.loc["Chinchilla", "tokens"] == 1.4e12
+    assert df.loc[df["tokens"].idxmax(), "model"] == "Llama 3-70B"
+    assert df["date"].max() <= pd.Timestamp("2024-06-30")
+    assert (df["confidence"].value_counts().get("confident", 0)) == 161
+
+
+# --- property tests ------------------------------------------------------------------
+
+PROPERTY = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+row_strategy = st.fixed_dictionaries(
+    {
+        "tokens": st.integers(min_value=1, max_value=10**15),
+        "date": st.dates(
+            min_value=pd.Timestamp("1990-01-01").date(),
+            max_value=pd.Timestamp("2024-12-31").date(),
+        ),
+        "fmt": st.sampled_from(["plain", "sci", "thousands", "quoted_thousands"]),
+        "date_fmt": st.sampled_from(["ymd", "iso", "iso_z"]),
+        "notes": st.sampled_from(["", "plain note", 'with "quotes", commas', "two\nlines"]),
+        "compute": st.none() | st.floats(min_value=1e15, max_value=1e27),
+    }
+)
+table_strategy = st.lists(row_strategy, min_size=1, max_size=8)
+
+
+def _format_number(value: int, fmt: str) -> str:
+    if fmt == "sci":
+        return f"{value:.17e}"
+    if fmt == "thousands":
+        return f'"{value:,}"'
+    if fmt == "quoted_thousands":
+        return f'"{value:,}"' if value >= 1000 else f'"{value}"'
+    return str(value)
+
+
+def _quote(text: str) -> str:
+    if any(ch in text for ch in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _format_date(date, fmt: str) -> str:
+    if fmt == "iso":
+        return f"{date.isoformat()}T00:00:00"
+    if fmt == "iso_z":
+        return f"{date.isoformat()}T00:00:00Z"
+    return date.isoformat()
+
+
+def _render(rows, *, crlf: bool, bom: bool, corrupt=None) -> bytes:
+    """CSV bytes of a project-schema table; ``corrupt = (index, column, cell)``."""
+    eol = "\r\n" if crlf else "\n"
+    lines = ["model,date,tokens,compute_flop,notes"]
+    for i, r in enumerate(rows):
+        cells = {
+            "model": f"model-{i}",
+            "date": _format_date(r["date"], r["date_fmt"]),
+            "tokens": _format_number(r["tokens"], r["fmt"]),
+            "compute_flop": "" if r["compute"] is None else repr(r["compute"]),
+            "notes": _quote(r["notes"].replace("\n", eol)),
+        }
+        if corrupt is not None and corrupt[0] == i:
+            cells[corrupt[1]] = corrupt[2]
+        lines.append(
+            ",".join(cells[c] for c in ("model", "date", "tokens", "compute_flop", "notes"))
+        )
+    text = eol.join(lines) + eol
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+
+
+def _write(payload: bytes) -> pathlib.Path:
+    handle = tempfile.NamedTemporaryFile(suffix=".csv", delete=False)
+    with handle:
+        handle.write(payload)
+    return pathlib.Path(handle.name)
+
+
+@PROPERTY
+@given(table_strategy, st.booleans(), st.booleans())
+def test_property_project_loader_round_trip(rows, crlf, bom):
+    path = _write(_render(rows, crlf=crlf, bom=bom))
+    try:
+        df = load_models(path)
+    finally:
+        path.unlink()
+    by = df.set_index("model")
+    assert len(df) == len(rows)
+    for i, r in enumerate(rows):
+        rec = by.loc[f"model-{i}"]
+        assert rec["tokens"] == pytest.approx(float(r["tokens"]), rel=1e-15)
+        assert rec["date"] == pd.Timestamp(r["date"])
+        if r["compute"] is None:
+            assert math.isnan(rec["compute_flop"])
+        else:
+            assert rec["compute_flop"] == r["compute"]
+        assert rec["notes"] == r["notes"].replace("\n", "\r\n" if crlf else "\n")
+
+
+@PROPERTY
+@given(
+    table_strategy,
+    st.data(),
+    st.sampled_from(
+        [
+            ("tokens", "not-a-number"),
+            ("tokens", "nan"),
+            ("tokens", "1,2,3"),
+            ("tokens", "-7"),
+            ("date", ""),
+            ("date", "yesterday"),
+        ]
+    ),
+    st.booleans(),
+)
+def test_property_corruption_names_row_and_column(rows, draw, corruption, crlf):
+    index = draw.draw(st.integers(min_value=0, max_value=len(rows) - 1))
+    column, cell = corruption
+    if cell == "1,2,3":
+        cell = '"1,2,3"'
+    path = _write(_render(rows, crlf=crlf, bom=False, corrupt=(index, column, cell)))
+    try:
+        with pytest.raises(DataError) as info:
+            load_models(path)
+    finally:
+        path.unlink()
+    assert info.value.row == index + 2  # header is row 1; multi-line notes do not shift rows
+    assert info.value.column == column
+    assert info.value.file == str(path)
+
+
+# --- stock estimates -----------------------------------------------------------------
+
+STOCK_HEADER = "parameter,model,unit,distribution,low,high,interval,central,notes\n"
+
+
+def test_stock_estimates_fixture(tmp_path):
+    path = tmp_path / "stock.csv"
+    path.write_text(
+        STOCK_HEADER
+        + 'pages,m,pages,lognormal,75e9,1e12,0.95,,"note, with comma"\n'
+        + "ceiling,m,bytes/token,fixed,,,,6,\n"
+    )
+    df = data.load_stock_estimates(path)
+    assert df["parameter"].tolist() == ["pages", "ceiling"]
+    assert df["low"].tolist()[0] == 75e9
+    assert math.isnan(df["low"].tolist()[1])
+    assert df["central"].tolist()[1] == 6.0
+    assert df["notes"].tolist()[0] == "note, with comma"
+    assert df.attrs["load_report"].rows_kept == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "row", "column", "match"),
+    [
+        ("a,m,u,fixed,,,,1,\na,m,u,fixed,,,,2,\n", 3, "parameter", "rows 2 and 3"),
+        ("a,m,u,lognormal,5,1,0.9,,\n", 2, "low", "larger than high"),
+        ("a,m,u,lognormal,1,5,95,,\n", 2, "interval", "between 0 and 1"),
+        ("a,m,u,fixed,,,,six,\n", 2, "central", "not a number"),
+        (",m,u,fixed,,,,6,\n", 2, "parameter", "missing parameter"),
+    ],
+)
+def test_stock_estimates_errors(tmp_path, body, row, column, match):
+    path = tmp_path / "stock.csv"
+    path.write_text(STOCK_HEADER + body)
+    with pytest.raises(DataError, match=match) as info:
+        data.load_stock_estimates(path)
+    assert (info.value.row, info.value.column) == (row, column)
+
+
+def test_bundled_stock_estimates():
+    try:
+        bundled_path("stock_estimates.csv")
+    except DataError:
+        pytest.skip("data/stock_estimates.csv not written yet")
+    df = data.load_stock_estimates()
+    assert df["parameter"].is_unique
+    assert len(df) > 0
+
+
+def test_models_frame_hash_minimal_frames():
+    a = pd.DataFrame({"year": [2020.5, 2021.0], "tokens": [1e9, 2e9]})
+    assert models_frame_hash(a) == models_frame_hash(a.iloc[::-1])
+    assert models_frame_hash(a) != models_frame_hash(a.assign(tokens=[1e9, 3e9]))
+    with pytest.raises(DataError, match="tokens"):
+        models_frame_hash(pd.DataFrame({"year": [2020.0]}))
+
+
+def test_url_is_read_via_urllib(monkeypatch, fixtures_dir):
+    """An explicit http(s) URL is fetched with urllib (mocked here: no network in tests)."""
+    payload = (fixtures_dir / "epoch_total.csv").read_bytes()
+    opened = []
+
+    class FakeResponse(io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def fake_urlopen(url, timeout=None):
+        opened.append(url)
+        return FakeResponse(payload)
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", fake_urlopen)
+    url = "https://example.org/notable_ai_models.csv"
+    df = load_models(url)
+    assert opened == [url]
+    assert df.attrs["source"] == url
+    assert df.attrs["load_report"].file == url
+    assert len(df) == 3
+
+
+def test_local_path_never_touches_network(monkeypatch, fixtures_dir):
+    def boom(*args, **kwargs):
+        raise AssertionError("network used")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", boom)
+    assert len(load_models(str(fixtures_dir / "epoch_total.csv"))) == 3
