@@ -5,7 +5,8 @@ Two published models are reproduced from their exact inputs (``data/stock_estima
 - :class:`Epoch2024Stock`: Villalobos et al. 2024 (arXiv:2211.04325v2) as coded in
   github.com/epoch-research/data-stock ``src/indexed_web.py`` and ``src/stock_adjust.py``::
 
-      raw(y)    = pages x bytes_per_page / bytes_per_token x (page_growth x n_pages_growth)**(y - 2024)
+      raw(y)    = pages x bytes_per_page / bytes_per_token
+                  x (page_growth x n_pages_growth)**(y - 2024)
       effective = raw x quality_fraction x repetition_multiplier
 
 - :class:`Epoch2022HighQualityStock`: the 2022 high-quality language stock
@@ -107,6 +108,7 @@ COMPONENTS = (
 )
 
 _SHARE_CAP = 0.99  # restricted / AI-written shares are clipped to [0, 0.99]
+HQ_BOOKS_GROWTH_FLOOR = 1.005  # see Epoch2022HighQualityStock._base_parameters
 
 
 class LeverError(ScenarioError, ValueError):
@@ -262,7 +264,8 @@ def load_stock_estimates(path=None) -> pd.DataFrame:
     file_path = pathlib.Path(path) if path is not None else _default_path()
     name = str(file_path)
     try:
-        raw = pd.read_csv(file_path, dtype=str, keep_default_na=False, skip_blank_lines=True)
+        # blank lines are kept (and skipped below) so row numbers match the file
+        raw = pd.read_csv(file_path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except FileNotFoundError:
         raise DataError("file not found", file=name) from None
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
@@ -275,6 +278,8 @@ def load_stock_estimates(path=None) -> pd.DataFrame:
     for i, cells in enumerate(raw[list(COLUMNS)].itertuples(index=False)):
         row = i + 2
         rec = {c: str(v).strip() for c, v in zip(COLUMNS, cells, strict=True)}
+        if not any(rec.values()):
+            continue
         if rec["parameter"] == "":
             raise DataError("empty parameter name", file=name, row=row, column="parameter")
         if rec["parameter"] in seen:
@@ -373,7 +378,9 @@ class ConsentPath:
     ``consent_share_plateau`` 90% [0.08, 0.45], ``consent_rate`` 90% [0.5, 2.0]/yr,
     ``consent_anchor_year`` 2024.3), a number (fixed) or ``(low, high[, interval])``
     (lognormal, 90% unless given). Per draw ``P`` is raised to at least ``s0`` and both
-    are capped at 0.99. Applied as ``stock x (1 - web_share x s(t))``.
+    are capped at 0.99. Applied as ``stock x (1 - web_share x s(t))`` to the whole stock at
+    date t (re-crawled text follows today's robots.txt). Because ``s(anchor)`` is held at
+    ``s0``, a higher plateau restricts more after the anchor and slightly less before it.
     """
 
     share_anchor: SpecLike = None
@@ -904,8 +911,13 @@ class Epoch2022HighQualityStock(_StockModel):
         growth = d("hq_growth")
         github = d("hq_github_size_tb") * d("hq_github_source_share") * c("hq_words_per_tb")
         papers = d("hq_papers_count") * c("hq_words_per_paper")
+        # books published to date = yearly output / ln(g) (a geometric series). The 90%
+        # lognormal on g puts ~0.2% of draws at g <= 1, where that sum diverges or turns
+        # negative (a negative stock); the series is evaluated with g floored at 1.005.
         indirect = (
-            d("hq_books_published_per_year") * d("hq_books_digital_fraction") / np.log(growth)
+            d("hq_books_published_per_year")
+            * d("hq_books_digital_fraction")
+            / np.log(np.maximum(growth, HQ_BOOKS_GROWTH_FLOOR))
         )
         books = 0.5 * (d("hq_books_direct") + indirect) * c("hq_words_per_book")
         represented = d("hq_fraction_represented")

@@ -10,6 +10,7 @@ A 5% relative tolerance is therefore > 5 standard errors plus rounding.
 from __future__ import annotations
 
 import math
+import pathlib
 
 import numpy as np
 import pandas as pd
@@ -113,7 +114,12 @@ def test_epoch2024_effective_95_interval_and_later_medians(epoch2024):
     np.testing.assert_array_equal(eff.values, epoch2024["repetition_adjusted"].values)
     assert _q(eff, 2024.0, 0.025) == pytest.approx(6.5e13, rel=RTOL)
     assert _q(eff, 2024.0, 0.975) == pytest.approx(1.68e15, rel=RTOL)
-    for year, median in [(2026.0, 3.75e14), (2028.0, 4.38e14), (2030.0, 5.11e14), (2032.0, 5.96e14)]:
+    for year, median in [
+        (2026.0, 3.75e14),
+        (2028.0, 4.38e14),
+        (2030.0, 5.11e14),
+        (2032.0, 5.96e14),
+    ]:
         assert _q(eff, year, 0.5) == pytest.approx(median, rel=RTOL)
 
 
@@ -124,10 +130,12 @@ def test_bytes_per_token_floor():
     assert 0.0003 < share_negative < 0.002  # Epoch's 6 - lognormal(1, 4) goes negative ~0.1%
     assert floored["bytes_per_token"].min() >= 1.0
     assert np.median(floored["bytes_per_token"]) == pytest.approx(4.0, rel=0.01)
-    # the floor touches only the upper tail of the stock
+    # the floor moves ~0.1% of draws from below zero to the upper tail: quantiles shift by
+    # <~0.1 percentile point (~0.7% at p5)
     a = np.quantile(raw["raw_base"], [0.05, 0.5, 0.95])
     b = np.quantile(floored["raw_base"], [0.05, 0.5, 0.95])
-    np.testing.assert_allclose(a, b, rtol=0.005)
+    np.testing.assert_allclose(a, b, rtol=0.01)
+    assert np.all(floored["raw_base"] > 0)
 
 
 def test_growth_is_monotonic():
@@ -193,7 +201,7 @@ def test_muennighoff_lever():
     ratio = four["repetition_adjusted"] / four["quality_filtered"]
     np.testing.assert_allclose(ratio.values, muennighoff_multiplier(4.0))
     spread = Epoch2024Stock(repetition="muennighoff", epochs=(2, 8)).sample_parameters(5000, 1)
-    assert 1.0 < spread["repetition"].min() < spread["repetition"].max() < 16.4
+    assert 1.0 <= spread["repetition"].min() < spread["repetition"].max() < 16.4
 
 
 # --- levers -----------------------------------------------------------------------------
@@ -218,9 +226,13 @@ def test_quality_and_growth_overrides():
 
 def test_consent_restriction_shrinks_the_stock(base):
     default = Epoch2024Stock(consent_restriction="longpre2024").sample(YEARS, 20_000, SEED).values
+    less = Epoch2024Stock(consent_restriction=ConsentPath(plateau=0.3)).sample(YEARS, 20_000, SEED)
     more = Epoch2024Stock(consent_restriction=ConsentPath(plateau=0.6)).sample(YEARS, 20_000, SEED)
     assert np.all(default <= base)
-    assert np.all(more.values <= default + 1e-6 * default)
+    # with s(anchor) held fixed, a higher plateau restricts more from the anchor on (and,
+    # being steeper, slightly less before it)
+    after = YEARS >= 2024.3
+    assert np.all(more.values[:, after] < less.values[:, after])
     assert np.median(more.values[:, -1] / base[:, -1]) == pytest.approx(0.4, abs=0.01)
     constant = Epoch2024Stock(consent_restriction=0.2).sample(YEARS, 20_000, SEED).values
     np.testing.assert_allclose(constant / base, 0.8)
@@ -231,10 +243,10 @@ def test_consent_restriction_shrinks_the_stock(base):
 
 
 def test_consent_on_hq_applies_to_unrepresented_share_only():
-    hq = Epoch2022HighQualityStock(consent_restriction=1.0 - 1e-9)
     with pytest.raises(LeverError):
         Epoch2022HighQualityStock(consent_restriction=1.0)
-    ds = Epoch2022HighQualityStock(consent_restriction=0.5).sample_components([2022.0], 2000, 4)
+    hq = Epoch2022HighQualityStock(consent_restriction=0.5)
+    ds = hq.sample_components([2022.0], 2000, 4)
     p = hq.sample_parameters(2000, 4)
     ratio = (ds["consent_restricted"] / ds["raw"]).values[:, 0]
     np.testing.assert_allclose(ratio, 1 - 0.5 * (1 - p["fraction_represented"]))
@@ -267,21 +279,25 @@ def test_contamination_anchor_and_closed_form():
     assert 0.5 * (1 - math.exp(-2 / tau)) == pytest.approx(0.48, abs=0.01)
     model = Epoch2024Stock(contamination=m, stock_growth=(1.05, 1.3))
     params = model.sample_parameters(50, 11)
-    onset = to_decimal_year("2022-11-30")
-    assert params["ai_onset"][0] == pytest.approx(onset, abs=1e-3)
+    assert params["ai_onset"][0] == pytest.approx(to_decimal_year("2022-11-30"), abs=1e-3)
+    onset = params["ai_onset"][0]
     grid = np.linspace(onset, 2040.0, 200_001)
     r = params["log_growth"][:, None]
     s = np.exp(r * (grid - onset))  # stock relative to S(onset)
-    a = params["ai_plateau"][:, None] * (1 - np.exp(-(grid - onset) / params["ai_timescale"][:, None]))
+    a = params["ai_plateau"][:, None] * (
+        1 - np.exp(-(grid - onset) / params["ai_timescale"][:, None])
+    )
     integrand = (1 - a) * r * s
     human = 1 + np.concatenate(
-        [np.zeros((50, 1)), np.cumsum((integrand[:, 1:] + integrand[:, :-1]) / 2 * np.diff(grid), axis=1)],
+        [
+            np.zeros((50, 1)),
+            np.cumsum((integrand[:, 1:] + integrand[:, :-1]) / 2 * np.diff(grid), axis=1),
+        ],
         axis=1,
     )
-    check = np.array([2023.5, 2025.0, 2031.0, 2040.0])
-    idx = np.searchsorted(grid, check)
+    idx = np.searchsorted(grid, [2023.5, 2025.0, 2031.0, 2040.0])
     expected = human[:, idx] / s[:, idx]
-    got = model._human_ratio(params, check[None, :])
+    got = model._human_ratio(params, grid[idx][None, :])
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
@@ -300,7 +316,9 @@ def test_components_order_and_sample_equals_last_component():
     )
     ds = model.sample_components(YEARS, 2000, 5)
     assert list(ds.data_vars)[: len(COMPONENTS)] == list(COMPONENTS)
-    np.testing.assert_array_equal(ds["synthetic_augmented"].values, model.sample(YEARS, 2000, 5).values)
+    np.testing.assert_allclose(
+        ds["synthetic_augmented"].values, model.sample(YEARS, 2000, 5).values, rtol=1e-12
+    )
     assert ds["synthetic_augmented"].attrs["units"] == "tokens"
 
 
@@ -317,8 +335,12 @@ def test_same_seed_same_numbers_and_common_random_numbers():
     np.testing.assert_array_equal(a["year"].values, YEARS)
     # switching levers on leaves the other draws unchanged
     plain = Epoch2024Stock().sample_components(YEARS, 1000, 7)
-    full = Epoch2024Stock(consent_restriction=True, synthetic=True).sample_components(YEARS, 1000, 7)
-    np.testing.assert_array_equal(plain["repetition_adjusted"].values, full["repetition_adjusted"].values)
+    full = Epoch2024Stock(consent_restriction=True, synthetic=True).sample_components(
+        YEARS, 1000, 7
+    )
+    np.testing.assert_array_equal(
+        plain["repetition_adjusted"].values, full["repetition_adjusted"].values
+    )
 
 
 def test_chunked_trajectories_match_full():
@@ -337,7 +359,8 @@ def test_stock_summary_columns():
     assert list(s.columns) == ["year", "median", "p5", "p95", "p2_5", "p97_5", "p10", "p90"]
     assert s["year"].tolist() == [2030.0]
     row = s.iloc[0]
-    assert row.p2_5 < row.p5 < row.p10 < row.median < row.p90 < row.p95 < row.p97_5
+    values = [row[k] for k in ("p2_5", "p5", "p10", "median", "p90", "p95", "p97_5")]
+    assert np.all(np.diff(values) > 0)
     with pytest.raises(LeverError):
         stock_summary(da, [2031.0])
 
@@ -356,14 +379,15 @@ def test_stock_summary_columns():
         ({"stock_growth": 0.08}, "stock_growth"),
         ({"consent_restriction": 1.2}, "consent"),
         ({"consent_restriction": "sometimes"}, "consent_restriction"),
-        ({"contamination": ContaminationPath(plateau=(0.2, 0.5, 1.5))}, "interval"),
-        ({"synthetic": Synthetic(cap=0.5)}, "cap"),
-        ({"isolation": Isolation(verified_fraction=2.0)}, "verified_fraction"),
+        ({"contamination": lambda: ContaminationPath(plateau=(0.2, 0.5, 1.5))}, "interval"),
+        ({"synthetic": lambda: Synthetic(cap=0.5)}, "cap"),
+        ({"isolation": lambda: Isolation(verified_fraction=2.0)}, "verified_fraction"),
+        ({"isolation": "strict"}, "isolation"),
     ],
 )
 def test_lever_errors(kwargs, match):
     with pytest.raises(LeverError, match=match) as info:
-        Epoch2024Stock(**kwargs)
+        Epoch2024Stock(**{k: v() if callable(v) else v for k, v in kwargs.items()})
     assert isinstance(info.value, ScenarioError)
     assert isinstance(info.value, ValueError)
 
@@ -373,9 +397,9 @@ def test_bad_n_draws():
         Epoch2024Stock().sample([2024.0], 0, 1)
 
 
-def _write_modified(tmp_path, table, parameter, **changes):
+def _write_modified(tmp_path, table, name, changes):
     raw = pd.read_csv(table.attrs["path"], dtype=str, keep_default_na=False)
-    i = int(np.flatnonzero(raw["parameter"] == parameter)[0])
+    i = int(np.flatnonzero(raw["parameter"] == name)[0])
     for column, value in changes.items():
         raw.loc[i, column] = value
     path = tmp_path / "stock.csv"
@@ -398,7 +422,7 @@ def _write_modified(tmp_path, table, parameter, **changes):
     ],
 )
 def test_table_validation_names_row_and_column(tmp_path, table, parameter, changes, column):
-    path, row = _write_modified(tmp_path, table, parameter, **changes)
+    path, row = _write_modified(tmp_path, table, parameter, changes)
     with pytest.raises(DataError) as info:
         load_stock_estimates(path)
     err = info.value
@@ -406,6 +430,17 @@ def test_table_validation_names_row_and_column(tmp_path, table, parameter, chang
     assert err.column == column
     assert str(path) in str(err)
     assert f"row {row}" in str(err)
+
+
+def test_table_row_numbers_count_blank_lines(tmp_path, table):
+    lines = pathlib.Path(table.attrs["path"]).read_text().splitlines()
+    bad = [line.replace("0.1,0.4,0.95", "0.5,0.4,0.95") for line in lines]
+    row = next(i for i, line in enumerate(bad, start=1) if line.startswith("quality_fraction,"))
+    path = tmp_path / "blank.csv"
+    path.write_text("\n".join([bad[0], "", *bad[1:]]) + "\n")
+    with pytest.raises(DataError) as info:
+        load_stock_estimates(path)
+    assert (info.value.row, info.value.column) == (row + 1, "low")
 
 
 def test_table_missing_column_and_file(tmp_path, table):
@@ -420,6 +455,6 @@ def test_table_missing_column_and_file(tmp_path, table):
 
 
 def test_models_use_a_custom_table(tmp_path, table):
-    path, _ = _write_modified(tmp_path, table, "quality_fraction", low="0.2", high="0.8")
+    path, _ = _write_modified(tmp_path, table, "quality_fraction", {"low": "0.2", "high": "0.8"})
     q = Epoch2024Stock(estimates_path=path).sample_parameters(20_000, 1)["quality"]
     assert np.median(q) == pytest.approx(0.4, rel=0.02)

@@ -1,0 +1,501 @@
+"""The main path: fit demand once, run scenarios, get results objects.
+
+    >>> import forecast
+    >>> models = forecast.load_training_runs()                 # bundled table
+    >>> demand = forecast.fit_demand(models)                     # PyMC fits, LOO, average
+    >>> result = forecast.run_scenario("baseline", demand)       # exhaustion-date draws
+
+:class:`DemandSet` holds every demand fit (each cached on disk by data hash and
+settings), their LOO comparison and the stacking-weighted average. :func:`run_scenario`
+draws joint trajectories of demand and stock on a monthly grid, in chunks, and returns a
+:class:`ScenarioResult` with the exhaustion-date distribution and everything the figures
+and the report need.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from forecast import __version__, baselines
+from forecast import demand as dm
+from forecast.errors import ForecastError
+from forecast.exhaustion import ExhaustionResult, epoch_quantile_clipping, exhaustion_chunked
+from forecast.scenarios import Scenario, load_scenario
+from forecast.units import monthly_grid, words_to_tokens
+
+#: Quantile levels reported for demand and stock bands (median, 50/80/90/95% intervals).
+BAND_LEVELS = {
+    "p2_5": 0.025,
+    "p5": 0.05,
+    "p10": 0.10,
+    "p25": 0.25,
+    "median": 0.5,
+    "p75": 0.75,
+    "p90": 0.90,
+    "p95": 0.95,
+    "p97_5": 0.975,
+}
+#: Epoch 2022's historical projection (v1 code, FACTS.md §B4): growth 90% interval in
+#: orders of magnitude per year, from 2e12 words "as of October 2022".
+EPOCH2022_GROWTH_OOM_90 = (0.265, 0.392)
+EPOCH2022_START_WORDS = 2e12
+EPOCH2022_START_YEAR = 2022.75
+CHUNK_SIZE = 10_000
+Progress = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    return None
+
+
+@dataclass
+class DemandSet:
+    """Every demand fit on one models table, their LOO comparison and the average."""
+
+    models: pd.DataFrame
+    fits: dict[str, dm.DemandFit]
+    comparison: pd.DataFrame
+    average: dm.ModelAverage
+    epoch_bootstrap: baselines.EpochBootstrap
+
+    def summary(self) -> pd.DataFrame:
+        """One row per model: growth of tokens (x/yr, 95%), health, LOO weight."""
+        weights = dict(zip(self.comparison["model"], self.comparison["weight"], strict=True))
+        rows = pd.concat([f.summary() for f in self.fits.values()], ignore_index=True)
+        rows["loo_weight"] = rows["model"].map(weights)
+        return rows
+
+    def diagnostics_ok(self) -> bool:
+        return all(f.diagnostics().healthy for f in self.fits.values())
+
+    def to_json_dict(self) -> list[dict]:
+        """``forecast fit --json``: per model name, growth, health and LOO weight."""
+        out = []
+        for _, row in self.summary().iterrows():
+            weight = row["loo_weight"]
+            out.append(
+                {
+                    "name": row["model"],
+                    "rows": int(row["rows"]),
+                    "growth_per_year": {
+                        "median": float(row["growth_per_year"]),
+                        "p2_5": float(row["growth_p2_5"]),
+                        "p97_5": float(row["growth_p97_5"]),
+                    },
+                    "r_hat_max": float(row["r_hat_max"]),
+                    "ess_bulk_min": float(row["ess_bulk_min"]),
+                    "divergences": int(row["divergences"]),
+                    "loo_weight": None if pd.isna(weight) else float(weight),
+                }
+            )
+        return out
+
+    def __repr__(self) -> str:
+        return "DemandSet\n" + self.summary().to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        return "<b>DemandSet</b>" + self.summary().to_html(index=False)
+
+
+def fit_demand(
+    models: pd.DataFrame | None = None,
+    sampler: dm.SamplerConfig | None = None,
+    *,
+    cache_dir=None,
+    use_cache: bool = True,
+    progress: Progress = _silent,
+) -> DemandSet:
+    """Fit the default model family (population, frontier, slowdown, compute) and average.
+
+    Fits are cached on disk (see :func:`forecast.demand.fit_cached`) and reused when the
+    data, settings and package version match; ``use_cache=False`` always samples.
+    """
+    from forecast.data import load_training_runs
+
+    models = load_training_runs() if models is None else models
+    sampler = sampler or dm.SamplerConfig()
+    fits: dict[str, dm.DemandFit] = {}
+    for model in (dm.ExponentialTrend(), dm.FrontierTrend(), dm.SlowdownTrend(), dm.ComputeTrend()):
+        progress(f"fitting {model.label}")
+        if use_cache:
+            fits[model.name] = dm.fit_cached(model, models, sampler, cache_dir)
+        else:
+            fits[model.name] = model.fit(models, sampler)
+    frontier = [fits["frontier"], fits["slowdown"]]
+    comparison = dm.compare(frontier)
+    weights = comparison.set_index("model").loc[[f.name for f in frontier], "weight"].to_numpy()
+    weights = np.clip(weights, 0.0, None)
+    average = dm.ModelAverage(frontier, weights / weights.sum())
+    boot = baselines.epoch_bootstrap(models, seed=sampler.seed)
+    return DemandSet(models, fits, comparison, average, boot)
+
+
+# --- demand projections for a scenario -------------------------------------------------------
+
+
+def _epoch2022_projection(years: np.ndarray, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    lo, hi = EPOCH2022_GROWTH_OOM_90
+    z = stats.norm.ppf(0.95)
+    growth = rng.normal((lo + hi) / 2, (hi - lo) / (2 * z), (n, 1))
+    start = words_to_tokens(EPOCH2022_START_WORDS)
+    return start * 10 ** (growth * (years[None, :] - EPOCH2022_START_YEAR))
+
+
+def demand_projector(
+    scenario: Scenario, demand: DemandSet | None
+) -> Callable[[np.ndarray, int, int], np.ndarray]:
+    """``f(years, n, seed) -> (n, len(years))`` tokens of the scenario's demand model."""
+    spec = scenario.demand
+    if spec.model != "epoch2022" and demand is None:
+        raise ForecastError(f"scenario '{scenario.name}' needs fitted demand (fit_demand)")
+
+    def compute_tokens(years, n, seed):
+        fit = demand.fits["compute"]
+        scale = np.sqrt(spec.tokens_per_parameter / fit.model.tokens_per_parameter)
+        return fit.project(years, n, seed).to_numpy() * scale
+
+    def base(years: np.ndarray, n: int, seed: int) -> np.ndarray:
+        if spec.model == "epoch2022":
+            return _epoch2022_projection(years, n, seed)
+        if spec.model == "average":
+            return demand.average.project(years, n, seed).to_numpy()
+        if spec.model == "compute":
+            return compute_tokens(years, n, seed)
+        if spec.model == "epoch2024":
+            rng = np.random.default_rng(seed)
+            n_hist = rng.binomial(n, 0.5)
+            s1, s2 = rng.integers(0, 2**32, size=2)
+            hist = demand.epoch_bootstrap.project(years, n_hist, int(s1)).to_numpy()
+            comp = compute_tokens(years, n - n_hist, int(s2))
+            return np.concatenate([hist, comp])[rng.permutation(n)]
+        return demand.fits[spec.model].project(years, n, seed).to_numpy()
+
+    def project(years, n: int, seed: int) -> np.ndarray:
+        years = np.asarray(years, dtype=float)
+        values = base(years, n, seed)
+        if spec.overtraining != 1.0:
+            boost = np.where(years >= spec.overtraining_from, np.sqrt(spec.overtraining), 1.0)
+            values = values * boost[None, :]
+        return values
+
+    return project
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+def _bands(values: np.ndarray, years: np.ndarray) -> pd.DataFrame:
+    q = np.quantile(values, list(BAND_LEVELS.values()), axis=0)
+    frame = pd.DataFrame(q.T, columns=list(BAND_LEVELS))
+    frame.insert(0, "year", years)
+    return frame
+
+
+@dataclass
+class ScenarioResult:
+    """Everything one scenario run produced. Tokens everywhere; years are decimal years.
+
+    - ``exhaustion``: per-draw exhaustion dates (:class:`ExhaustionResult`).
+    - ``demand_bands`` / ``stock_bands``: quantiles by year (columns ``BAND_LEVELS``).
+    - ``stock_steps``: the stock's adjustment steps (waterfall) at ``stock_step_years``.
+    - ``epoch_procedure``: Epoch's quantile-clipping summary on the same marginals.
+    """
+
+    scenario: Scenario
+    exhaustion: ExhaustionResult
+    demand_bands: pd.DataFrame
+    stock_bands: pd.DataFrame
+    stock_steps: pd.DataFrame
+    demand_growth_oom: np.ndarray
+    epoch_procedure: dict
+    models: pd.DataFrame
+    diagnostics: pd.DataFrame
+    seed: int
+    draws: int
+    created: str = field(default_factory=lambda: dt.date.today().isoformat())
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def data_date(self) -> str:
+        return pd.Timestamp(self.models["date"].max()).date().isoformat()
+
+    @property
+    def reliable(self) -> bool:
+        """False when any demand fit failed the sampler-health thresholds."""
+        if self.diagnostics.empty:
+            return True
+        return bool(self.diagnostics["healthy"].all())
+
+    def exhaustion_year(self) -> dict:
+        q = self.exhaustion.quantiles()
+        return {k: _num(q.get(k)) for k in ("median", "p10", "p90", "p2_5", "p97_5")}
+
+    def stock_at(self, year: float) -> dict:
+        row = self.stock_bands.iloc[(self.stock_bands["year"] - year).abs().argmin()]
+        return {"median": float(row["median"]), "p5": float(row["p5"]), "p95": float(row["p95"])}
+
+    def to_json_dict(self) -> dict:
+        """The ``forecast run --json`` / ``summary.json`` schema."""
+        growth = 10 ** np.quantile(self.demand_growth_oom, [0.5, 0.025, 0.975])
+        current = dt.date.today().year
+        stock_years = sorted({int(self.scenario.start), current, 2030})
+        prob = self.exhaustion.prob_exhausted_by()
+        published = {k: v for k, v in self.scenario.published.items()}
+        return {
+            "scenario": self.name,
+            "description": self.scenario.description,
+            "exhaustion_year": self.exhaustion_year(),
+            "prob_exhausted_by": {str(int(y)): _num(p) for y, p in prob.items()},
+            "not_exhausted_by_horizon": float(self.exhaustion.not_exhausted_share),
+            "already_exhausted_at_start": float(self.exhaustion.already_exhausted_share),
+            "horizon": self.scenario.horizon,
+            "start": self.scenario.start,
+            "stock_tokens": {str(y): self.stock_at(y) for y in stock_years},
+            "demand_growth_per_year": {
+                "median": float(growth[0]),
+                "p2_5": float(growth[1]),
+                "p97_5": float(growth[2]),
+            },
+            "at_crossing": _records(self.exhaustion.at_crossing()),
+            "epoch_procedure": {k: _num(v) for k, v in self.epoch_procedure.items()},
+            "published": published or None,
+            "demand_model": self.scenario.demand.model,
+            "stock_model": self.scenario.stock.model,
+            "reliable": self.reliable,
+            "diagnostics": _records(self.diagnostics),
+            "draws": self.draws,
+            "seed": self.seed,
+            "data_date": self.data_date,
+            "data_rows": len(self.models),
+            "version": __version__,
+            "intervals": (
+                "p10-p90 is the central 80% and p2_5-p97_5 the central 95% of joint draws of "
+                "demand and stock: the probability, under the model's assumptions, that the "
+                "date falls inside. Null = after the horizon."
+            ),
+        }
+
+    def summary(self) -> pd.DataFrame:
+        """Compact table: exhaustion-year quantiles, shares, and the published numbers."""
+        ey = self.exhaustion_year()
+        rows = [
+            ("exhaustion year, median", ey["median"]),
+            ("80% interval (p10-p90)", _interval(ey["p10"], ey["p90"])),
+            ("95% interval (p2.5-p97.5)", _interval(ey["p2_5"], ey["p97_5"])),
+            ("P(not exhausted by horizon)", round(self.exhaustion.not_exhausted_share, 3)),
+            ("P(already exhausted at start)", round(self.exhaustion.already_exhausted_share, 3)),
+            (
+                "demand growth, x/year (median)",
+                round(float(10 ** np.median(self.demand_growth_oom)), 2),
+            ),
+        ]
+        if self.scenario.published:
+            pub = self.scenario.published
+            rows.append(("published median", pub.get("median")))
+        if not self.reliable:
+            rows.append(("WARNING", "sampler health failed: see diagnostics"))
+        return pd.DataFrame(rows, columns=["statistic", self.name])
+
+    def __repr__(self) -> str:
+        return f"ScenarioResult '{self.name}'\n" + self.summary().to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        return f"<b>ScenarioResult: {html.escape(self.name)}</b>" + self.summary().to_html(
+            index=False
+        )
+
+
+def _num(x):
+    if x is None:
+        return None
+    x = float(x)
+    return None if not np.isfinite(x) else x
+
+
+def _interval(lo, hi) -> str:
+    fmt = lambda v: "after horizon" if v is None else f"{v:.1f}"  # noqa: E731
+    return f"{fmt(lo)} - {fmt(hi)}"
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    out = []
+    for rec in frame.to_dict(orient="records"):
+        out.append(
+            {k: (_num(v) if isinstance(v, float | np.floating) else v) for k, v in rec.items()}
+        )
+    return out
+
+
+def _diagnostics_frame(demand: DemandSet | None) -> pd.DataFrame:
+    if demand is None:
+        return pd.DataFrame(
+            columns=["model", "r_hat_max", "ess_bulk_min", "divergences", "healthy"]
+        )
+    rows = []
+    for name, fit in demand.fits.items():
+        d = fit.diagnostics()
+        rows.append(
+            {
+                "model": name,
+                "r_hat_max": d.r_hat_max,
+                "ess_bulk_min": d.ess_bulk_min,
+                "divergences": d.divergences,
+                "healthy": d.healthy,
+                "problems": "; ".join(d.problems),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def run_scenario(
+    scenario: str | Scenario,
+    demand: DemandSet | None = None,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    models: pd.DataFrame | None = None,
+    progress: Progress = _silent,
+    **overrides,
+) -> ScenarioResult:
+    """Run one scenario: joint draws of demand and stock, first crossing per draw.
+
+    ``demand`` is a :class:`DemandSet` (fitted once, reused across scenarios); it is
+    fitted with default settings when omitted. ``draws`` / ``seed`` / dotted
+    ``overrides`` (``**{"demand.overtraining": 5}``) change the scenario.
+    """
+    scenario = load_scenario(scenario)
+    changes = dict(overrides)
+    if draws is not None:
+        changes["draws"] = int(draws)
+    if seed is not None:
+        changes["seed"] = int(seed)
+    if changes:
+        scenario = scenario.with_overrides(**changes)
+    if demand is None and scenario.demand.model != "epoch2022":
+        demand = fit_demand(models, progress=progress)
+    if models is None:
+        from forecast.data import load_training_runs
+
+        models = demand.models if demand is not None else load_training_runs()
+    stock_model = scenario.stock.build()
+    project = demand_projector(scenario, demand)
+    grid = monthly_grid(scenario.start, scenario.horizon)
+
+    def sample_chunk(n: int, chunk_seed: int):
+        seeds = np.random.SeedSequence(chunk_seed).generate_state(2)
+        d = project(grid, n, int(seeds[0]))
+        s = stock_model.trajectories(stock_model.sample_parameters(n, int(seeds[1])), grid)
+        return d, s
+
+    progress(
+        f"{scenario.name}: {scenario.draws:,} joint draws of demand and stock to {scenario.horizon:g}"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = exhaustion_chunked(
+            grid, sample_chunk, scenario.draws, chunk_size=CHUNK_SIZE, seed=scenario.seed
+        )
+
+    # Bands by year for figures and tables (a yearly grid, fewer draws, same seed).
+    band_years = np.arange(np.floor(scenario.start), min(scenario.horizon, 2050.0) + 1e-9, 0.25)
+    n_band = min(scenario.draws, 20_000)
+    band_seeds = np.random.SeedSequence([scenario.seed, 1]).generate_state(3)
+    demand_draws = project(band_years, n_band, int(band_seeds[0]))
+    stock_params = stock_model.sample_parameters(n_band, int(band_seeds[1]))
+    stock_draws = stock_model.trajectories(stock_params, band_years)
+    growth_window = (band_years >= scenario.start) & (band_years <= scenario.start + 5)
+    gy = band_years[growth_window]
+    demand_growth = (
+        np.log10(demand_draws[:, growth_window][:, -1])
+        - np.log10(demand_draws[:, growth_window][:, 0])
+    ) / (gy[-1] - gy[0])
+
+    step_years = sorted({float(np.floor(scenario.start)), float(dt.date.today().year), 2030.0})
+    components = stock_model.sample_components(step_years, n_band, int(band_seeds[1]))
+    stock_steps = _steps_frame(components)
+
+    epoch = _epoch_procedure(scenario, project, stock_model, int(band_seeds[2]))
+    return ScenarioResult(
+        scenario=scenario,
+        exhaustion=result,
+        demand_bands=_bands(demand_draws, band_years),
+        stock_bands=_bands(stock_draws, band_years),
+        stock_steps=stock_steps,
+        demand_growth_oom=demand_growth,
+        epoch_procedure=epoch,
+        models=models,
+        diagnostics=_diagnostics_frame(demand),
+        seed=scenario.seed,
+        draws=scenario.draws,
+    )
+
+
+def _steps_frame(components: xr.Dataset) -> pd.DataFrame:
+    rows = []
+    for step in components.data_vars:
+        values = components[step].to_numpy()
+        q = np.quantile(values, [0.05, 0.5, 0.95], axis=0)
+        for j, year in enumerate(components["year"].to_numpy()):
+            rows.append(
+                {
+                    "step": step,
+                    "year": float(year),
+                    "p5": q[0, j],
+                    "median": q[1, j],
+                    "p95": q[2, j],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _epoch_procedure(scenario: Scenario, project, stock_model, seed: int) -> dict:
+    """Epoch's quantile-clipping summary (independent marginals) on a quarterly grid."""
+    years = np.arange(scenario.start, min(scenario.horizon, scenario.start + 40) + 1e-9, 0.25)
+    seeds = np.random.SeedSequence(seed).generate_state(2)
+    n = 10_000
+    d = project(years, n, int(seeds[0]))
+    s = stock_model.trajectories(stock_model.sample_parameters(n, int(seeds[1])), years)
+    table = epoch_quantile_clipping(years, d, s, method="vectorised")
+    summary = table.attrs["summary"]
+    return {k: summary.get(k) for k in ("median", "p10", "p90")}
+
+
+def reproduction_table(results: list[ScenarioResult]) -> pd.DataFrame:
+    """The toolkit's numbers beside the published ones, for scenarios that publish any."""
+    rows = []
+    for r in results:
+        pub = r.scenario.published
+        if not pub:
+            continue
+        ey = r.exhaustion_year()
+        lo_key, hi_key = ("p10", "p90") if "p10" in pub else ("p5", "p95")
+        ours_lo = r.exhaustion.quantile(0.05 if lo_key == "p5" else 0.10)
+        ours_hi = r.exhaustion.quantile(0.95 if hi_key == "p95" else 0.90)
+        rows.append(
+            {
+                "scenario": r.name,
+                "published median": pub.get("median"),
+                "toolkit median": ey["median"],
+                "interval": "80%" if lo_key == "p10" else "90%",
+                "published interval": _interval(pub.get(lo_key), pub.get(hi_key))
+                if lo_key in pub
+                else "",
+                "toolkit interval": _interval(_num(ours_lo), _num(ours_hi)),
+                "Epoch procedure median": r.epoch_procedure.get("median"),
+                "source": pub.get("source", ""),
+            }
+        )
+    return pd.DataFrame(rows)

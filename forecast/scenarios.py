@@ -1,0 +1,390 @@
+"""Scenarios: named, composable sets of levers, read from and written to TOML.
+
+A scenario says which demand model to use (and how overtrained future runs are), which
+stock model and which stock levers, the date grid and the number of joint draws. Built-in
+scenarios live in ``forecast/scenario_files/*.toml``; ``forecast scenarios`` lists them.
+
+TOML layout (every key optional except ``name``; unknown keys are errors)::
+
+    name = "my-scenario"
+    description = "One line shown by `forecast scenarios`."
+    extends = "baseline"          # start from another scenario and override keys
+    start = 2024.0                # first date of the monthly grid (decimal year)
+    horizon = 2100.0              # last date; draws not exhausted by then are counted
+    draws = 100000                # joint draws of demand and stock
+    seed = 0
+
+    [demand]
+    model = "average"             # average | frontier | slowdown | exponential | compute
+                                  # | epoch2024 (Epoch's mixture) | epoch2022 (Epoch 2022 historical)
+    overtraining = 1.0            # k: k x the tokens per parameter -> sqrt(k) x the tokens
+    overtraining_from = 2025.0    # date from which the overtraining factor applies
+    tokens_per_parameter = 20.0   # Chinchilla r, for compute-based demand
+
+    [stock]
+    model = "epoch2024"           # epoch2024 | epoch2022-high-quality
+    quality_fraction = [0.1, 0.4] # a value, or [low, high] (95% interval for epoch2024)
+    stock_growth = [1.03, 1.13]   # yearly growth factor of the stock
+    repetition = "muennighoff"    # flat (Epoch's 2-5x) | muennighoff | none
+    epochs = 4                    # passes over the data, with repetition = "muennighoff"
+    consent_restriction = true    # true (Longpre et al. 2024 path), a constant share, or a table
+    contamination = false         # AI-written share of new text (true or a table)
+    isolation = false             # only pre-cutoff text counts (true or a table)
+    synthetic = false             # verified synthetic data multiplier (true or a table)
+
+    [published]                   # optional: the published numbers this reproduces
+    median = 2028.0
+    p10 = 2026.0
+    p90 = 2032.0
+    source = "Villalobos et al. 2024"
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from forecast.errors import ScenarioError
+
+DEMAND_MODELS = (
+    "average",
+    "frontier",
+    "slowdown",
+    "exponential",
+    "compute",
+    "epoch2024",
+    "epoch2022",
+)
+STOCK_MODELS = ("epoch2024", "epoch2022-high-quality")
+REPETITION = ("flat", "muennighoff", "none")
+
+_TOP_KEYS = {"name", "description", "extends", "start", "horizon", "draws", "seed"}
+_DEMAND_KEYS = {"model", "overtraining", "overtraining_from", "tokens_per_parameter"}
+_STOCK_KEYS = {
+    "model",
+    "quality_fraction",
+    "stock_growth",
+    "repetition",
+    "epochs",
+    "consent_restriction",
+    "contamination",
+    "isolation",
+    "synthetic",
+}
+_LEVER_TABLE_KEYS = {
+    "consent_restriction": {"share_anchor", "plateau", "rate", "anchor_year"},
+    "contamination": {"plateau", "timescale", "onset"},
+    "isolation": {"cutoff", "verified_fraction"},
+    "synthetic": {"ratio", "efficiency", "cap"},
+}
+_PUBLISHED_KEYS = {"median", "p10", "p90", "p5", "p95", "p2_5", "p97_5", "source", "note"}
+_SECTIONS = {"demand": _DEMAND_KEYS, "stock": _STOCK_KEYS, "published": _PUBLISHED_KEYS}
+
+
+@dataclass(frozen=True)
+class DemandSpec:
+    """Which demand projection, and how overtrained future frontier runs are."""
+
+    model: str = "average"
+    overtraining: float = 1.0
+    overtraining_from: float = 2025.0
+    tokens_per_parameter: float = 20.0
+
+    def __post_init__(self) -> None:
+        _choice("demand.model", self.model, DEMAND_MODELS)
+        _number("demand.overtraining", self.overtraining, 1.0, 1000.0)
+        _number("demand.overtraining_from", self.overtraining_from, 2000.0, 2100.0)
+        _number("demand.tokens_per_parameter", self.tokens_per_parameter, 1.0, 10000.0)
+
+
+@dataclass(frozen=True)
+class StockSpec:
+    """Which stock model, and the values of its levers (None = the table's default)."""
+
+    model: str = "epoch2024"
+    quality_fraction: Any = None
+    stock_growth: Any = None
+    repetition: str | None = None
+    epochs: Any = None
+    consent_restriction: Any = None
+    contamination: Any = None
+    isolation: Any = None
+    synthetic: Any = None
+
+    def __post_init__(self) -> None:
+        _choice("stock.model", self.model, STOCK_MODELS)
+        if self.repetition is not None:
+            _choice("stock.repetition", self.repetition, REPETITION)
+        _spec("stock.quality_fraction", self.quality_fraction, 0.0, 1.0)
+        _spec("stock.stock_growth", self.stock_growth, 0.5, 3.0)
+        _spec("stock.epochs", self.epochs, 1.0, 1000.0)
+        if self.epochs is not None and self.repetition not in ("muennighoff",):
+            raise ScenarioError("stock.epochs is only used with stock.repetition = 'muennighoff'")
+        for lever in _LEVER_TABLE_KEYS:
+            _lever(f"stock.{lever}", getattr(self, lever), _LEVER_TABLE_KEYS[lever])
+
+    def build(self):
+        """The :mod:`forecast.stock` model with these levers (validated there too)."""
+        from forecast import stock
+
+        cls = stock.Epoch2024Stock if self.model == "epoch2024" else stock.Epoch2022HighQualityStock
+        kwargs: dict[str, Any] = {}
+        for key in ("quality_fraction", "stock_growth", "epochs"):
+            value = getattr(self, key)
+            if value is not None:
+                kwargs[key] = tuple(value) if isinstance(value, list) else value
+        if self.repetition is not None:
+            kwargs["repetition"] = self.repetition
+        levers = {
+            "consent_restriction": stock.ConsentPath,
+            "contamination": stock.ContaminationPath,
+            "isolation": stock.Isolation,
+            "synthetic": stock.Synthetic,
+        }
+        for key, lever_cls in levers.items():
+            value = getattr(self, key)
+            if isinstance(value, dict):
+                value = lever_cls(
+                    **{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+                )
+            if value is not None:
+                kwargs[key] = value
+        try:
+            return cls(**kwargs)
+        except (ValueError, TypeError) as exc:
+            raise ScenarioError(f"stock: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named set of levers. ``published`` holds the numbers it reproduces, if any."""
+
+    name: str
+    description: str = ""
+    demand: DemandSpec = field(default_factory=DemandSpec)
+    stock: StockSpec = field(default_factory=StockSpec)
+    start: float = 2024.0
+    horizon: float = 2100.0
+    draws: int = 100_000
+    seed: int = 0
+    published: dict = field(default_factory=dict)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ScenarioError("scenario name must be a non-empty string")
+        _number("start", self.start, 1990.0, 2099.0)
+        _number("horizon", self.horizon, 2000.0, 2300.0)
+        if self.horizon <= self.start + 1:
+            raise ScenarioError(
+                f"horizon ({self.horizon}) must be more than a year after start ({self.start})"
+            )
+        if isinstance(self.draws, bool) or not isinstance(self.draws, int):
+            raise ScenarioError(f"draws must be an integer, got {self.draws!r}")
+        if not 100 <= self.draws <= 5_000_000:
+            raise ScenarioError(f"draws must be between 100 and 5,000,000, got {self.draws}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ScenarioError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    # --- conversions -------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """Plain dict in the TOML layout (None values left out)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "start": self.start,
+            "horizon": self.horizon,
+            "draws": self.draws,
+            "seed": self.seed,
+            "demand": _drop_none(self.demand.__dict__),
+            "stock": _drop_none(self.stock.__dict__),
+        }
+        if self.published:
+            out["published"] = dict(self.published)
+        return out
+
+    def to_toml(self) -> str:
+        """TOML text that :func:`from_toml` reads back to an equal scenario."""
+        return _dump_toml(self.to_dict())
+
+    def with_overrides(self, **changes) -> Scenario:
+        """A copy with top-level or dotted changes, e.g. ``{"demand.overtraining": 5}``."""
+        data = self.to_dict()
+        for key, value in changes.items():
+            section, _, leaf = key.replace("__", ".").rpartition(".")
+            target = data.setdefault(section, {}) if section else data
+            target[leaf] = value
+        return from_dict(data, source=self.source)
+
+
+def from_dict(data: dict, source: str = "<dict>") -> Scenario:
+    """Validate a scenario dict (TOML layout) and build the :class:`Scenario`."""
+    data = copy.deepcopy(data)
+    if "extends" in data:
+        parent = load_scenario(data.pop("extends"))
+        merged = parent.to_dict()
+        merged.pop("published", None)
+        for key, value in data.items():
+            if key in _SECTIONS and isinstance(value, dict):
+                merged.setdefault(key, {}).update(value)
+            else:
+                merged[key] = value
+        data = merged
+    unknown = set(data) - _TOP_KEYS - set(_SECTIONS)
+    if unknown:
+        raise ScenarioError(
+            f"{source}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS | set(_SECTIONS))}"
+        )
+    for section, allowed in _SECTIONS.items():
+        value = data.get(section, {})
+        if not isinstance(value, dict):
+            raise ScenarioError(f"{source}: [{section}] must be a table")
+        bad = set(value) - allowed
+        if bad:
+            raise ScenarioError(
+                f"{source}: unknown key(s) {sorted(bad)} in [{section}]; allowed: {sorted(allowed)}"
+            )
+    if "name" not in data:
+        raise ScenarioError(f"{source}: missing required key 'name'")
+    try:
+        return Scenario(
+            name=data["name"],
+            description=data.get("description", ""),
+            demand=DemandSpec(**data.get("demand", {})),
+            stock=StockSpec(**data.get("stock", {})),
+            start=data.get("start", 2024.0),
+            horizon=data.get("horizon", 2100.0),
+            draws=data.get("draws", 100_000),
+            seed=data.get("seed", 0),
+            published=data.get("published", {}),
+            source=source,
+        )
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+
+
+def from_toml(text: str, source: str = "<toml>") -> Scenario:
+    """Parse TOML text (``tomllib``: no code is evaluated) into a validated scenario."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: invalid TOML: {exc}") from None
+    return from_dict(data, source=source)
+
+
+def _builtin_dir():
+    return resources.files("forecast") / "scenario_files"
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in scenarios, in display order."""
+    order = {"baseline": 0, "epoch2024": 1, "epoch2024-overtrain5x": 2, "epoch2022-high-quality": 3}
+    names = [p.name[: -len(".toml")] for p in _builtin_dir().iterdir() if p.name.endswith(".toml")]
+    return sorted(names, key=lambda n: (order.get(n, 99), n))
+
+
+def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
+    """A built-in scenario by name, or a scenario TOML file by path."""
+    if isinstance(name_or_path, Scenario):
+        return name_or_path
+    text_name = str(name_or_path)
+    if text_name in builtin_names():
+        resource = _builtin_dir() / f"{text_name}.toml"
+        return from_toml(resource.read_text(encoding="utf-8"), source=f"built-in '{text_name}'")
+    path = Path(text_name)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ScenarioError(f"{path}: scenario file not found")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ScenarioError(f"{path}: not UTF-8 text") from None
+        return from_toml(text, source=str(path))
+    raise ScenarioError(
+        f"unknown scenario '{text_name}': use a built-in name ({', '.join(builtin_names())}) "
+        "or a path to a .toml file"
+    )
+
+
+def list_scenarios() -> list[Scenario]:
+    return [load_scenario(name) for name in builtin_names()]
+
+
+# --- validation helpers --------------------------------------------------------------------
+
+
+def _choice(key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ScenarioError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
+
+
+def _number(key: str, value, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError(f"{key} must be a number, got {value!r}")
+    if not lo <= value <= hi:
+        raise ScenarioError(f"{key} = {value} is out of range [{lo}, {hi}]")
+
+
+def _spec(key: str, value, lo: float, hi: float) -> None:
+    """None, a number, or [low, high] / [low, high, interval] within [lo, hi]."""
+    if value is None:
+        return
+    if isinstance(value, list | tuple):
+        if len(value) not in (2, 3):
+            raise ScenarioError(f"{key} must be a number or [low, high], got {value!r}")
+        for v in value[:2]:
+            _number(key, v, lo, hi)
+        if value[0] > value[1]:
+            raise ScenarioError(f"{key}: low {value[0]} is above high {value[1]}")
+        if len(value) == 3:
+            _number(f"{key} interval", value[2], 0.01, 0.999)
+        return
+    _number(key, value, lo, hi)
+
+
+def _lever(key: str, value, table_keys: set) -> None:
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int | float) and key == "stock.consent_restriction":
+        _number(key, value, 0.0, 0.99)
+        return
+    if isinstance(value, dict):
+        bad = set(value) - table_keys
+        if bad:
+            raise ScenarioError(
+                f"unknown key(s) {sorted(bad)} in {key}; allowed: {sorted(table_keys)}"
+            )
+        return
+    raise ScenarioError(f"{key} must be true, false or a table, got {value!r}")
+
+
+def _drop_none(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise ScenarioError(f"cannot write {value!r} to TOML")
+
+
+def _dump_toml(data: dict) -> str:
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for section, table in data.items():
+        if isinstance(table, dict) and table:
+            lines += ["", f"[{section}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
