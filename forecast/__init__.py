@@ -1,3 +1,61 @@
-"""forecast: when do large language models run out of human-written text?"""
+"""forecast: when do large language models run out of human-written text?
+
+The main path is three lines::
+
+    import forecast
+    models = forecast.load_training_runs()               # tokens, dates, sources (pandas)
+    demand = forecast.fit_demand(models)                 # PyMC growth models + LOO stacking
+    result = forecast.run_scenario("baseline", demand)   # exhaustion-date distribution
+
+Public API (imported lazily, so ``import forecast`` does not load PyMC):
+
+- data: :func:`load_training_runs`, :func:`load_models` (project schema or Epoch AI's
+  CSV, auto-detected), :func:`check_models_file`; units in :mod:`forecast.units`.
+- demand: :func:`fit_demand` -> :class:`DemandSet`; model classes in
+  :mod:`forecast.demand` (``ExponentialTrend``, ``FrontierTrend``, ``SlowdownTrend``,
+  ``ComputeTrend``); baselines in :mod:`forecast.baselines`.
+- stock: :class:`Epoch2024Stock`, :class:`Epoch2022HighQualityStock` (:mod:`forecast.stock`).
+- exhaustion: :func:`forecast.exhaustion.exhaustion` (first crossing per joint draw).
+- scenarios: :func:`load_scenario`, :func:`run_scenario` -> :class:`ScenarioResult`.
+- figures in :mod:`forecast.plots`, the report in :mod:`forecast.report`, the collapse
+  simulator in :mod:`forecast.collapse`, backtests in :mod:`forecast.backtest`.
+
+Units: tokens for text, decimal years for dates, everywhere inside.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "load_training_runs": "forecast.data",
+    "load_models": "forecast.data",
+    "check_models_file": "forecast.data",
+    "fit_demand": "forecast.pipeline",
+    "DemandSet": "forecast.pipeline",
+    "run_scenario": "forecast.pipeline",
+    "ScenarioResult": "forecast.pipeline",
+    "reproduction_table": "forecast.pipeline",
+    "load_scenario": "forecast.scenarios",
+    "Scenario": "forecast.scenarios",
+    "Epoch2024Stock": "forecast.stock",
+    "Epoch2022HighQualityStock": "forecast.stock",
+    "SamplerConfig": "forecast.demand",
+    "ForecastError": "forecast.errors",
+    "DataError": "forecast.errors",
+    "ScenarioError": "forecast.errors",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'forecast' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -31,3 +31,12 @@ def save(idata, path: Path) -> None:
 
 def load(path: Path):
     return az.from_netcdf(str(path))
+
+
+def compare(compare_dict, method: str = "stacking"):
+    """``az.compare`` with unrounded numbers (ArviZ 1.x rounds elpd, se and weights by default)."""
+    import inspect
+
+    if "round_to" in inspect.signature(az.compare).parameters:
+        return az.compare(compare_dict, method=method, round_to="none")
+    return az.compare(compare_dict, method=method)

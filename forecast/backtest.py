@@ -79,6 +79,7 @@ from scipy.special import logsumexp
 from forecast.baselines import epoch_bootstrap, ols_trend
 from forecast.demand import (
     DemandFit,
+    DemandModel,
     ExponentialTrend,
     FrontierTrend,
     ModelAverage,
@@ -500,6 +501,45 @@ def _fit_methods(
     return projectors, diagnostics, weights
 
 
+class _Log10Model:
+    """A demand model whose ``to_tokens`` is the identity: projections stay in log10 units.
+
+    ``DemandFit.project`` returns ``10**x`` tokens, which overflows to ``inf`` for the far
+    Student-t tails a small ``nu`` allows; scoring needs the log10 draws themselves. The
+    same random stream is used, so the draws are exactly ``log10`` of ``project``'s.
+    """
+
+    def __init__(self, model) -> None:
+        self._model = model
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def to_tokens(self, log10_values):
+        return np.asarray(log10_values, dtype=float)
+
+
+def _log10_fit(fit: DemandFit) -> DemandFit:
+    return replace(fit, model=_Log10Model(fit.model))
+
+
+def _log10_draws(projector, years: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
+    """Projection draws of log10 tokens, shape (draw, year), without overflowing."""
+    if isinstance(projector, DemandFit):
+        if type(projector.model).to_tokens is not DemandModel.to_tokens:
+            raise ForecastError(f"backtest cannot score the {projector.name!r} model in log10")
+        return _log10_fit(projector).project(years, n_draws=n_draws, seed=seed).to_numpy()
+    if isinstance(projector, ModelAverage):
+        fits = [_log10_fit(f) for f in projector.fits]
+        avg = ModelAverage(fits, projector.weights, name=projector.name)
+        return avg.project(years, n_draws=n_draws, seed=seed).to_numpy()
+    with np.errstate(divide="ignore", over="ignore"):
+        values = np.log10(projector.project(years, n_draws=n_draws, seed=seed).to_numpy())
+    if not np.isfinite(values).all():
+        raise ForecastError(f"the {projector.name!r} projection overflowed")
+    return values
+
+
 def _quantiles_tokens(log10_draws: np.ndarray) -> np.ndarray:
     """p10, p50, p90 in tokens, shape (3, n_obs)."""
     return 10.0 ** np.quantile(log10_draws, [0.1, 0.5, 0.9], axis=1)
@@ -606,10 +646,9 @@ def backtest(
             "kind": "population" if name in POPULATION_METHODS else "frontier",
         }
         if len(test):
-            proj = projectors[name].project(
-                all_years, n_draws=n_draws, seed=int(method_seeds[METHODS.index(name)])
-            )
-            log10 = np.log10(proj.to_numpy())  # (draw, year)
+            log10 = _log10_draws(
+                projectors[name], all_years, n_draws, int(method_seeds[METHODS.index(name)])
+            )  # (draw, year)
             col = {y: i for i, y in enumerate(all_years)}
             pts = log10[:, [col[y] for y in test_years]].T  # (obs, draw)
             scores = _score_points(pts, test["tokens"].to_numpy(dtype=float))

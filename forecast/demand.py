@@ -295,6 +295,14 @@ class ComputeTrend(FrontierTrend):
         self.tokens_per_parameter = tokens_per_parameter
         self.overtraining = overtraining
 
+    def config(self) -> dict:
+        # The token conversion is part of the model: a saved fit must project the same tokens.
+        return {
+            **super().config(),
+            "tokens_per_parameter": self.tokens_per_parameter,
+            "overtraining": self.overtraining,
+        }
+
     def to_tokens(self, log10_values: np.ndarray) -> np.ndarray:
         flop = np.power(10.0, log10_values)
         return chinchilla_tokens(flop, self.tokens_per_parameter, self.overtraining)
@@ -506,8 +514,8 @@ class DemandFit:
         """Write the fit (posterior, data rows, configuration) to a netCDF file."""
         path = Path(path)
         self.idata.attrs["forecast_rows"] = self.rows[
-            ["model", "date", self.model.value_column]
-        ].to_json(orient="records", date_format="iso")
+            ["model", "date", "year", self.model.value_column]
+        ].to_json(orient="records", date_format="iso", double_precision=15)
         _compat.save(self.idata, path)
         return path
 
@@ -534,6 +542,10 @@ def load_fit(path: str | Path) -> DemandFit:
     except KeyError as exc:
         raise ForecastError(f"{path}: not a forecast demand fit (missing {exc})") from exc
     rows["date"] = pd.to_datetime(rows["date"])
+    if "year" not in rows.columns:  # files written before "year" was stored
+        from forecast.units import decimal_years
+
+        rows["year"] = np.asarray(decimal_years(rows["date"]), dtype=float)
     return DemandFit(model=model, idata=idata, rows=rows, scaling=scaling, sampler=sampler)
 
 
@@ -617,7 +629,7 @@ def compare(fits: Sequence[DemandFit]) -> pd.DataFrame:
     by_name = {f.name: f.idata for f in fits}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = az.compare(by_name, method="stacking")
+        table = _compat.compare(by_name, method="stacking")
         k_max = {
             name: float(np.max(_pareto_k(az.loo(idata, pointwise=True))))
             for name, idata in by_name.items()

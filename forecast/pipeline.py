@@ -481,7 +481,7 @@ def reproduction_table(results: list[ScenarioResult]) -> pd.DataFrame:
         if not pub:
             continue
         ey = r.exhaustion_year()
-        lo_key, hi_key = ("p10", "p90") if "p10" in pub else ("p5", "p95")
+        lo_key, hi_key = ("p5", "p95") if "p5" in pub else ("p10", "p90")
         ours_lo = r.exhaustion.quantile(0.05 if lo_key == "p5" else 0.10)
         ours_hi = r.exhaustion.quantile(0.95 if hi_key == "p95" else 0.90)
         rows.append(

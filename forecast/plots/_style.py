@@ -16,6 +16,7 @@ from matplotlib.ticker import FuncFormatter
 __all__ = [
     "FOOTER_GID",
     "REGIME_COLORS",
+    "SCENARIO_COLORS",
     "add_footer",
     "format_tokens",
     "interval_note",
@@ -33,6 +34,9 @@ REGIME_COLORS = {
     "mix": "#009E73",
     "analytic": "#444444",
 }
+
+#: Colours for scenarios, in order (Okabe-Ito without yellow, readable on white).
+SCENARIO_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
 _TOKEN_SUFFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
 

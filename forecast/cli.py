@@ -1,0 +1,474 @@
+"""Command line: ``forecast <command> ...``; ``forecast --help`` lists the commands.
+
+Exit codes: 0 ok; 1 runtime failure; 2 usage or data error. An error is one line on
+stderr; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+from forecast import __version__
+from forecast.errors import ForecastError, SamplingWarning
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+EXAMPLES = """\
+examples:
+  forecast report --out report                      # full report from the bundled data
+  forecast run --scenario epoch2024                 # Epoch AI 2024 assumptions, readable table
+  forecast run --scenario my.toml --json            # a custom scenario, JSON output
+  forecast run --scenario baseline --models notable_ai_models.csv   # Epoch AI's CSV
+  forecast fit --json                               # demand models: growth, health, LOO weights
+  forecast scenarios                                # built-in scenarios, one line each
+  forecast scenarios show baseline > my.toml        # start a custom scenario from a built-in
+  forecast data check data/training_runs.csv        # validate a models table
+  forecast collapse --generations 50 --samples 100  # model-collapse simulator
+  forecast backtest --cutoff 2023-01-01             # forecast skill against later models
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors and exit code 2."""
+
+    def error(self, message: str) -> None:
+        self.exit(EXIT_USAGE, f"forecast: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_common(p: argparse.ArgumentParser, *, models=True, seed=True, draws=True) -> None:
+    if models:
+        p.add_argument(
+            "--models",
+            metavar="CSV",
+            help="models table: the project's schema or an Epoch AI 'Notable AI Models' CSV "
+            "(auto-detected); default: the bundled data/training_runs.csv",
+        )
+    if seed:
+        p.add_argument("--seed", type=int, metavar="N", help="random seed (default: scenario's)")
+    if draws:
+        p.add_argument(
+            "--draws", type=int, metavar="N", help="joint Monte Carlo draws (default: 100000)"
+        )
+
+
+def _sampler_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("sampler (PyMC NUTS)")
+    g.add_argument("--mcmc-draws", type=int, default=1000, metavar="N", help="draws per chain")
+    g.add_argument("--tune", type=int, default=1000, metavar="N", help="tuning steps per chain")
+    g.add_argument("--chains", type=int, default=4, metavar="N", help="chains")
+    g.add_argument("--no-cache", action="store_true", help="always re-sample (ignore saved fits)")
+    g.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where fits are saved for reuse (default: $FORECAST_CACHE_DIR or ~/.cache/forecast)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="forecast",
+        description="When do large language models run out of human-written text? Bayesian "
+        "demand models x a probabilistic text stock -> the exhaustion date with 80% and 95% "
+        "intervals.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"forecast {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and sampler logs")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name, help_text, examples):
+        return sub.add_parser(
+            name,
+            help=help_text.replace("%", "%%"),
+            description=help_text,
+            epilog="examples:\n" + examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    p = command(
+        "report",
+        "Write a self-contained HTML report (+ PNG/SVG figures, summary.json/.csv, Markdown).",
+        "  forecast report --out report\n"
+        "  forecast report --scenario epoch2024 --compare baseline,contaminated-web --out r2\n"
+        "  forecast report --out report --force          # replace an existing report\n",
+    )
+    p.add_argument("--scenario", default="baseline", metavar="NAME|FILE", help="main scenario")
+    p.add_argument(
+        "--compare",
+        metavar="S1,S2,...",
+        help="scenarios to compare (default: epoch2024, epoch2024-overtrain5x, "
+        "epoch2022-high-quality, contaminated-web, synthetic-2x)",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out directory")
+    _add_common(p)
+    _sampler_args(p)
+
+    p = command(
+        "run",
+        "Run one scenario: exhaustion date (median, 80% and 95% intervals), P(exhausted by year).",
+        "  forecast run --scenario baseline\n"
+        "  forecast run --scenario epoch2024 --draws 20000 --seed 1 --json\n"
+        "  forecast run --scenario my_scenario.toml --models my_models.csv\n",
+    )
+    p.add_argument("--scenario", default="baseline", metavar="NAME|FILE", help="built-in or TOML")
+    p.add_argument("--json", action="store_true", help="print the JSON summary")
+    _add_common(p)
+    _sampler_args(p)
+
+    p = command(
+        "fit",
+        "Fit the demand models: growth per year (95% interval), sampler health, LOO weights.",
+        "  forecast fit\n  forecast fit --models notable_ai_models.csv --seed 3 --json\n",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_common(p, draws=False)
+    _sampler_args(p)
+
+    p = command(
+        "scenarios",
+        "List the built-in scenarios, or print one as TOML ('show NAME').",
+        "  forecast scenarios\n  forecast scenarios show epoch2024 > mine.toml\n",
+    )
+    p.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    p.add_argument("name", nargs="?", help="scenario name or TOML file (for 'show')")
+
+    p = command(
+        "data",
+        "Validate a models table ('check FILE'): rows, date range, largest run, problems.",
+        "  forecast data check data/training_runs.csv\n"
+        "  forecast data check notable_ai_models.csv    # Epoch AI's CSV, auto-detected\n",
+    )
+    p.add_argument("action", choices=["check"])
+    p.add_argument("file", metavar="FILE")
+
+    p = command(
+        "collapse",
+        "Simulate model collapse (Gaussian and vocabulary recursions; replace/accumulate/mix).",
+        "  forecast collapse\n  forecast collapse --generations 100 --samples 50 --seed 1 --json\n",
+    )
+    p.add_argument("--generations", type=int, default=50, metavar="N")
+    p.add_argument("--samples", type=int, default=100, metavar="M", help="samples per generation")
+    p.add_argument(
+        "--fresh-fraction",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="share of fresh human data per generation in the 'mix' regime",
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--json", action="store_true")
+
+    p = command(
+        "backtest",
+        "Score the demand models on models released after a cutoff (coverage, CRPS, log score).",
+        "  forecast backtest --cutoff 2023-01-01\n"
+        "  forecast backtest --models notable_ai_models.csv --cutoff 2022-06-30 --json\n"
+        "  forecast backtest --rolling                   # cutoffs 2020-2024\n",
+    )
+    p.add_argument("--cutoff", metavar="YYYY-MM-DD", help="train on models released before this")
+    p.add_argument("--rolling", action="store_true", help="rolling origin: cutoffs 2020..2024")
+    p.add_argument("--json", action="store_true")
+    _add_common(p, draws=False)
+    _sampler_args(p)
+    return parser
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _progress(args):
+    if args.quiet:
+        return lambda _msg: None
+    return lambda msg: print(f"[forecast] {msg}", file=sys.stderr, flush=True)
+
+
+def _models(args):
+    from forecast.data import load_models, load_training_runs
+
+    if getattr(args, "models", None):
+        frame = load_models(args.models)
+        if not args.quiet:
+            print(f"[forecast] {frame.attrs['load_report']}", file=sys.stderr)
+        return frame
+    return load_training_runs()
+
+
+def _sampler(args):
+    from forecast.demand import SamplerConfig
+
+    return SamplerConfig(
+        draws=args.mcmc_draws,
+        tune=args.tune,
+        chains=args.chains,
+        seed=args.seed if args.seed is not None else 0,
+    )
+
+
+def _demand(args, models):
+    from forecast.pipeline import fit_demand
+
+    return fit_demand(
+        models,
+        _sampler(args),
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        progress=_progress(args),
+    )
+
+
+def _print_json(payload) -> None:
+    print(json.dumps(payload, indent=2, allow_nan=False))
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def cmd_run(args) -> int:
+    from forecast.pipeline import run_scenario
+    from forecast.scenarios import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    models = _models(args)
+    demand = None if scenario.demand.model == "epoch2022" else _demand(args, models)
+    result = run_scenario(
+        scenario,
+        demand,
+        draws=args.draws,
+        seed=args.seed,
+        models=models,
+        progress=_progress(args),
+    )
+    if args.json:
+        _print_json(result.to_json_dict())
+        return EXIT_OK
+    payload = result.to_json_dict()
+    ey = payload["exhaustion_year"]
+
+    def year(v):
+        return "after the horizon" if v is None else f"{v:.1f}"
+
+    rows = [
+        ("scenario", f"{result.name}: {result.scenario.description}"),
+        ("exhaustion year (median)", year(ey["median"])),
+        ("80% interval", f"{year(ey['p10'])} - {year(ey['p90'])}"),
+        ("95% interval", f"{year(ey['p2_5'])} - {year(ey['p97_5'])}"),
+        ("not exhausted by horizon", f"{payload['not_exhausted_by_horizon']:.1%} of draws"),
+    ]
+    for y, stock in payload["stock_tokens"].items():
+        rows.append(
+            (
+                f"stock {y} (median [90%])",
+                f"{stock['median']:.3g} [{stock['p5']:.3g}, {stock['p95']:.3g}] tokens",
+            )
+        )
+    g = payload["demand_growth_per_year"]
+    rows.append(("demand growth", f"{g['median']:.2f}x/yr [{g['p2_5']:.2f}, {g['p97_5']:.2f}]"))
+    if payload["published"]:
+        pub = payload["published"]
+        rows.append(("published median", f"{pub.get('median')} ({pub.get('source', '')})"))
+    prob = payload["prob_exhausted_by"]
+    for y in ("2026", "2028", "2030", "2035", "2040"):
+        if y in prob:
+            rows.append((f"P(exhausted by end of {y})", f"{prob[y]:.2f}"))
+    print(_table(rows))
+    print(
+        "\n  Intervals: the central 80% / 95% of joint draws of demand and stock "
+        f"({result.draws:,} draws, seed {result.seed})."
+    )
+    if not result.reliable:
+        print("  WARNING: demand fits failed sampler-health checks; see 'forecast fit'.")
+    return EXIT_OK
+
+
+def cmd_fit(args) -> int:
+    models = _models(args)
+    demand = _demand(args, models)
+    if args.json:
+        _print_json({"models": demand.to_json_dict()})
+        return EXIT_OK
+    table = demand.summary()[
+        [
+            "model",
+            "rows",
+            "growth_per_year",
+            "growth_p2_5",
+            "growth_p97_5",
+            "doubling_months",
+            "r_hat_max",
+            "ess_bulk_min",
+            "divergences",
+            "loo_weight",
+        ]
+    ]
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(
+        "\n  growth_per_year: multiplicative growth of the largest training sets' tokens per "
+        "year (median, 95% interval).\n  Epoch AI 2024: 0.38 orders of magnitude per year "
+        "[0.27, 0.48] = 2.4x/yr [1.9, 3.0]."
+    )
+    return EXIT_OK
+
+
+def cmd_scenarios(args) -> int:
+    from forecast.scenarios import list_scenarios, load_scenario
+
+    if args.action == "show":
+        if not args.name:
+            raise ForecastError("'forecast scenarios show' needs a scenario name or TOML file")
+        print(load_scenario(args.name).to_toml(), end="")
+        return EXIT_OK
+    scenarios = list_scenarios()
+    width = max(len(s.name) for s in scenarios)
+    for s in scenarios:
+        print(f"{s.name.ljust(width)}  {s.description}")
+    return EXIT_OK
+
+
+def cmd_data(args) -> int:
+    from forecast.data import check_models_file
+
+    report = check_models_file(args.file)
+    if report.ok:
+        print(report.text)
+        return EXIT_OK
+    if report.text:
+        print(report.text)
+    print(f"forecast: error: {report.error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def cmd_collapse(args) -> int:
+    from forecast.collapse import simulate
+
+    try:
+        result = simulate(
+            generations=args.generations,
+            samples=args.samples,
+            seed=args.seed,
+            fresh_fraction=args.fresh_fraction,
+        )
+    except ValueError as exc:
+        raise ForecastError(str(exc)) from None
+    if args.json:
+        _print_json(result.to_json_dict())
+    else:
+        print(result)
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from forecast.report import write_report
+
+    models = _models(args)
+    compare = None
+    if args.compare is not None:
+        compare = tuple(s.strip() for s in args.compare.split(",") if s.strip())
+    kwargs = {} if compare is None else {"compare": compare}
+    demand = _demand(args, models)
+    out = write_report(
+        Path(args.out),
+        scenario=args.scenario,
+        models=models,
+        demand=demand,
+        draws=args.draws,
+        seed=args.seed,
+        force=args.force,
+        progress=_progress(args),
+        **kwargs,
+    )
+    print(f"report written to {out / 'index.html'}")
+    return EXIT_OK
+
+
+def cmd_backtest(args) -> int:
+    from forecast import backtest
+
+    models = _models(args)
+    sampler = None
+    if args.rolling:
+        table = backtest.rolling_origin(models, sampler=sampler, seed=args.seed or 0)
+        if args.json:
+            _print_json(json.loads(table.to_json(orient="records")))
+        else:
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        return EXIT_OK
+    if not args.cutoff:
+        raise ForecastError("give --cutoff YYYY-MM-DD or --rolling")
+    result = backtest.backtest(models, args.cutoff, sampler=sampler, seed=args.seed or 0)
+    if args.json:
+        _print_json(result.to_json_dict())
+    else:
+        print(result)
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "fit": cmd_fit,
+    "scenarios": cmd_scenarios,
+    "data": cmd_data,
+    "collapse": cmd_collapse,
+    "report": cmd_report,
+    "backtest": cmd_backtest,
+}
+
+
+def _quiet_libraries(debug: bool) -> None:
+    if debug:
+        return
+    for name in ("pymc", "pytensor", "arviz"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*BLAS.*")
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    prefix = "WARNING (sampler health)" if issubclass(category, SamplingWarning) else "warning"
+    print(f"[forecast] {prefix}: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    _quiet_libraries(args.debug)
+    if not args.debug:
+        warnings.showwarning = _show_warning
+    try:
+        return COMMANDS[args.command](args)
+    except ForecastError as exc:
+        if args.debug:
+            raise
+        print(f"forecast: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("forecast: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"forecast: failed: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr
+        )
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,902 @@
+"""Figures of the exhaustion forecast: the main figure, P(exhausted by year), the stock
+waterfall, the sensitivity tornado, the demand models and the sampler diagnostics.
+
+Each ``plot_*`` function takes results objects (:class:`~forecast.pipeline.ScenarioResult`,
+:class:`~forecast.pipeline.DemandSet` or a sensitivity frame) and an optional axes and
+returns a plain :class:`matplotlib.figure.Figure` (no pyplot state). Its ``plot_*_data``
+twin returns a DataFrame holding exactly the plotted numbers; every plotted line or
+collection carries a ``gid`` naming the rows of the twin it shows (see each docstring).
+Token axes are log scale with T (1e12) / P (1e15) labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from forecast.plots._style import (
+    SCENARIO_COLORS,
+    add_footer,
+    format_tokens,
+    interval_note,
+    new_figure,
+    token_formatter,
+)
+from forecast.units import decimal_years
+
+__all__ = [
+    "MILESTONES",
+    "STOCK_STEPS",
+    "plot_demand_models",
+    "plot_demand_models_data",
+    "plot_diagnostics",
+    "plot_diagnostics_data",
+    "plot_main",
+    "plot_main_data",
+    "plot_prob_exhausted",
+    "plot_prob_exhausted_data",
+    "plot_sensitivity",
+    "plot_sensitivity_data",
+    "plot_stock_waterfall",
+    "plot_stock_waterfall_data",
+]
+
+#: Report-size figures (inches).
+FIGSIZE = (9.0, 5.5)
+
+#: Milestone runs labelled on the main figure: (label, model-name prefix). A prefix
+#: matches a name equal to it or starting with it plus a space ("Llama 3" matches
+#: "Llama 3 70B", not "Llama 3.1 405B"); the largest matching run is labelled.
+MILESTONES = (
+    ("GPT-1", "GPT-1"),
+    ("GPT-2", "GPT-2"),
+    ("GPT-3", "GPT-3"),
+    ("Chinchilla", "Chinchilla"),
+    ("Llama 3", "Llama 3"),
+)
+
+#: The stock's adjustment steps, in the order they are applied (waterfall order).
+STOCK_STEPS = (
+    ("raw", "indexed web (raw)"),
+    ("quality_filtered", "quality filter"),
+    ("repetition_adjusted", "repetition"),
+    ("consent_restricted", "consent restrictions"),
+    ("contamination_adjusted", "AI contamination"),
+    ("synthetic_augmented", "synthetic data"),
+)
+
+_DEMAND_COLOR = "#0072B2"
+_STOCK_COLOR = "#009E73"
+_POINT_COLOR = "#444444"
+_MODEL_COLORS = {
+    "exponential": "#999999",
+    "frontier": "#0072B2",
+    "slowdown": "#D55E00",
+    "compute": "#CC79A7",
+}
+
+
+def _as_list(results) -> list:
+    if isinstance(results, list | tuple):
+        return list(results)
+    return [results]
+
+
+def _color(i: int) -> str:
+    return SCENARIO_COLORS[i % len(SCENARIO_COLORS)]
+
+
+def _log_token_axis(ax: Axes, axis: str = "y") -> None:
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    target.set_major_locator(LogLocator(base=10, numticks=12))
+    target.set_major_formatter(token_formatter())
+    target.set_minor_formatter(NullFormatter())
+
+
+def _year(v) -> str:
+    return "after horizon" if v is None or not np.isfinite(v) else f"{v:.1f}"
+
+
+def _footer_for(fig: Figure, results: list, extra: str | None = None) -> None:
+    first = results[0]
+    names = ", ".join(r.name for r in results)
+    draws = ", ".join(f"{r.draws:,}" for r in results[:1])
+    add_footer(
+        fig,
+        data_date=first.data_date,
+        seed=first.seed,
+        scenario=names,
+        extra=f"{draws} joint draws" + (f" · {extra}" if extra else ""),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Main figure
+# --------------------------------------------------------------------------------------
+
+
+def _milestones(models: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    rows = models.dropna(subset=["tokens"])
+    out: list[tuple[str, pd.Series]] = []
+    names = rows["model"].astype(str)
+    for label, prefix in MILESTONES:
+        hit = rows[(names == prefix) | names.str.startswith(prefix + " ")]
+        if len(hit):
+            out.append(
+                (label, hit.sort_values(["tokens", "date"], ascending=[False, True]).iloc[0])
+            )
+    if len(rows):
+        largest = rows.sort_values(["tokens", "date"], ascending=[False, True]).iloc[0]
+        latest = rows.sort_values(["date", "tokens"], ascending=[False, False]).iloc[0]
+        taken = {r["model"] for _, r in out}
+        for tag, row in (("largest", largest), ("latest", latest)):
+            if row["model"] not in taken:
+                out.append((f"{row['model']} ({tag})", row))
+                taken.add(row["model"])
+    return out
+
+
+def plot_main_data(results) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_main`, long format.
+
+    Columns ``series``, ``label``, ``year``, ``tokens``. Series: ``models`` (one row per
+    training run, label = model name); ``milestones`` (the labelled runs);
+    ``demand_<q>`` and ``stock_<q>`` for the band quantiles of the first result
+    (``q`` in median, p25, p75, p10, p90, p2_5, p97_5 for demand; median, p5, p95 for
+    stock); ``exhaustion_median`` / ``exhaustion_p10`` / ``exhaustion_p90`` /
+    ``published_median`` per scenario (label = scenario name, tokens NaN).
+    """
+    results = _as_list(results)
+    first = results[0]
+    models = first.models.dropna(subset=["tokens"])
+    parts = [
+        pd.DataFrame(
+            {
+                "series": "models",
+                "label": models["model"].astype(str).to_numpy(),
+                "year": models["year"].to_numpy(dtype=float),
+                "tokens": models["tokens"].to_numpy(dtype=float),
+            }
+        )
+    ]
+    ms = _milestones(first.models)
+    parts.append(
+        pd.DataFrame(
+            {
+                "series": "milestones",
+                "label": [label for label, _ in ms],
+                "year": [float(r["year"]) for _, r in ms],
+                "tokens": [float(r["tokens"]) for _, r in ms],
+            }
+        )
+    )
+    for prefix, bands, cols in (
+        ("demand", first.demand_bands, ("median", "p25", "p75", "p10", "p90", "p2_5", "p97_5")),
+        ("stock", first.stock_bands, ("median", "p5", "p95")),
+    ):
+        for col in cols:
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "series": f"{prefix}_{col}",
+                        "label": prefix,
+                        "year": bands["year"].to_numpy(dtype=float),
+                        "tokens": bands[col].to_numpy(dtype=float),
+                    }
+                )
+            )
+    rows = []
+    for r in results:
+        for series, q in (
+            ("exhaustion_median", 0.5),
+            ("exhaustion_p10", 0.1),
+            ("exhaustion_p90", 0.9),
+        ):
+            rows.append((series, r.name, float(r.exhaustion.quantile(q)), np.nan))
+        pub = r.scenario.published or {}
+        if pub.get("median") is not None:
+            rows.append(("published_median", r.name, float(pub["median"]), np.nan))
+    parts.append(pd.DataFrame(rows, columns=["series", "label", "year", "tokens"]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def plot_main(
+    results, ax: Axes | None = None, *, xlim: tuple[float, float] = (2018, 2040)
+) -> Figure:
+    """Training-set sizes of notable models, projected demand and stock, exhaustion dates.
+
+    ``results``: one :class:`~forecast.pipeline.ScenarioResult` or a list; demand and stock
+    bands come from the first, exhaustion dates (median marker, 80% interval bar) from
+    each. Gids: ``models``, ``demand_median``, ``demand_band_50/80/95``, ``stock_median``,
+    ``stock_band_90``, ``exhaustion:<scenario>``, ``exhaustion_median:<scenario>``.
+    """
+    results = _as_list(results)
+    data = plot_main_data(results)
+    fig, ax = new_figure(ax, FIGSIZE)
+    first = results[0]
+
+    def series(name: str) -> pd.DataFrame:
+        return data[data["series"] == name]
+
+    pts = series("models")
+    ax.scatter(
+        pts["year"],
+        pts["tokens"],
+        s=14,
+        color=_POINT_COLOR,
+        alpha=0.55,
+        zorder=3,
+        label="notable models (training tokens)",
+        gid="models",
+        linewidths=0,
+    )
+    for _, row in series("milestones").iterrows():
+        ax.annotate(
+            row["label"],
+            (row["year"], row["tokens"]),
+            xytext=(4, 6),
+            textcoords="offset points",
+            fontsize=7.5,
+            color="#222222",
+            zorder=5,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+        )
+        ax.scatter([row["year"]], [row["tokens"]], s=22, color="#111111", zorder=4)
+
+    dy = series("demand_median")["year"].to_numpy()
+    for (lo, hi), alpha, tag in (
+        (("p2_5", "p97_5"), 0.12, "95"),
+        (("p10", "p90"), 0.18, "80"),
+        (("p25", "p75"), 0.28, "50"),
+    ):
+        ax.fill_between(
+            dy,
+            series(f"demand_{lo}")["tokens"].to_numpy(),
+            series(f"demand_{hi}")["tokens"].to_numpy(),
+            color=_DEMAND_COLOR,
+            alpha=alpha,
+            lw=0,
+            gid=f"demand_band_{tag}",
+            label=f"demand {tag}% interval",
+        )
+    ax.plot(
+        dy,
+        series("demand_median")["tokens"].to_numpy(),
+        color=_DEMAND_COLOR,
+        lw=2,
+        label=f"largest training run, projected median ({first.scenario.demand.model})",
+        gid="demand_median",
+    )
+    sy = series("stock_median")["year"].to_numpy()
+    ax.fill_between(
+        sy,
+        series("stock_p5")["tokens"].to_numpy(),
+        series("stock_p95")["tokens"].to_numpy(),
+        color=_STOCK_COLOR,
+        alpha=0.18,
+        lw=0,
+        gid="stock_band_90",
+        label="stock 90% interval",
+    )
+    ax.plot(
+        sy,
+        series("stock_median")["tokens"].to_numpy(),
+        color=_STOCK_COLOR,
+        lw=2,
+        ls="--",
+        label=f"effective stock of human text, median ({first.scenario.stock.model})",
+        gid="stock_median",
+    )
+
+    _log_token_axis(ax)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(1e9, 1e17)
+    # Exhaustion dates: one row per scenario at the bottom of the plot (axes-fraction y).
+    trans = ax.get_xaxis_transform()
+    n = len(results)
+    for i, r in enumerate(results):
+        y = 0.05 + 0.055 * (n - 1 - i)
+        color = _color(i)
+        med = r.exhaustion.quantile(0.5)
+        lo, hi = r.exhaustion.quantile(0.1), r.exhaustion.quantile(0.9)
+        hi_plot = hi if np.isfinite(hi) else xlim[1]
+        if np.isfinite(lo):
+            ax.plot(
+                [lo, hi_plot],
+                [y, y],
+                transform=trans,
+                color=color,
+                lw=4,
+                alpha=0.55,
+                solid_capstyle="butt",
+                gid=f"exhaustion:{r.name}",
+            )
+        if np.isfinite(med):
+            ax.plot(
+                [med],
+                [y],
+                transform=trans,
+                marker="D",
+                ms=7,
+                color=color,
+                mec="white",
+                ls="none",
+                gid=f"exhaustion_median:{r.name}",
+            )
+        pub = (r.scenario.published or {}).get("median")
+        if pub is not None:
+            ax.plot(
+                [pub],
+                [y],
+                transform=trans,
+                marker="o",
+                ms=7,
+                mfc="none",
+                mec="#111111",
+                ls="none",
+                gid=f"published_median:{r.name}",
+            )
+        text_x = (hi_plot if np.isfinite(lo) else (med if np.isfinite(med) else xlim[0])) + 0.3
+        ax.text(
+            text_x,
+            y,
+            f"{r.name}: {_year(med)} [{_year(lo)}-{_year(hi)}]",
+            transform=trans,
+            va="center",
+            fontsize=7.5,
+            color=color,
+        )
+
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [
+        Line2D([], [], color="#666666", marker="D", ls="-", lw=4, alpha=0.7, mec="white"),
+    ]
+    labels += ["exhaustion date: median (◆) and 80% interval (bar)"]
+    if any((r.scenario.published or {}).get("median") is not None for r in results):
+        handles.append(Line2D([], [], marker="o", mfc="none", mec="#111111", ls="none"))
+        labels.append("published median")
+    ax.legend(handles, labels, loc="upper left", fontsize=7.5, framealpha=0.92, ncol=1)
+    ax.set_xlabel("year")
+    ax.set_ylabel("tokens (log scale; 1T = 10¹² tokens)")
+    ax.set_title("When do training runs use up the stock of human-written text?")
+    interval_note(
+        ax,
+        "Bands: central 50/80/95% (demand) and 90% (stock) of draws\n"
+        "Bars: central 80% of joint draws of the exhaustion date",
+        loc="lower right",
+    )
+    _footer_for(fig, results)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# P(exhausted by year)
+# --------------------------------------------------------------------------------------
+
+
+def plot_prob_exhausted_data(results, years: Sequence[int] | None = None) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_prob_exhausted`: ``year`` plus one column per scenario
+    (P(exhausted by the end of that year); the line with gid = scenario name)."""
+    results = _as_list(results)
+    if years is None:
+        start = int(min(np.floor(r.scenario.start) for r in results))
+        years = np.arange(start, 2051)
+    years = np.asarray(years, dtype=int)
+    out = pd.DataFrame({"year": years})
+    for r in results:
+        out[r.name] = r.exhaustion.prob_exhausted_by(years).to_numpy()
+    return out
+
+
+def plot_prob_exhausted(results, ax: Axes | None = None, *, years=None) -> Figure:
+    """P(exhausted by the end of year Y) for each scenario, with 10/50/90% reference lines."""
+    results = _as_list(results)
+    data = plot_prob_exhausted_data(results, years)
+    fig, ax = new_figure(ax, FIGSIZE)
+    for level in (0.1, 0.5, 0.9):
+        ax.axhline(level, color="#888888", lw=0.8, ls=":", zorder=1)
+        ax.text(
+            data["year"].iloc[-1],
+            level,
+            f" {level:.0%}",
+            va="center",
+            ha="left",
+            fontsize=7.5,
+            color="#666666",
+            clip_on=False,
+        )
+    for i, r in enumerate(results):
+        med = r.exhaustion.quantile(0.5)
+        ax.step(
+            data["year"].to_numpy(),
+            data[r.name].to_numpy(),
+            where="post",
+            lw=2,
+            color=_color(i),
+            gid=r.name,
+            label=f"{r.name} (median {_year(med)})",
+        )
+    ax.set_ylim(0, 1.0)
+    ax.set_xlim(data["year"].iloc[0], data["year"].iloc[-1])
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+    ax.set_xlabel("year Y")
+    ax.set_ylabel("P(stock exhausted by the end of Y)")
+    ax.set_title("Probability that the largest training run has used up the stock")
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.92)
+    interval_note(
+        ax,
+        "Share of joint draws of demand and stock\nexhausted by the end of each year",
+        loc="upper left",
+    )
+    _footer_for(fig, results)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# Stock waterfall
+# --------------------------------------------------------------------------------------
+
+
+def plot_stock_waterfall_data(result, year: float | None = None) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_stock_waterfall`: one row per plotted step.
+
+    Columns ``step``, ``label``, ``year``, ``p5``, ``median``, ``p95`` (tokens), ``change``
+    (median ratio to the previous plotted step). Steps absent from the result, and steps
+    that change nothing in this scenario (lever off: median and p5/p95 equal the previous
+    step's within 1e-9), are left out.
+    """
+    steps = result.stock_steps
+    years = np.unique(steps["year"].to_numpy(dtype=float))
+    want = float(np.floor(result.scenario.start)) if year is None else float(year)
+    at = years[np.argmin(np.abs(years - want))]
+    rows = steps[np.isclose(steps["year"].to_numpy(dtype=float), at)].set_index("step")
+    out = []
+    prev = None
+    for step, label in STOCK_STEPS:
+        if step not in rows.index:
+            continue
+        rec = rows.loc[step]
+        vals = np.array([rec["p5"], rec["median"], rec["p95"]], dtype=float)
+        if prev is not None and np.allclose(vals, prev, rtol=1e-9, atol=0):
+            continue
+        out.append(
+            {
+                "step": step,
+                "label": label,
+                "year": float(at),
+                "p5": vals[0],
+                "median": vals[1],
+                "p95": vals[2],
+                "change": np.nan if prev is None else vals[1] / prev[1],
+            }
+        )
+        prev = vals
+    return pd.DataFrame(out)
+
+
+def plot_stock_waterfall(result, year: float | None = None, ax: Axes | None = None) -> Figure:
+    """The effective stock after each adjustment step at ``year`` (default: the scenario
+    start): bars at the median, whiskers the 90% interval, log scale. Bar gids = step."""
+    data = plot_stock_waterfall_data(result, year)
+    fig, ax = new_figure(ax, FIGSIZE)
+    x = np.arange(len(data))
+    med = data["median"].to_numpy()
+    colors = [_STOCK_COLOR if i == len(data) - 1 else "#8FBFAF" for i in range(len(data))]
+    bars = ax.bar(x, med, color=colors, width=0.6, zorder=2)
+    for bar, step in zip(bars, data["step"], strict=True):
+        bar.set_gid(step)
+    ax.errorbar(
+        x,
+        med,
+        yerr=[med - data["p5"].to_numpy(), data["p95"].to_numpy() - med],
+        fmt="none",
+        ecolor="#333333",
+        capsize=5,
+        lw=1.2,
+        zorder=3,
+        gid="whiskers_90",
+    )
+    for i, rec in data.iterrows():
+        text = format_tokens(rec["median"])
+        if np.isfinite(rec["change"]):
+            text += f"\n×{rec['change']:.2f}"
+        ax.annotate(
+            text,
+            (x[i], rec["median"]),
+            xytext=(0, -4),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=8,
+            color="white",
+            fontweight="bold",
+        )
+    _log_token_axis(ax)
+    lo = max(float(data["p5"].min()) / 5, 1e9)
+    ax.set_ylim(lo, float(data["p95"].max()) * 3)
+    ax.set_xticks(x, data["label"].tolist(), fontsize=8.5)
+    ax.grid(False, axis="x")
+    yr = data["year"].iloc[0] if len(data) else float("nan")
+    ax.set_ylabel("tokens (log scale)")
+    ax.set_xlabel("adjustment step (applied left to right; ×: change of the median)")
+    ax.set_title(f"Stock of human-written text at {yr:.0f}: from the raw web to usable tokens")
+    skipped = [
+        lbl
+        for s, lbl in STOCK_STEPS
+        if s in set(result.stock_steps["step"]) and s not in set(data["step"])
+    ]
+    note = "Bars: median; whiskers: 90% interval of draws"
+    if skipped:
+        note += "\nNot applied in this scenario: " + ", ".join(skipped)
+    interval_note(ax, note, loc="upper right")
+    _footer_for(fig, [result], extra=f"stock model {result.scenario.stock.model}")
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# Sensitivity tornado
+# --------------------------------------------------------------------------------------
+
+
+def plot_sensitivity_data(sens: pd.DataFrame) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_sensitivity`, top bar first: ``lever``, ``low_label``,
+    ``high_label``, ``median_low``, ``median_high``, ``base_median`` (decimal years; NaN =
+    after the horizon) and ``low_plot`` / ``high_plot`` (the bar ends drawn: NaN replaced
+    by the horizon)."""
+    out = sens.reset_index(drop=True).copy()
+    horizon = float(sens.attrs.get("horizon", 2100.0))
+    out["low_plot"] = out["median_low"].fillna(horizon)
+    out["high_plot"] = out["median_high"].fillna(horizon)
+    return out
+
+
+def plot_sensitivity(sens: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Tornado: the median exhaustion year when each lever is set to its low and high end,
+    around the base scenario's median (vertical line). Bar gids ``low:<lever>`` /
+    ``high:<lever>``. ``sens`` comes from :func:`forecast.sensitivity.sensitivity`."""
+    data = plot_sensitivity_data(sens)
+    fig, ax = new_figure(ax, FIGSIZE)
+    base = float(data["base_median"].iloc[0]) if len(data) else float("nan")
+    y = np.arange(len(data))[::-1]
+    low_c, high_c = "#56B4E9", "#E69F00"
+    for yi, (_, rec) in zip(y, data.iterrows(), strict=True):
+        for end, color, lbl in (
+            ("low", low_c, rec["low_label"]),
+            ("high", high_c, rec["high_label"]),
+        ):
+            v = rec[f"{end}_plot"]
+            (bar,) = ax.barh([yi], [v - base], left=base, height=0.6, color=color, zorder=2)
+            bar.set_gid(f"{end}:{rec['lever']}")
+            shown = _year(rec[f"median_{end}"])
+            ha = "left" if v >= base else "right"
+            pad = 0.08 if v >= base else -0.08
+            ax.text(v + pad, yi, f"{lbl}: {shown}", va="center", ha=ha, fontsize=7.5)
+    ax.axvline(base, color="#222222", lw=1.2, zorder=3)
+    ax.set_yticks(y, data["lever"].tolist(), fontsize=8.5)
+    ax.grid(False, axis="y")
+    if len(data):
+        lo = float(np.nanmin([data["low_plot"].min(), data["high_plot"].min(), base]))
+        hi = float(np.nanmax([data["low_plot"].max(), data["high_plot"].max(), base]))
+        span = max(hi - lo, 1.0)
+        ax.set_xlim(lo - 0.45 * span, hi + 0.45 * span)
+        ax.set_ylim(-0.7, len(data) - 0.3)
+    scen = sens.attrs.get("scenario", "")
+    ax.set_xlabel("median exhaustion year")
+    ax.set_title(f"Sensitivity: median exhaustion year as one lever moves ({scen})")
+    ax.legend(
+        [Patch(color=low_c), Patch(color=high_c), Line2D([], [], color="#222222")],
+        ["low end of the lever", "high end of the lever", f"base median {_year(base)}"],
+        loc="lower right",
+        fontsize=8,
+        framealpha=0.92,
+    )
+    draws = sens.attrs.get("draws")
+    add_footer(
+        fig,
+        data_date=sens.attrs.get("data_date"),
+        seed=sens.attrs.get("seed"),
+        scenario=scen,
+        extra=(f"{draws:,} joint draws per run · " if draws else "")
+        + "other levers held at the scenario's values",
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# Demand models
+# --------------------------------------------------------------------------------------
+
+
+def _weights(demand_set) -> dict:
+    comp = demand_set.comparison
+    return dict(zip(comp["model"], comp["weight"], strict=True))
+
+
+def plot_demand_models_data(
+    demand_set, years=None, *, n_draws: int = 4000, seed: int = 0
+) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_demand_models`, long format: ``model``, ``year``,
+    ``fit_median`` (trend line without residual), ``p10``, ``median``, ``p90`` (posterior
+    predictive projection of the largest run, tokens). Gids: ``fit:<model>``,
+    ``band:<model>``."""
+    if years is None:
+        years = np.arange(2018.0, 2035.0 + 1e-9, 0.25)
+    years = np.asarray(years, dtype=float)
+    parts = []
+    for i, (name, fit) in enumerate(demand_set.fits.items()):
+        line = fit.fitted_line(years)
+        proj = fit.project(years, n_draws, seed + i).to_numpy()
+        q = np.quantile(proj, [0.1, 0.5, 0.9], axis=0)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "model": name,
+                    "year": years,
+                    "fit_median": line["median"].to_numpy(),
+                    "p10": q[0],
+                    "median": q[1],
+                    "p90": q[2],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def plot_demand_models(demand_set, years=None, ax: Axes | None = None) -> Figure:
+    """Each growth model's fitted trend (solid) and projection's 80% band over the data.
+
+    Legend: growth of tokens per year (median [95% interval]) and LOO stacking weight
+    (n/a for models outside the comparison: population and compute models)."""
+    data = plot_demand_models_data(demand_set, years)
+    fig, ax = new_figure(ax, FIGSIZE)
+    models = demand_set.models.dropna(subset=["tokens"])
+    ax.scatter(
+        models["year"],
+        models["tokens"],
+        s=12,
+        color=_POINT_COLOR,
+        alpha=0.5,
+        linewidths=0,
+        zorder=3,
+        label="notable models",
+        gid="models",
+    )
+    weights = _weights(demand_set)
+    summary = demand_set.summary().set_index("model")
+    for name, fit in demand_set.fits.items():
+        d = data[data["model"] == name]
+        color = _MODEL_COLORS.get(name, "#333333")
+        w = weights.get(name)
+        w_txt = "n/a" if w is None or not np.isfinite(w) else f"{w:.2f}"
+        s = summary.loc[name]
+        label = (
+            f"{fit.model.label}: {s['growth_per_year']:.2f}x/yr "
+            f"[{s['growth_p2_5']:.2f}-{s['growth_p97_5']:.2f}], LOO weight {w_txt}"
+        )
+        ax.fill_between(
+            d["year"], d["p10"], d["p90"], color=color, alpha=0.10, lw=0, gid=f"band:{name}"
+        )
+        ax.plot(d["year"], d["fit_median"], color=color, lw=2, label=label, gid=f"fit:{name}")
+    _log_token_axis(ax)
+    ax.set_xlim(float(data["year"].min()), float(data["year"].max()))
+    ax.set_ylim(1e9, 1e16)
+    ax.set_xlabel("year")
+    ax.set_ylabel("tokens of the largest training run (log scale)")
+    ax.set_title("Demand: growth models fitted to the training runs")
+    ax.legend(loc="upper left", fontsize=7.5, framealpha=0.92)
+    interval_note(
+        ax,
+        "Lines: posterior median trend; shading: 80% posterior predictive interval\n"
+        "Legend: growth of tokens per year, median [95% interval]",
+        loc="lower right",
+    )
+    date = pd.Timestamp(demand_set.models["date"].max()).date().isoformat()
+    add_footer(
+        fig,
+        data_date=date,
+        seed=_sampler_seed(demand_set),
+        extra="frontier = 5 largest runs at release · compute model: Chinchilla tokens",
+    )
+    return fig
+
+
+def _sampler_seed(demand_set):
+    for fit in demand_set.fits.values():
+        return fit.sampler.seed
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Sampler diagnostics: posterior predictive check and rank plots
+# --------------------------------------------------------------------------------------
+
+_RANK_PARAMS = ("intercept", "slope", "slope_change", "sigma", "nu")
+_RANK_BINS = 20
+
+
+def _ppc(fit, n_draws: int, seed: int) -> pd.DataFrame:
+    """Posterior predictive log10 values at the fitted rows (the model's own quantity)."""
+    rng = np.random.default_rng(seed)
+    post = fit.posterior
+    flat = {k: post[k].to_numpy().reshape(-1) for k in post.data_vars}
+    idx = rng.integers(0, len(flat["nu"]), size=n_draws)
+    params = {k: v[idx, None] for k, v in flat.items() if k not in ("sigma", "nu")}
+    years = decimal_years(fit.rows["date"])
+    mean = fit.model._mean(params, fit.scaling.x(years)[None, :])
+    y = mean + rng.standard_t(flat["nu"][idx])[:, None] * flat["sigma"][idx, None]
+    pred = fit.scaling.log10(y)
+    q = np.quantile(pred, [0.025, 0.1, 0.5, 0.9, 0.975], axis=0)
+    observed = np.log10(fit.rows[fit.model.value_column].to_numpy(dtype=float))
+    return pd.DataFrame(
+        {
+            "kind": "ppc",
+            "model": fit.name,
+            "year": years,
+            "observed": observed,
+            "p2_5": q[0],
+            "p10": q[1],
+            "median": q[2],
+            "p90": q[3],
+            "p97_5": q[4],
+        }
+    )
+
+
+def _ranks(fit) -> pd.DataFrame:
+    post = fit.posterior
+    rows = []
+    for param in _RANK_PARAMS:
+        if param not in post.data_vars:
+            continue
+        values = post[param].to_numpy()  # (chain, draw)
+        n_chain, n_draw = values.shape[:2]
+        values = values.reshape(n_chain, n_draw)
+        ranks = (
+            values.reshape(-1)
+            .argsort(kind="stable")
+            .argsort(kind="stable")
+            .reshape(n_chain, n_draw)
+        )
+        edges = np.linspace(0, n_chain * n_draw, _RANK_BINS + 1)
+        for c in range(n_chain):
+            counts, _ = np.histogram(ranks[c], bins=edges)
+            for b, count in enumerate(counts):
+                rows.append(
+                    {
+                        "kind": "rank",
+                        "model": fit.name,
+                        "parameter": param,
+                        "chain": c,
+                        "bin": b,
+                        "count": float(count),
+                        "expected": n_draw / _RANK_BINS,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def plot_diagnostics_data(demand_set, *, n_draws: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_diagnostics`, long format with a ``kind`` column.
+
+    ``kind == "ppc"``: per frontier model and fitted row, ``year``, ``observed`` (log10 of
+    the fitted quantity: tokens, or FLOP for the compute model) and the posterior
+    predictive ``p2_5``, ``p10``, ``median``, ``p90``, ``p97_5`` (log10).
+    ``kind == "rank"``: per model, ``parameter``, ``chain``, ``bin``: ``count`` of that
+    chain's draws whose rank among all chains falls in the bin, and the ``expected``
+    count if chains agree (uniform ranks).
+    """
+    parts = []
+    for i, (_name, fit) in enumerate(demand_set.fits.items()):
+        if fit.model.frontier:
+            parts.append(_ppc(fit, n_draws, seed + i))
+    for fit in demand_set.fits.values():
+        parts.append(_ranks(fit))
+    return pd.concat(parts, ignore_index=True)
+
+
+def plot_diagnostics(demand_set) -> Figure:
+    """Posterior predictive checks (top row, one panel per frontier model) and rank plots
+    (rows below: one per model, one panel per main parameter; one line per chain; flat
+    around the dashed line = chains agree). Gids ``ppc:<model>``, ``observed:<model>``,
+    ``rank:<model>:<parameter>:<chain>``."""
+    data = plot_diagnostics_data(demand_set)
+    ppc = data[data["kind"] == "ppc"]
+    ranks = data[data["kind"] == "rank"]
+    ppc_models = list(dict.fromkeys(ppc["model"]))
+    rank_models = list(dict.fromkeys(ranks["model"]))
+    params = [p for p in _RANK_PARAMS if p in set(ranks["parameter"])]
+    n_rows = 1 + len(rank_models)
+    fig = Figure(figsize=(11, 3.2 + 1.45 * len(rank_models)), layout="constrained")
+    fig.get_layout_engine().set(rect=(0.0, 0.03, 1.0, 0.97))
+    outer = fig.add_gridspec(n_rows, 1, height_ratios=[2.3] + [1.0] * len(rank_models))
+    top = outer[0].subgridspec(1, max(len(ppc_models), 1))
+    for j, name in enumerate(ppc_models):
+        ax = fig.add_subplot(top[0, j])
+        d = ppc[ppc["model"] == name].sort_values("year")
+        x = d["year"].to_numpy()
+        ax.vlines(
+            x,
+            d["p2_5"],
+            d["p97_5"],
+            color="#9ecae1",
+            lw=3,
+            gid=f"ppc95:{name}",
+            label="95% predictive",
+        )
+        ax.vlines(
+            x, d["p10"], d["p90"], color="#3182bd", lw=3, gid=f"ppc:{name}", label="80% predictive"
+        )
+        ax.scatter(
+            x,
+            d["observed"],
+            s=12,
+            color="black",
+            zorder=3,
+            gid=f"observed:{name}",
+            label="observed",
+        )
+        inside = np.mean((d["observed"] >= d["p10"]) & (d["observed"] <= d["p90"]))
+        fit = demand_set.fits[name]
+        unit = "FLOP" if fit.model.value_column == "compute_flop" else "tokens"
+        ax.set_title(f"{fit.model.label}\n{inside:.0%} of rows inside the 80% interval", fontsize=9)
+        ax.set_ylabel(f"log10 {unit}", fontsize=8.5)
+        ax.tick_params(labelsize=8)
+        ax.grid(True, alpha=0.3, lw=0.6)
+        if j == 0:
+            ax.legend(loc="upper left", fontsize=7.5, framealpha=0.9)
+    grid = outer[1:, 0].subgridspec(len(rank_models), len(params))
+    chain_colors = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+    diag = {name: fit.diagnostics() for name, fit in demand_set.fits.items()}
+    for i, name in enumerate(rank_models):
+        for j, param in enumerate(params):
+            ax = fig.add_subplot(grid[i, j])
+            d = ranks[(ranks["model"] == name) & (ranks["parameter"] == param)]
+            ax.tick_params(labelsize=7)
+            if d.empty:
+                ax.set_axis_off()
+                continue
+            for c, dc in d.groupby("chain"):
+                ax.step(
+                    dc["bin"],
+                    dc["count"],
+                    where="mid",
+                    lw=1.1,
+                    color=chain_colors[int(c) % len(chain_colors)],
+                    gid=f"rank:{name}:{param}:{int(c)}",
+                )
+            expected = float(d["expected"].iloc[0])
+            ax.axhline(expected, color="#333333", ls="--", lw=0.8)
+            ax.set_ylim(0, expected * 2)
+            ax.set_xticks([])
+            if i == 0:
+                ax.set_title(param, fontsize=9)
+            if j == 0:
+                dg = diag[name]
+                ax.set_ylabel(
+                    f"{name}\nr_hat {dg.r_hat_max:.3f}",
+                    fontsize=8,
+                    rotation=0,
+                    ha="right",
+                    va="center",
+                )
+    fig.suptitle(
+        "Sampler diagnostics: posterior predictive checks (top) and rank plots per chain (below)",
+        fontsize=11,
+    )
+    date = pd.Timestamp(demand_set.models["date"].max()).date().isoformat()
+    add_footer(
+        fig,
+        data_date=date,
+        seed=_sampler_seed(demand_set),
+        extra=f"rank plots: {_RANK_BINS} bins of pooled ranks, one line per chain; "
+        "dashed = expected count if chains agree",
+    )
+    return fig
