@@ -209,6 +209,8 @@ def _sampler(args):
         tune=args.tune,
         chains=args.chains,
         seed=args.seed if args.seed is not None else 0,
+        # PyMC's progress bar (rich) on an interactive terminal; plain logs otherwise.
+        progress=not args.quiet and sys.stderr.isatty(),
     )
 
 

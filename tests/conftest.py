@@ -26,3 +26,90 @@ def reference_dir() -> pathlib.Path:
     if not path.is_dir():
         pytest.skip(f"reference data directory not found: {path}")
     return path
+
+
+# --- demand, scenarios and pipeline (tests/test_demand.py, test_pipeline.py, ...) -----------
+
+
+def synthetic_training_runs(
+    n: int = 80,
+    start: float = 2008.0,
+    end: float = 2024.5,
+    slope: float = 0.45,
+    level: float = 9.0,
+    noise: float = 0.3,
+    nu: float = 4.0,
+    seed: int = 0,
+    slope_after: float | None = None,
+    change_at: float | None = None,
+    transition: float = 0.0,
+    flop_slope: float = 0.7,
+    flop_level: float = 21.0,
+    normal: bool = False,
+):
+    """A models table (project columns used by the demand models) with known growth.
+
+    ``log10 tokens = level + slope (year - 2018) [+ (slope_after - slope) h(year - change_at)]
+    + noise * t(nu)`` (standard normal noise with ``normal=True``), release dates uniform
+    in ``[start, end]``; ``h`` is the hinge ``max(d, 0)``, or with ``transition = w > 0``
+    years the smooth hinge ``w softplus(d / w)`` of :class:`forecast.demand.SlowdownTrend`.
+    ``log10 compute_flop`` likewise with ``flop_level``/``flop_slope``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from forecast.units import decimal_years, from_decimal_year
+
+    rng = np.random.default_rng(seed)
+    raw_years = np.sort(rng.uniform(start, end, n))
+    dates = pd.to_datetime([from_decimal_year(y) for y in raw_years])
+    years = np.asarray(decimal_years(dates), dtype=float)
+    mean = level + slope * (years - 2018.0)
+    if slope_after is not None:
+        d = years - change_at
+        hinge = transition * np.logaddexp(0.0, d / transition) if transition > 0 else np.maximum(d, 0)
+        mean = mean + (slope_after - slope) * hinge
+
+    def eps():
+        return rng.standard_normal(n) if normal else rng.standard_t(nu, n)
+
+    log_tokens = mean + noise * eps()
+    log_flop = flop_level + flop_slope * (years - 2018.0) + noise * eps()
+    return pd.DataFrame(
+        {
+            "model": [f"synthetic-{i:03d}" for i in range(n)],
+            "organization": "synthetic",
+            "date": dates.astype("datetime64[ns]"),
+            "year": years,
+            "tokens": 10.0**log_tokens,
+            "compute_flop": 10.0**log_flop,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def make_training_runs():
+    """Factory of synthetic models tables with known growth (see ``synthetic_training_runs``)."""
+    return synthetic_training_runs
+
+
+@pytest.fixture(scope="session")
+def small_sampler():
+    """A fast NUTS configuration for the default suite (health warnings are expected)."""
+    from forecast.demand import SamplerConfig
+
+    return SamplerConfig(draws=300, tune=300, chains=2, seed=11)
+
+
+@pytest.fixture(scope="session")
+def bundled_demand(small_sampler):
+    """Every default demand model fitted once to the bundled table with the small sampler."""
+    import warnings
+
+    from forecast.data import load_training_runs
+    from forecast.errors import SamplingWarning
+    from forecast.pipeline import fit_demand
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return fit_demand(load_training_runs(), small_sampler, use_cache=False)

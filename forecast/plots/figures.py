@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MultipleLocator, NullFormatter
 
 from forecast.plots._style import (
     SCENARIO_COLORS,
@@ -75,6 +75,7 @@ STOCK_STEPS = (
 _DEMAND_COLOR = "#0072B2"
 _STOCK_COLOR = "#009E73"
 _POINT_COLOR = "#444444"
+_MODEL_STYLES = {"exponential": ":", "frontier": "-", "slowdown": "--", "compute": "-."}
 _MODEL_COLORS = {
     "exponential": "#999999",
     "frontier": "#0072B2",
@@ -108,7 +109,9 @@ def _year(v) -> str:
 def _footer_for(fig: Figure, results: list, extra: str | None = None) -> None:
     first = results[0]
     names = ", ".join(r.name for r in results)
-    draws = ", ".join(f"{r.draws:,}" for r in results[:1])
+    if len(results) > 2:
+        names = f"{first.name} + {len(results) - 1} compared"
+    draws = f"{first.draws:,}"
     add_footer(
         fig,
         data_date=first.data_date,
@@ -239,11 +242,14 @@ def plot_main(
         linewidths=0,
     )
     for _, row in series("milestones").iterrows():
+        left = row["label"] == "Llama 3"
+        below = row["label"].endswith("(latest)")
         ax.annotate(
             row["label"],
             (row["year"], row["tokens"]),
-            xytext=(4, 6),
+            xytext=(-5 if left else 5, -12 if below else 5),
             textcoords="offset points",
+            ha="right" if left else "left",
             fontsize=7.5,
             color="#222222",
             zorder=5,
@@ -363,16 +369,21 @@ def plot_main(
     if any((r.scenario.published or {}).get("median") is not None for r in results):
         handles.append(Line2D([], [], marker="o", mfc="none", mec="#111111", ls="none"))
         labels.append("published median")
-    ax.legend(handles, labels, loc="upper left", fontsize=7.5, framealpha=0.92, ncol=1)
+    legend = ax.legend(
+        handles,
+        labels,
+        loc="upper left",
+        fontsize=7.5,
+        framealpha=0.92,
+        title="Bands: central 50/80/95% (demand), 90% (stock) of draws.\n"
+        "Bars: central 80% of joint draws of the exhaustion date.",
+        title_fontsize=7.5,
+    )
+    legend.get_title().set_color("#444444")
+    ax.xaxis.set_major_locator(MultipleLocator(2))
     ax.set_xlabel("year")
     ax.set_ylabel("tokens (log scale; 1T = 10¹² tokens)")
     ax.set_title("When do training runs use up the stock of human-written text?")
-    interval_note(
-        ax,
-        "Bands: central 50/80/95% (demand) and 90% (stock) of draws\n"
-        "Bars: central 80% of joint draws of the exhaustion date",
-        loc="lower right",
-    )
     _footer_for(fig, results)
     return fig
 
@@ -434,7 +445,7 @@ def plot_prob_exhausted(results, ax: Axes | None = None, *, years=None) -> Figur
     interval_note(
         ax,
         "Share of joint draws of demand and stock\nexhausted by the end of each year",
-        loc="upper left",
+        loc="center right",
     )
     _footer_for(fig, results)
     return fig
@@ -576,8 +587,13 @@ def plot_sensitivity(sens: pd.DataFrame, ax: Axes | None = None) -> Figure:
             (bar,) = ax.barh([yi], [v - base], left=base, height=0.6, color=color, zorder=2)
             bar.set_gid(f"{end}:{rec['lever']}")
             shown = _year(rec[f"median_{end}"])
-            ha = "left" if v >= base else "right"
-            pad = 0.08 if v >= base else -0.08
+            other = rec["high_plot" if end == "low" else "low_plot"]
+            if abs(v - base) > 1e-9:
+                right = v > base
+            else:  # no change: put the label on the side the other end does not use
+                right = not other > base
+            ha = "left" if right else "right"
+            pad = 0.08 if right else -0.08
             ax.text(v + pad, yi, f"{lbl}: {shown}", va="center", ha=ha, fontsize=7.5)
     ax.axvline(base, color="#222222", lw=1.2, zorder=3)
     ax.set_yticks(y, data["lever"].tolist(), fontsize=8.5)
@@ -682,9 +698,30 @@ def plot_demand_models(demand_set, years=None, ax: Axes | None = None) -> Figure
             f"[{s['growth_p2_5']:.2f}-{s['growth_p97_5']:.2f}], LOO weight {w_txt}"
         )
         ax.fill_between(
-            d["year"], d["p10"], d["p90"], color=color, alpha=0.10, lw=0, gid=f"band:{name}"
+            d["year"], d["p10"], d["p90"], color=color, alpha=0.08, lw=0, gid=f"band:{name}"
         )
-        ax.plot(d["year"], d["fit_median"], color=color, lw=2, label=label, gid=f"fit:{name}")
+        ax.plot(
+            d["year"],
+            d["fit_median"],
+            color=color,
+            lw=2,
+            ls=_MODEL_STYLES.get(name, "-"),
+            label=label,
+            gid=f"fit:{name}",
+        )
+    front = demand_set.fits.get("frontier")
+    if front is not None:
+        ax.scatter(
+            front.rows["year"],
+            front.rows["tokens"],
+            s=30,
+            facecolors="none",
+            edgecolors="#111111",
+            linewidths=0.8,
+            zorder=4,
+            label="frontier rows (5 largest at release)",
+            gid="frontier_rows",
+        )
     _log_token_axis(ax)
     ax.set_xlim(float(data["year"].min()), float(data["year"].max()))
     ax.set_ylim(1e9, 1e16)
@@ -860,8 +897,20 @@ def plot_diagnostics(demand_set) -> Figure:
             ax = fig.add_subplot(grid[i, j])
             d = ranks[(ranks["model"] == name) & (ranks["parameter"] == param)]
             ax.tick_params(labelsize=7)
+            if i == 0:
+                ax.set_title(param, fontsize=9)
             if d.empty:
                 ax.set_axis_off()
+                ax.text(
+                    0.5,
+                    0.5,
+                    "not in this model",
+                    ha="center",
+                    va="center",
+                    fontsize=7.5,
+                    color="#888888",
+                    transform=ax.transAxes,
+                )
                 continue
             for c, dc in d.groupby("chain"):
                 ax.step(
@@ -876,8 +925,6 @@ def plot_diagnostics(demand_set) -> Figure:
             ax.axhline(expected, color="#333333", ls="--", lw=0.8)
             ax.set_ylim(0, expected * 2)
             ax.set_xticks([])
-            if i == 0:
-                ax.set_title(param, fontsize=9)
             if j == 0:
                 dg = diag[name]
                 ax.set_ylabel(

@@ -1,0 +1,533 @@
+"""Demand models: posterior recovery on synthetic data, frontier rows, health, persistence.
+
+Every model is compiled and sampled once per session (small sampler); the synthetic tables
+have known growth so each check has a true value to hit.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from forecast import demand as dm
+from forecast.errors import DataError, ForecastError, SamplingWarning
+
+TRUE_SLOPE = 0.45  # OOM/yr of tokens in the synthetic growth table
+TRUE_FLOP_SLOPE = 0.7  # OOM/yr of compute
+CHANGE_AT, SLOPE_BEFORE, SLOPE_AFTER = 2019.0, 0.6, 0.2  # the slowdown table
+
+
+def _fit(model, data, sampler):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return model.fit(data, sampler)
+
+
+def _interval(draws, level=0.95):
+    a = (1 - level) / 2
+    return tuple(np.quantile(np.asarray(draws), [a, 1 - a]))
+
+
+# --- data and fits (session scope: each model samples once) -----------------------------
+
+
+@pytest.fixture(scope="session")
+def growth_data(make_training_runs):
+    """80 runs, 2008-2024.5, log10 tokens = 9 + 0.45 (year - 2018) + 0.3 t(4).
+
+    Why this design makes the frontier check valid: with stationary noise the top-k
+    envelope sits a constant distance above the trend once enough runs compete, so its
+    slope is the population slope; the bias comes only from the first few runs (always
+    on the frontier, unselected). With noise 0.3 over 16 years the frontier OLS slope
+    averages 0.454 (sd 0.012) over 300 simulated tables, against 0.473 (sd 0.032) for
+    noise 0.5 over 12 years, so the 95% interval is a fair test here.
+    """
+    return make_training_runs(seed=3)
+
+
+@pytest.fixture(scope="session")
+def slowdown_data(make_training_runs):
+    """Slope 0.6 OOM/yr until 2019.0, then 0.2 OOM/yr; low noise (0.1 t(4)), 2012-2024.5.
+
+    Low noise keeps the frontier close to all rows, so the post-change frontier slope is
+    unbiased (simulated: 0.202, sd 0.018).
+    """
+    return make_training_runs(
+        start=2012.0,
+        slope=SLOPE_BEFORE,
+        slope_after=SLOPE_AFTER,
+        change_at=CHANGE_AT,
+        noise=0.1,
+        seed=5,
+    )
+
+
+@pytest.fixture(scope="session")
+def normal_data(make_training_runs):
+    """Well-specified data for the OLS comparison: Gaussian noise, sd 0.3."""
+    return make_training_runs(normal=True, seed=8)
+
+
+@pytest.fixture(scope="session")
+def exp_fit(growth_data, small_sampler):
+    return _fit(dm.ExponentialTrend(), growth_data, small_sampler)
+
+
+@pytest.fixture(scope="session")
+def frontier_fit(growth_data, small_sampler):
+    return _fit(dm.FrontierTrend(), growth_data, small_sampler)
+
+
+@pytest.fixture(scope="session")
+def compute_fit(growth_data, small_sampler):
+    return _fit(dm.ComputeTrend(), growth_data, small_sampler)
+
+
+@pytest.fixture(scope="session")
+def slowdown_fit(slowdown_data, small_sampler):
+    return _fit(dm.SlowdownTrend(), slowdown_data, small_sampler)
+
+
+@pytest.fixture(scope="session")
+def slowdown_frontier_fit(slowdown_data, small_sampler):
+    return _fit(dm.FrontierTrend(), slowdown_data, small_sampler)
+
+
+@pytest.fixture(scope="session")
+def tiny_sampler():
+    """Smallest sampler that still gives a usable posterior (for cache and seed checks)."""
+    return dm.SamplerConfig(draws=100, tune=100, chains=2, seed=4)
+
+
+# --- posterior recovery ------------------------------------------------------------------
+
+
+def test_exponential_recovers_slope(exp_fit):
+    lo, hi = _interval(exp_fit.slope_log10_per_year())
+    assert lo < TRUE_SLOPE < hi
+    assert hi - lo < 0.1  # informative, not just wide
+
+
+def test_frontier_recovers_population_slope(frontier_fit, growth_data):
+    assert len(frontier_fit.rows) < len(growth_data)  # the frontier is a real selection
+    lo, hi = _interval(frontier_fit.slope_log10_per_year())
+    assert lo < TRUE_SLOPE < hi
+
+
+def test_frontier_level_at_or_above_population(frontier_fit, exp_fit):
+    years = [2010.0, 2014.0, 2018.0, 2022.0, 2024.0]
+    front = frontier_fit.fitted_line(years)["median"].to_numpy()
+    pop = exp_fit.fitted_line(years)["median"].to_numpy()
+    assert np.all(front >= pop)
+    # and above the true trend line (the envelope, not the mean)
+    assert np.all(np.log10(front) > 9.0 + TRUE_SLOPE * (np.array(years) - 2018.0))
+
+
+def test_slowdown_recovers_changepoint_and_slopes(slowdown_fit):
+    fit = slowdown_fit
+    change_year = fit.posterior["changepoint"].to_numpy().ravel() * fit.scaling.x_sd
+    change_year = change_year + fit.scaling.x_mean
+    lo, hi = _interval(change_year)
+    assert lo < CHANGE_AT < hi
+    lo, hi = _interval(fit.slope_log10_per_year())  # at the latest data date
+    assert lo < SLOPE_AFTER < hi
+    assert hi < SLOPE_BEFORE
+    lo, hi = _interval(fit.slope_log10_per_year(at_year=2013.0))
+    assert lo < SLOPE_BEFORE < hi
+    # the slowdown itself is detected: the slope change is credibly negative
+    assert np.quantile(fit.posterior["slope_change"].to_numpy(), 0.975) < 0
+
+
+def test_compute_recovers_flop_slope_and_halves_it_for_tokens(compute_fit):
+    flop = compute_fit.slope_log10_per_year()
+    lo, hi = _interval(flop)
+    assert lo < TRUE_FLOP_SLOPE < hi
+    np.testing.assert_allclose(compute_fit.token_growth_log10_per_year(), flop / 2)
+    # projected tokens are the Chinchilla conversion of the projected FLOP (same draws)
+    as_flop = replace(compute_fit, model=dm.FrontierTrend())  # identity to_tokens
+    years = [2025.0, 2030.0]
+    flop_draws = as_flop.project(years, n_draws=200, seed=1).to_numpy()
+    tokens = compute_fit.project(years, n_draws=200, seed=1).to_numpy()
+    np.testing.assert_allclose(tokens, dm.chinchilla_tokens(flop_draws), rtol=1e-12)
+    assert np.median(flop_draws[:, 0]) > 1e24  # FLOP, not tokens
+
+
+def test_chinchilla_conversion():
+    # Chinchilla: 70B parameters x 1.4T tokens x 6 = 5.88e23 FLOP; 5.76e23 in the paper.
+    assert dm.chinchilla_tokens(5.76e23) == pytest.approx(1.386e12, rel=1e-3)
+    assert dm.chinchilla_tokens(5.76e23) / 1e12 == pytest.approx(1.39, abs=0.005)
+    # k-times overtraining -> sqrt(k) more tokens at equal compute
+    for k in (4.0, 5.0, 100.0):
+        ratio = dm.chinchilla_tokens(1e25, overtraining=k) / dm.chinchilla_tokens(1e25)
+        assert ratio == pytest.approx(np.sqrt(k), rel=1e-12)
+    log10_flop = np.array([24.0, 26.0])
+    np.testing.assert_allclose(
+        dm.ComputeTrend(overtraining=4.0).to_tokens(log10_flop),
+        2.0 * dm.ComputeTrend().to_tokens(log10_flop),
+    )
+
+
+def test_bayesian_slope_agrees_with_ols_on_normal_data(normal_data, small_sampler):
+    fit = _fit(dm.ExponentialTrend(), normal_data, small_sampler)
+    ols = sm.OLS(
+        np.log10(normal_data["tokens"].to_numpy()), sm.add_constant(normal_data["year"].to_numpy())
+    ).fit()
+    slope, se = float(ols.params[1]), float(ols.bse[1])
+    draws = fit.slope_log10_per_year()
+    # Student-t likelihood + weak priors vs OLS: same answer within a fraction of the SE
+    # (MC error of the median with ~300 effective draws is ~0.07 SE).
+    assert abs(np.median(draws) - slope) < 0.3 * se
+    assert 0.75 < np.std(draws) / se < 1.3
+
+
+# --- reproducibility -----------------------------------------------------------------------
+
+
+def test_same_seed_same_draws_different_seed_differs(growth_data, exp_fit, small_sampler):
+    again = _fit(dm.ExponentialTrend(), growth_data, small_sampler)
+    np.testing.assert_array_equal(
+        again.posterior["slope"].to_numpy(), exp_fit.posterior["slope"].to_numpy()
+    )
+    years = [2024.0, 2030.0]
+    np.testing.assert_array_equal(
+        again.project(years, 1000, seed=7).to_numpy(), exp_fit.project(years, 1000, seed=7).to_numpy()
+    )
+    other = _fit(
+        dm.ExponentialTrend(), growth_data, dm.SamplerConfig(draws=300, tune=300, chains=2, seed=12)
+    )
+    assert not np.array_equal(
+        other.posterior["slope"].to_numpy(), exp_fit.posterior["slope"].to_numpy()
+    )
+    # and the projection seed matters on its own
+    assert not np.array_equal(
+        exp_fit.project(years, 1000, seed=7).to_numpy(), exp_fit.project(years, 1000, seed=8).to_numpy()
+    )
+
+
+def test_projection_shape_and_units(exp_fit):
+    years = np.array([2024.0, 2025.5, 2030.0])
+    proj = exp_fit.project(years, n_draws=500, seed=0)
+    assert proj.dims == ("draw", "year")
+    assert proj.shape == (500, 3)
+    np.testing.assert_array_equal(proj["year"].to_numpy(), years)
+    assert proj.attrs["units"] == "tokens"
+    assert np.all(np.isfinite(proj.to_numpy())) and np.all(proj.to_numpy() > 0)
+    # default n_draws = every posterior draw (chains x draws)
+    assert exp_fit.project(years).sizes["draw"] == 600
+
+
+# --- frontier rows -------------------------------------------------------------------------
+
+
+def _table(rows):
+    df = pd.DataFrame(rows, columns=["model", "date", "tokens"])
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+HAND_MADE = [
+    ("A", "2020-01-01", 10.0),
+    ("B", "2020-01-01", 10.0),  # tie with A on the same date
+    ("C", "2020-06-01", 5.0),
+    ("D", "2021-01-01", 20.0),
+    ("E", "2021-01-01", 1.0),  # same date as the larger D
+    ("F", "2021-06-01", 10.0),  # ties A and B, below D
+    ("G", "2022-01-01", 8.0),
+    ("H", "2022-01-01", 30.0),  # same date as G, larger
+    ("I", "2022-06-01", np.nan),  # never disclosed: never on the frontier
+]
+
+
+@pytest.mark.parametrize(
+    ("k", "expected"),
+    [
+        (1, ["A", "B", "D", "H"]),
+        (2, ["A", "B", "D", "F", "H"]),
+        (3, ["A", "B", "C", "D", "F", "H"]),
+        (6, ["A", "B", "C", "D", "E", "F", "G", "H"]),
+    ],
+)
+def test_frontier_rows_hand_made(k, expected):
+    df = _table(HAND_MADE)
+    assert sorted(dm.frontier_rows(df, k=k)["model"]) == expected
+    # independent of input order
+    shuffled = df.sample(frac=1.0, random_state=1)
+    assert sorted(dm.frontier_rows(shuffled, k=k)["model"]) == expected
+
+
+def test_frontier_rows_later_runs_do_not_count():
+    # A is on the frontier at release even though larger runs came later.
+    df = _table([("A", "2020-01-01", 1.0), ("B", "2021-01-01", 100.0), ("C", "2022-01-01", 1000.0)])
+    assert list(dm.frontier_rows(df, k=1)["model"]) == ["A", "B", "C"]
+
+
+def test_frontier_k_validated():
+    with pytest.raises(ForecastError, match="k must be >= 1"):
+        dm.FrontierTrend(k=0)
+
+
+# --- sampler health ------------------------------------------------------------------------
+
+
+def test_diagnostics_problems_messages():
+    assert dm.Diagnostics(1.0, 1000.0, 0).problems == []
+    assert dm.Diagnostics(dm.RHAT_MAX, dm.ESS_BULK_MIN, 0).healthy  # thresholds inclusive
+    (msg,) = dm.Diagnostics(1.05, 1000.0, 0).problems
+    assert "r_hat 1.050 > 1.01" in msg and "--tune" in msg
+    (msg,) = dm.Diagnostics(1.0, 120.0, 0).problems
+    assert "bulk ESS 120 < 400" in msg and "--draws" in msg
+    (msg,) = dm.Diagnostics(1.0, 1000.0, 3).problems
+    assert "3 divergent transitions" in msg and "target_accept" in msg
+    bad = dm.Diagnostics(float("nan"), float("nan"), 1)
+    assert len(bad.problems) == 3 and not bad.healthy  # NaN never passes
+
+
+def test_bad_fit_warns_with_remedy(growth_data):
+    with pytest.warns(SamplingWarning, match=r"--draws|--tune") as record:
+        fit = dm.ExponentialTrend().fit(
+            growth_data, dm.SamplerConfig(draws=20, tune=5, chains=2, seed=0)
+        )
+    assert not fit.diagnostics().healthy
+    messages = [str(w.message) for w in record if issubclass(w.category, SamplingWarning)]
+    assert all(m.startswith(dm.ExponentialTrend.label) for m in messages)
+
+
+def test_sampler_config_validated():
+    with pytest.raises(ForecastError, match="draws"):
+        dm.SamplerConfig(draws=0)
+    with pytest.raises(ForecastError, match="target_accept"):
+        dm.SamplerConfig(target_accept=1.0)
+
+
+# --- persistence and cache -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["exp_fit", "slowdown_fit"])
+def test_save_load_round_trip(which, request, tmp_path):
+    fit = request.getfixturevalue(which)
+    path = fit.save(tmp_path / "fit.nc")
+    loaded = dm.load_fit(path)
+    assert loaded.model.config() == fit.model.config()
+    assert loaded.sampler == fit.sampler
+    assert loaded.scaling == fit.scaling
+    years = [2024.0, 2027.5, 2035.0]
+    np.testing.assert_array_equal(
+        loaded.project(years, 2000, seed=5).to_numpy(), fit.project(years, 2000, seed=5).to_numpy()
+    )
+    np.testing.assert_array_equal(
+        loaded.slope_log10_per_year(), fit.slope_log10_per_year()
+    )  # the changepoint model needs the rows' decimal years for this
+    pd.testing.assert_frame_equal(loaded.summary(), fit.summary())
+
+
+def test_save_load_keeps_compute_conversion(compute_fit, tmp_path):
+    fit = dm.DemandFit(
+        model=dm.ComputeTrend(tokens_per_parameter=25.0, overtraining=5.0),
+        idata=compute_fit.idata,
+        rows=compute_fit.rows,
+        scaling=compute_fit.scaling,
+        sampler=compute_fit.sampler,
+    )
+    loaded = dm.load_fit(fit.save(tmp_path / "compute.nc"))
+    assert loaded.model.overtraining == 5.0
+    assert loaded.model.tokens_per_parameter == 25.0
+    np.testing.assert_array_equal(
+        loaded.project([2030.0], 500, seed=2).to_numpy(), fit.project([2030.0], 500, seed=2).to_numpy()
+    )
+
+
+def test_load_fit_rejects_foreign_file(exp_fit, tmp_path):
+    from forecast import _compat
+
+    idata = exp_fit.idata.copy()
+    for key in list(idata.attrs):
+        if key.startswith("forecast_"):
+            del idata.attrs[key]
+    _compat.save(idata, tmp_path / "plain.nc")
+    with pytest.raises(ForecastError, match="not a forecast demand fit"):
+        dm.load_fit(tmp_path / "plain.nc")
+
+
+@pytest.fixture
+def counted_fit(monkeypatch):
+    """Patch DemandModel.fit to count calls (and optionally fail after the first)."""
+    calls = {"n": 0, "fail_after": None}
+    real = dm.DemandModel.fit
+
+    def fit(self, models, sampler=None):
+        calls["n"] += 1
+        if calls["fail_after"] is not None and calls["n"] > calls["fail_after"]:
+            raise AssertionError("fit_cached re-sampled instead of reusing the cached fit")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SamplingWarning)
+            return real(self, models, sampler)
+
+    monkeypatch.setattr(dm.DemandModel, "fit", fit)
+    return calls
+
+
+def test_fit_cached_reuses_without_resampling(counted_fit, growth_data, tiny_sampler, tmp_path):
+    counted_fit["fail_after"] = 1
+    model = dm.ExponentialTrend()
+    first = dm.fit_cached(model, growth_data, tiny_sampler, tmp_path)
+    second = dm.fit_cached(model, growth_data, tiny_sampler, tmp_path)
+    # the progress bar does not change the fit
+    third = dm.fit_cached(
+        model, growth_data, replace(tiny_sampler, progress=True), tmp_path
+    )
+    assert counted_fit["n"] == 1
+    assert third.sampler.progress is True
+    assert len(list(tmp_path.glob("*.nc"))) == 1
+    np.testing.assert_array_equal(
+        first.posterior["slope"].to_numpy(), second.posterior["slope"].to_numpy()
+    )
+    np.testing.assert_array_equal(
+        first.project([2030.0], 500, seed=1).to_numpy(),
+        second.project([2030.0], 500, seed=1).to_numpy(),
+    )
+
+
+def test_fit_cached_detects_changes(counted_fit, growth_data, tiny_sampler, tmp_path):
+    model = dm.ExponentialTrend()
+    dm.fit_cached(model, growth_data, tiny_sampler, tmp_path)
+    assert counted_fit["n"] == 1
+
+    # edited data -> different key -> refit
+    edited = growth_data.copy()
+    edited.loc[edited.index[-1], "tokens"] *= 2.0
+    refit = dm.fit_cached(model, edited, tiny_sampler, tmp_path)
+    assert counted_fit["n"] == 2
+    assert refit.idata.attrs["forecast_key"] == dm.fit_key(model, edited, tiny_sampler)
+
+    # other sampler settings -> refit
+    dm.fit_cached(model, growth_data, dm.SamplerConfig(draws=100, tune=100, chains=2, seed=5), tmp_path)
+    assert counted_fit["n"] == 3
+
+    # a file at the expected path whose stored key does not match is never used silently
+    key = dm.fit_key(model, edited, tiny_sampler)
+    path = tmp_path / f"{model.name}-{key[:20]}.nc"
+    other = tmp_path / f"{model.name}-{dm.fit_key(model, growth_data, tiny_sampler)[:20]}.nc"
+    shutil.copyfile(other, path)
+    with pytest.warns(UserWarning, match="does not match"):
+        fit = dm.fit_cached(model, edited, tiny_sampler, tmp_path)
+    assert counted_fit["n"] == 4
+    assert fit.idata.attrs["forecast_key"] == key
+    assert dm.load_fit(path).idata.attrs["forecast_key"] == key  # replaced on disk
+
+    # a corrupt file is refitted with a warning, not fatal
+    path.write_bytes(b"not netcdf")
+    with pytest.warns(UserWarning, match="unreadable cached fit"):
+        dm.fit_cached(model, edited, tiny_sampler, tmp_path)
+    assert counted_fit["n"] == 5
+
+
+def test_fit_key_depends_on_model_settings(growth_data, tiny_sampler):
+    keys = {
+        dm.fit_key(m, growth_data, tiny_sampler)
+        for m in (
+            dm.FrontierTrend(),
+            dm.FrontierTrend(k=3),
+            dm.ComputeTrend(),
+            dm.ComputeTrend(overtraining=5.0),
+        )
+    }
+    assert len(keys) == 4
+
+
+# --- data errors -------------------------------------------------------------------------------
+
+
+def test_too_few_rows_is_a_data_error(growth_data):
+    with pytest.raises(DataError, match="at least 3"):
+        dm.ExponentialTrend().fit(growth_data.head(2))
+    with pytest.raises(DataError, match="at least 6"):
+        dm.SlowdownTrend().fit(growth_data.head(5))
+    no_tokens = growth_data.assign(tokens=np.nan)
+    with pytest.raises(DataError, match="got 0") as info:
+        dm.ExponentialTrend().fit(no_tokens)
+    assert info.value.column == "tokens"
+
+
+def test_all_rows_on_one_date_is_a_data_error(growth_data):
+    same = growth_data.head(10).assign(date=pd.Timestamp("2023-03-14"), year=2023.2)
+    with pytest.raises(DataError, match="different dates") as info:
+        dm.ExponentialTrend().fit(same)
+    assert info.value.column == "date"
+
+
+# --- comparison and averaging -----------------------------------------------------------------
+
+
+def test_compare_weights_sum_to_one(slowdown_fit, slowdown_frontier_fit):
+    table = dm.compare([slowdown_frontier_fit, slowdown_fit])
+    assert list(table.columns) == ["model", "elpd_loo", "se", "p_loo", "weight", "pareto_k_max"]
+    assert set(table["model"]) == {"frontier", "slowdown"}
+    assert table["weight"].sum() == pytest.approx(1.0, abs=1e-6)
+    assert (table["weight"] >= -1e-12).all()
+    by = table.set_index("model")
+    # a real slope change: the changepoint model predicts better and gets the weight
+    assert by.loc["slowdown", "elpd_loo"] > by.loc["frontier", "elpd_loo"]
+    assert by.loc["slowdown", "weight"] > 0.5
+    # unrounded numbers on both ArviZ lines (ArviZ 1.x rounds by default)
+    assert by["elpd_loo"].map(lambda v: v != round(v, 1)).any()
+
+
+def test_compare_requires_same_rows(slowdown_fit, frontier_fit):
+    with pytest.raises(ForecastError, match="same rows"):
+        dm.compare([frontier_fit, slowdown_fit])
+
+
+class _ConstantFit:
+    """Stand-in fit whose projection is a constant, to trace which model a draw came from."""
+
+    def __init__(self, value, name):
+        self.value, self.name = value, name
+
+    def project(self, years, n_draws=None, seed=None):
+        import xarray as xr
+
+        years = np.atleast_1d(np.asarray(years, dtype=float))
+        return xr.DataArray(
+            np.full((n_draws, len(years)), self.value),
+            dims=("draw", "year"),
+            coords={"year": years},
+        )
+
+
+def test_model_average_mixes_in_proportion_to_weights():
+    avg = dm.ModelAverage([_ConstantFit(1.0, "a"), _ConstantFit(2.0, "b")], [0.3, 0.7])
+    n = 20_000
+    out = avg.project([2025.0, 2030.0], n_draws=n, seed=3)
+    assert out.shape == (n, 2)
+    share_a = float((out.to_numpy()[:, 0] == 1.0).mean())
+    assert abs(share_a - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n)
+    # draws are mixed, not in model blocks (chunked consumers take slices)
+    first = out.to_numpy()[: n // 10, 0]
+    assert 0.2 < (first == 1.0).mean() < 0.4
+    np.testing.assert_array_equal(out.to_numpy(), avg.project([2025.0, 2030.0], n, seed=3).to_numpy())
+    only_b = dm.ModelAverage([_ConstantFit(1.0, "a"), _ConstantFit(2.0, "b")], [0.0, 1.0])
+    assert np.all(only_b.project([2025.0], 100, seed=0).to_numpy() == 2.0)
+
+
+def test_model_average_weights_validated():
+    fits = [_ConstantFit(1.0, "a"), _ConstantFit(2.0, "b")]
+    with pytest.raises(ForecastError, match="sum to 1"):
+        dm.ModelAverage(fits, [0.5, 0.6])
+    with pytest.raises(ForecastError, match="match the fits"):
+        dm.ModelAverage(fits, [1.0])
+
+
+def test_model_average_of_real_fits(slowdown_fit, slowdown_frontier_fit):
+    avg = dm.ModelAverage([slowdown_frontier_fit, slowdown_fit], [0.5, 0.5])
+    out = avg.project([2024.0, 2030.0], n_draws=1000, seed=0)
+    assert out.dims == ("draw", "year") and out.shape == (1000, 2)
+    growth = avg.token_growth_log10_per_year(n_draws=1000, seed=0)
+    assert growth.shape == (1000,)
+    lo, hi = np.quantile(growth, [0.01, 0.99])
+    assert lo > 0.1 and hi < 0.8
