@@ -177,7 +177,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rolling", action="store_true", help="rolling origin: cutoffs 2020..2024")
     p.add_argument("--json", action="store_true")
     _add_common(p, draws=False)
-    _sampler_args(p)
     return parser
 
 
@@ -355,6 +354,8 @@ def cmd_data(args) -> int:
 def cmd_collapse(args) -> int:
     from forecast.collapse import simulate
 
+    if args.seed < 0:
+        raise ForecastError(f"--seed must be a non-negative integer, got {args.seed}")
     try:
         result = simulate(
             generations=args.generations,
@@ -399,17 +400,25 @@ def cmd_backtest(args) -> int:
     from forecast import backtest
 
     models = _models(args)
-    sampler = None
+    seed = args.seed if args.seed is not None else 0
     if args.rolling:
-        table = backtest.rolling_origin(models, sampler=sampler, seed=args.seed or 0)
+        table = backtest.rolling_origin(models, seed=seed)
+        calibration = backtest.calibration_table(table)
         if args.json:
-            _print_json(json.loads(table.to_json(orient="records")))
+            _print_json(
+                {
+                    "rolling": json.loads(table.to_json(orient="records")),
+                    "calibration": json.loads(calibration.to_json(orient="records")),
+                }
+            )
         else:
             print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+            print("\nCalibration (pooled over cutoffs): nominal vs empirical coverage")
+            print(calibration.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         return EXIT_OK
     if not args.cutoff:
         raise ForecastError("give --cutoff YYYY-MM-DD or --rolling")
-    result = backtest.backtest(models, args.cutoff, sampler=sampler, seed=args.seed or 0)
+    result = backtest.backtest(models, args.cutoff, seed=seed)
     if args.json:
         _print_json(result.to_json_dict())
     else:

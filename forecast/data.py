@@ -84,21 +84,7 @@ TEXT_COLUMNS: tuple[str, ...] = (
     "notes",
 )
 #: Columns of the project schema (``data/training_runs.csv``); the first three are required.
-PROJECT_COLUMNS: tuple[str, ...] = (
-    "model",
-    "organization",
-    "date",
-    "tokens",
-    "unique_tokens",
-    "epochs",
-    "parameters",
-    "compute_flop",
-    "published_size",
-    "conversion",
-    "confidence",
-    "source_url",
-    "notes",
-)
+PROJECT_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c != "year")
 PROJECT_REQUIRED: tuple[str, ...] = ("model", "date", "tokens")
 CONFIDENCE_LEVELS: tuple[str, ...] = ("confident", "likely", "speculative")
 
@@ -262,7 +248,7 @@ def _decode(raw: bytes, name: str) -> str:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad = raw[exc.start : exc.start + 1].hex().upper()
         message = (
@@ -287,6 +273,30 @@ def _decode(raw: bytes, name: str) -> str:
             if row is not None:
                 break
         raise DataError(message, file=name, row=row, column=column) from None
+    if "\x00" in text:
+        # Valid UTF-8 but NUL bytes: a binary file, or UTF-16 text without a BOM.
+        row = column = None
+        try:
+            records = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error:
+            records = []
+        header = records[0] if records else []
+        for i, record in enumerate(records):
+            for j, cell in enumerate(record):
+                if "\x00" in cell:
+                    row = i + 1
+                    if i > 0 and j < len(header):
+                        column = header[j].strip().replace("\x00", "")
+                    break
+            if row is not None:
+                break
+        raise DataError(
+            "contains NUL bytes (a binary file, or UTF-16 text); save the file as UTF-8 CSV",
+            file=name,
+            row=row,
+            column=column,
+        )
+    return text
 
 
 def _records(text: str, name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -314,6 +324,14 @@ def _records(text: str, name: str) -> tuple[list[str], list[tuple[int, list[str]
         raise DataError(f"malformed CSV: {exc}{hint}", file=name, row=index + 1) from None
     if not header or not any(header):
         raise DataError("the first row (header) is empty", file=name, row=1)
+    if len(header) == 1 and ("\t" in header[0] or ";" in header[0]):
+        sep = "tabs" if "\t" in header[0] else "semicolons"
+        raise DataError(
+            f"the header is a single column separated by {sep}: the file is not "
+            "comma-separated; save it as CSV with commas (CSV UTF-8 in a spreadsheet)",
+            file=name,
+            row=1,
+        )
     seen: dict[str, int] = {}
     for j, col in enumerate(header):
         if col and col in seen:
@@ -476,6 +494,16 @@ def _load_project(
     header: list[str], rows: list[tuple[int, list[str]]], name: str, v: _Validator
 ) -> tuple[list[dict], LoadReport]:
     lower = [c.lower() for c in header]
+    for j, col in enumerate(lower):
+        if col in PROJECT_COLUMNS and col in lower[:j]:
+            first = lower.index(col)
+            raise DataError(
+                f"column names {header[first]!r} and {header[j]!r} are the same column "
+                f"(names are not case-sensitive; positions {first + 1} and {j + 1})",
+                file=name,
+                row=1,
+                column=header[j],
+            )
     missing = [c for c in PROJECT_REQUIRED if c not in lower]
     if missing:
         raise _missing_columns_error(
@@ -566,6 +594,8 @@ def _load_epoch(
         except ValueError:
             if _NONFINITE.match(raw_size):
                 raise v.error(f"{raw_size!r} is not a finite number", row, size_col) from None
+            if _NUMBER.match(raw_size):  # a number, but too large for a float
+                raise v.error(f"{raw_size!r} is too large", row, size_col) from None
             report.drop(DROP_BAD_SIZE)
             continue
         if value is None or value <= 0:

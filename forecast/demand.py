@@ -64,8 +64,13 @@ class SamplerConfig:
     target_accept: float = 0.95
     seed: int = 0
     progress: bool = False
+    #: "pymc" (default) or "nutpie" (optional package; compiles ~10 s per process, so it
+    #: only pays off for larger models: see benchmarks/README.md).
+    nuts_sampler: str = "pymc"
 
     def __post_init__(self) -> None:
+        if self.nuts_sampler not in ("pymc", "nutpie"):
+            raise ForecastError(f"nuts_sampler must be 'pymc' or 'nutpie', got {self.nuts_sampler!r}")
         for name in ("draws", "tune", "chains"):
             if getattr(self, name) < 1:
                 raise ForecastError(f"sampler {name} must be >= 1, got {getattr(self, name)}")
@@ -193,9 +198,12 @@ class DemandModel:
                     target_accept=sampler.target_accept,
                     random_seed=sampler.seed,
                     progressbar=sampler.progress,
+                    nuts_sampler=sampler.nuts_sampler,
                     compute_convergence_checks=False,
                     idata_kwargs={"log_likelihood": True},
                 )
+                if not _compat.has_group(idata, "log_likelihood"):  # nutpie skips it
+                    idata = pm.compute_log_likelihood(idata, progressbar=False)
         idata.attrs.update(
             {
                 "forecast_model": json.dumps(self.config(), sort_keys=True),

@@ -189,6 +189,16 @@ class Scenario:
             raise ScenarioError(f"draws must be between 100 and 5,000,000, got {self.draws}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ScenarioError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.description, str):
+            raise ScenarioError(f"description must be a string, got {self.description!r}")
+        if not isinstance(self.published, dict):
+            raise ScenarioError(f"[published] must be a table, got {self.published!r}")
+        for key, value in self.published.items():
+            if key in ("source", "note"):
+                if not isinstance(value, str):
+                    raise ScenarioError(f"published.{key} must be a string, got {value!r}")
+            else:
+                _number(f"published.{key}", value, 1900.0, 2300.0)
 
     # --- conversions -------------------------------------------------------------------
 
@@ -226,9 +236,33 @@ def from_dict(data: dict, source: str = "<dict>") -> Scenario:
     """Validate a scenario dict (TOML layout) and build the :class:`Scenario`."""
     data = copy.deepcopy(data)
     if "extends" in data:
-        parent = load_scenario(data.pop("extends"))
+        parent_name = data.pop("extends")
+        if not isinstance(parent_name, str):
+            raise ScenarioError(
+                f"{source}: extends must be a scenario name or path, got {parent_name!r}"
+            )
+        here = Path(source)
+        if parent_name not in builtin_names() and not Path(parent_name).is_absolute():
+            if here.is_file() and (here.parent / parent_name).is_file():
+                parent_name = str(here.parent / parent_name)  # relative to the extending file
+        key = _extends_key(parent_name)
+        if key in _EXTENDING:
+            raise ScenarioError(f"{source}: 'extends' loops back to {parent_name!r}")
+        _EXTENDING.append(key)
+        try:
+            parent = load_scenario(parent_name)
+        finally:
+            _EXTENDING.pop()
         merged = parent.to_dict()
         merged.pop("published", None)
+        child_stock = data.get("stock")
+        if (
+            isinstance(child_stock, dict)
+            and "repetition" in child_stock
+            and "epochs" not in child_stock
+            and child_stock["repetition"] != "muennighoff"
+        ):
+            merged.get("stock", {}).pop("epochs", None)  # epochs belong to the parent's repetition
         for key, value in data.items():
             if key in _SECTIONS and isinstance(value, dict):
                 merged.setdefault(key, {}).update(value)
@@ -268,6 +302,15 @@ def from_dict(data: dict, source: str = "<dict>") -> Scenario:
         raise ScenarioError(f"{source}: {exc}") from None
 
 
+#: Scenarios being loaded through ``extends`` (to report loops instead of recursing).
+_EXTENDING: list[str] = []
+
+
+def _extends_key(name: str) -> str:
+    path = Path(name)
+    return str(path.resolve()) if path.is_file() else name
+
+
 def from_toml(text: str, source: str = "<toml>") -> Scenario:
     """Parse TOML text (``tomllib``: no code is evaluated) into a validated scenario."""
     try:
@@ -301,10 +344,16 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
         if not path.is_file():
             raise ScenarioError(f"{path}: scenario file not found")
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # -sig: a BOM (Notepad) is fine
         except UnicodeDecodeError:
             raise ScenarioError(f"{path}: not UTF-8 text") from None
-        return from_toml(text, source=str(path))
+        except OSError as exc:
+            raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        _EXTENDING.append(_extends_key(str(path)))
+        try:
+            return from_toml(text, source=str(path))
+        finally:
+            _EXTENDING.pop()
     raise ScenarioError(
         f"unknown scenario '{text_name}': use a built-in name ({', '.join(builtin_names())}) "
         "or a path to a .toml file"
@@ -359,6 +408,18 @@ def _lever(key: str, value, table_keys: set) -> None:
             raise ScenarioError(
                 f"unknown key(s) {sorted(bad)} in {key}; allowed: {sorted(table_keys)}"
             )
+        from forecast import stock
+
+        lever_cls = {
+            "stock.consent_restriction": stock.ConsentPath,
+            "stock.contamination": stock.ContaminationPath,
+            "stock.isolation": stock.Isolation,
+            "stock.synthetic": stock.Synthetic,
+        }[key]
+        try:
+            lever_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+        except (ValueError, TypeError) as exc:
+            raise ScenarioError(f"{key}: {exc}") from None
         return
     raise ScenarioError(f"{key} must be true, false or a table, got {value!r}")
 
@@ -373,7 +434,16 @@ def _toml_value(value) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        escaped = "".join(
+            "\\\\"
+            if ch == "\\"
+            else '\\"'
+            if ch == '"'
+            else ch
+            if ch == "\t" or not (ord(ch) < 0x20 or ord(ch) == 0x7F)
+            else f"\\u{ord(ch):04X}"
+            for ch in value
+        )
         return f'"{escaped}"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"

@@ -113,3 +113,17 @@ def bundled_demand(small_sampler):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
         return fit_demand(load_training_runs(), small_sampler, use_cache=False)
+
+
+# --- figures and report (tests/test_plots.py, tests/test_report.py) -------------------------
+
+
+@pytest.fixture(scope="session")
+def scenario_results(bundled_demand):
+    """Small runs (2,000 joint draws) of the baseline and two compared scenarios."""
+    from forecast.pipeline import run_scenario
+
+    return [
+        run_scenario(name, bundled_demand, draws=2000, seed=3)
+        for name in ("baseline", "epoch2024", "epoch2022-high-quality")
+    ]

@@ -307,9 +307,11 @@ def test_all_methods_with_model_average(synthetic):
     assert set(res.diagnostics["method"]) == {"exponential", "frontier", "slowdown"}
     m = res.methods.set_index("method")
     # Frontier methods predict the largest runs: biased high on typical models.
-    bias = res.per_model.assign(
-        err=np.log10(res.per_model["p50"] / res.per_model["tokens"])
-    ).groupby("method")["err"].mean()
+    bias = (
+        res.per_model.assign(err=np.log10(res.per_model["p50"] / res.per_model["tokens"]))
+        .groupby("method")["err"]
+        .mean()
+    )
     assert bias["frontier"] > bias["exponential"]
     assert m.loc["frontier", "coverage_50"] <= m.loc["exponential", "coverage_50"] + 0.1
     assert (res.frontier_all.groupby("method").size() == len(res.frontier)).all()

@@ -12,6 +12,20 @@ from forecast.plots.collapse import (
     plot_collapse_vocabulary,
     plot_collapse_vocabulary_data,
 )
+from forecast.plots.figures import (
+    plot_demand_models,
+    plot_demand_models_data,
+    plot_diagnostics,
+    plot_diagnostics_data,
+    plot_main,
+    plot_main_data,
+    plot_prob_exhausted,
+    plot_prob_exhausted_data,
+    plot_sensitivity,
+    plot_sensitivity_data,
+    plot_stock_waterfall,
+    plot_stock_waterfall_data,
+)
 
 __all__ = [
     "add_footer",
@@ -23,5 +37,17 @@ __all__ = [
     "plot_collapse_variance_data",
     "plot_collapse_vocabulary",
     "plot_collapse_vocabulary_data",
+    "plot_demand_models",
+    "plot_demand_models_data",
+    "plot_diagnostics",
+    "plot_diagnostics_data",
+    "plot_main",
+    "plot_main_data",
+    "plot_prob_exhausted",
+    "plot_prob_exhausted_data",
+    "plot_sensitivity",
+    "plot_sensitivity_data",
+    "plot_stock_waterfall",
+    "plot_stock_waterfall_data",
     "token_formatter",
 ]

@@ -1,0 +1,257 @@
+"""Speed and memory of every stage, cold and warm, beside Epoch's Monte Carlo procedure.
+
+Run: ``.venv/bin/python benchmarks/run.py [--quick] [--skip-cold] [--json FILE]``.
+Prints one table per section; numbers are for the machine it runs on (record them in
+benchmarks/README.md with the machine description). Nothing here is a test: targets are
+printed beside the measurements, never asserted.
+
+Sections
+1. stages (in this process, warm compile cache): load, each demand fit (PyMC NUTS and, if
+   installed, nutpie), stock draws, exhaustion, one scenario end to end, figures, report.
+2. Epoch's procedure doing the same job (bootstrap of the OLS growth + quantile-clipping
+   loop, FACTS.md §A0) vs the toolkit's joint-draw crossing, and the ratio.
+3. scaling: exhaustion with 10k / 100k / 1M draws; demand fits on the models table x1 / x10
+   (synthetic rows around the fitted trend).
+4. end to end: ``forecast report`` in fresh processes: cold (empty PyTensor compile cache
+   and fit cache), warm compile cache (fits re-sampled), warm fit cache; wall time and peak
+   memory (max RSS) of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+warnings.simplefilter("ignore")
+ROWS: list[dict] = []
+
+
+@contextmanager
+def timed(section: str, stage: str, target: str = "", **extra):
+    start = time.perf_counter()
+    record = {"section": section, "stage": stage, "target": target, **extra}
+    yield record
+    record["seconds"] = round(time.perf_counter() - start, 3)
+    record["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    ROWS.append(record)
+    note = f"  [{target}]" if target else ""
+    print(f"{section:10s} {stage:48s} {record['seconds']:9.2f} s{note}", flush=True)
+
+
+def machine() -> dict:
+    import pymc
+
+    return {
+        "python": platform.python_version(),
+        "pymc": pymc.__version__,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def stages(quick: bool) -> None:
+    import logging
+
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+    from forecast import demand as dm
+    from forecast import pipeline
+    from forecast.baselines import epoch_bootstrap
+    from forecast.data import load_training_runs
+    from forecast.exhaustion import exhaustion
+    from forecast.stock import Epoch2024Stock
+    from forecast.units import monthly_grid
+
+    with timed("stages", "load bundled training runs"):
+        models = load_training_runs()
+    sampler = dm.SamplerConfig(draws=300, tune=300, chains=2) if quick else dm.SamplerConfig()
+    classes = (dm.ExponentialTrend, dm.FrontierTrend, dm.SlowdownTrend, dm.ComputeTrend)
+    samplers = ["pymc"]
+    try:
+        import nutpie  # noqa: F401
+
+        samplers.append("nutpie")
+    except ImportError:
+        print("nutpie not installed: `pip install nutpie` to compare it with PyMC's NUTS")
+    for name in samplers:
+        config = dm.SamplerConfig(**{**sampler.__dict__, "nuts_sampler": name})
+        total = 0.0
+        for cls in classes:
+            with timed("stages", f"fit {cls.name} ({name})") as rec:
+                fit = cls().fit(models, config)
+            d = fit.diagnostics()
+            rec.update(r_hat_max=d.r_hat_max, ess_bulk_min=d.ess_bulk_min)
+            total += rec["seconds"]
+        ROWS.append(
+            {
+                "section": "stages",
+                "stage": f"fit set total ({name})",
+                "seconds": round(total, 2),
+                "target": "warm <= 15 s",
+            }
+        )
+        print(f"{'stages':10s} {'fit set total (' + name + ')':48s} {total:9.2f} s  [warm <= 15 s]")
+    with timed("stages", "Epoch bootstrap of the growth (10k resamples)"):
+        epoch_bootstrap(models, n_boot=10_000, seed=0)
+
+    grid = monthly_grid(2024.0, 2100.0)
+    with timed("stages", "stock: 100k draws x monthly grid to 2100"):
+        stock = Epoch2024Stock().sample(grid, 100_000, seed=0)
+    rng = np.random.default_rng(0)
+    demand = 10 ** (12.8 + rng.normal(0.45, 0.05, (100_000, 1)) * (grid[None, :] - 2024))
+    with timed("stages", "exhaustion: 100k joint draws x 912 months", "<= 1 s"):
+        exhaustion(grid, demand, stock.to_numpy())
+    del stock, demand
+
+    with timed("stages", "fit_demand (set + LOO + average, cache off)"):
+        ds = pipeline.fit_demand(models, sampler, use_cache=False)
+    with timed("stages", "run_scenario baseline (100k draws)"):
+        result = pipeline.run_scenario("baseline", ds)
+    with timed("stages", "run_scenario epoch2024 (100k draws)"):
+        epoch = pipeline.run_scenario("epoch2024", ds)
+
+    from forecast.plots import plot_main, plot_prob_exhausted
+
+    with timed("stages", "figures: main + P(exhausted)"):
+        plot_main([result, epoch]).savefig(os.devnull, format="png", dpi=120)
+        plot_prob_exhausted([result, epoch]).savefig(os.devnull, format="png", dpi=120)
+
+    from forecast.report import write_report
+
+    with tempfile.TemporaryDirectory() as tmp, timed("stages", "report (all scenarios, figures)"):
+        write_report(Path(tmp) / "r", models=models, demand=ds, progress=None)
+    epoch_versus_toolkit(ds)
+    scaling(ds, models, sampler)
+
+
+def epoch_versus_toolkit(ds) -> None:
+    """The same job two ways: Epoch's loops vs the toolkit's vectorised crossing."""
+    from forecast.exhaustion import epoch_quantile_clipping, exhaustion
+    from forecast.pipeline import demand_projector
+    from forecast.scenarios import load_scenario
+
+    scenario = load_scenario("epoch2024")
+    project = demand_projector(scenario, ds)
+    stock_model = scenario.stock.build()
+    years = np.linspace(2024, 2040, 65)  # quarterly, Epoch's figure range
+    n = 100_000
+    demand = project(years, n, 1)
+    stock = stock_model.trajectories(stock_model.sample_parameters(n, 2), years)
+    with timed("epoch", "Epoch procedure: quantile-clipping loop, 100k") as rec:
+        table = epoch_quantile_clipping(years, demand, stock, method="loop")
+    loop = rec["seconds"]
+    with timed("epoch", "toolkit: first crossing per joint draw, 100k") as rec:
+        result = exhaustion(years, demand, stock)
+    print(
+        f"{'epoch':10s} {'ratio (Epoch loop / toolkit)':48s} {loop / max(rec['seconds'], 1e-9):9.1f} x"
+        f"   medians: Epoch {table.attrs['summary']['median']:.2f}, toolkit "
+        f"{result.quantiles()['median']:.2f}"
+    )
+
+
+def scaling(ds, models, sampler) -> None:
+    from forecast import demand as dm
+    from forecast import pipeline
+
+    for n in (10_000, 100_000, 1_000_000):
+        with timed("scaling", f"run_scenario epoch2024, {n:,} draws"):
+            pipeline.run_scenario("epoch2024", ds, draws=n)
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = models.dropna(subset=["tokens"])
+    for factor in (1, 10):
+        if factor == 1:
+            table = frame
+        else:  # noisy copies: tokens x 10^N(0, 0.3), dates jittered by up to 60 days
+            copies = []
+            for i in range(factor):
+                c = frame.copy()
+                c["tokens"] = c["tokens"] * 10 ** rng.normal(0, 0.3, len(c))
+                c["year"] = c["year"] + rng.uniform(-60, 60, len(c)) / 365.25
+                c["model"] = c["model"] + f" #{i}"
+                copies.append(c)
+            table = pd.concat(copies, ignore_index=True)
+        with timed("scaling", f"fit exponential, {len(table)} rows (x{factor})"):
+            dm.ExponentialTrend().fit(table, sampler)
+
+
+def end_to_end(skip_cold: bool) -> None:
+    """``forecast report`` in fresh processes, with max RSS of each."""
+    code = (
+        "import resource, sys, time; t = time.perf_counter();"
+        "from forecast.cli import main; rc = main(sys.argv[1:]);"
+        "print('@@', rc, time.perf_counter() - t,"
+        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        runs = [
+            ("cold: empty compile + fit caches", "cc1", "fit1"),
+            ("warm compile cache, fits re-sampled", "cc1", "fit2"),
+            ("warm compile and fit caches", "cc1", "fit2"),
+        ]
+        if skip_cold:
+            runs = runs[1:]
+        for i, (label, compiledir, fitdir) in enumerate(runs):
+            env = dict(os.environ)
+            env["PYTENSOR_FLAGS"] = f"compiledir={tmp / compiledir}"
+            env["FORECAST_CACHE_DIR"] = str(tmp / fitdir)
+            out = tmp / f"report{i}"
+            start = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-c", code, "--quiet", "report", "--out", str(out)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            wall = time.perf_counter() - start
+            line = [x for x in proc.stdout.splitlines() if x.startswith("@@")]
+            rss = float(line[-1].split()[3]) if line else float("nan")
+            target = "cold <= 45 s" if i == 0 and not skip_cold else "warm <= 20 s"
+            ROWS.append(
+                {
+                    "section": "end2end",
+                    "stage": f"forecast report: {label}",
+                    "seconds": round(wall, 2),
+                    "max_rss_mb": round(rss, 1),
+                    "target": target + ", peak <= 1.5 GB",
+                    "returncode": proc.returncode,
+                }
+            )
+            print(f"{'end2end':10s} {label:48s} {wall:9.2f} s  peak {rss:7.0f} MB  [{target}]")
+            if proc.returncode != 0:
+                print(proc.stderr[-2000:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sampler settings")
+    parser.add_argument("--skip-cold", action="store_true", help="skip the cold end-to-end run")
+    parser.add_argument("--skip-end-to-end", action="store_true")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    args = parser.parse_args()
+    info = machine()
+    print("machine:", json.dumps(info))
+    stages(args.quick)
+    if not args.skip_end_to_end:
+        end_to_end(args.skip_cold)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": info, "rows": ROWS}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,598 @@
+"""The generated report: one directory with a self-contained HTML page, Markdown, figures
+(PNG and SVG), ``summary.json`` and ``summary.csv``.
+
+:func:`write_report` fits demand (or takes a fitted :class:`~forecast.pipeline.DemandSet`),
+runs the main scenario and the compared ones, the sensitivity analysis and the
+model-collapse simulation, renders every figure and writes the directory atomically: all
+files are built in a temporary sibling directory that is renamed into place at the end.
+
+``index.html`` embeds every figure as a base64 PNG data URI and uses no external
+scripts, stylesheets, fonts or images, so it can be opened offline or mailed as one file.
+``summary.json`` is the main scenario's ``forecast run --json`` object plus a top-level
+``"compare"`` list holding the same object for each compared scenario.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from forecast import __version__
+from forecast.errors import ForecastError
+
+__all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
+
+DEFAULT_COMPARE = (
+    "epoch2024",
+    "epoch2024-overtrain5x",
+    "epoch2022-high-quality",
+    "contaminated-web",
+    "synthetic-2x",
+)
+#: Epoch 2024's historical growth of training-set size: 0.38 OOM/yr, 95% CI [0.27, 0.48]
+#: (Villalobos et al. 2024, §2.3).
+EPOCH2024_GROWTH_OOM = (0.38, 0.27, 0.48)
+#: Sensitivity runs use at most this many joint draws each.
+SENSITIVITY_DRAWS = 20_000
+FIGURE_DPI = 120
+
+QUESTION = (
+    "When will the largest language-model training runs have used the whole effective "
+    "stock of human-written public text? The toolkit projects the size of the largest "
+    "training run (demand, Bayesian growth models fitted to notable models' training sets) "
+    "and the usable stock of text (Monte Carlo over the indexed web, quality filtering, "
+    "repetition and other levers), and reports the distribution of the first date at which "
+    "demand reaches the stock over joint draws of both."
+)
+
+_CITATIONS = (
+    'Epoch AI, "Data on Notable AI Models" (epoch.ai/data/notable-ai-models), licensed '
+    "CC BY 4.0: training-set sizes, compute and dates of the bundled training-runs table.",
+    "Villalobos, P., Ho, A., Sevilla, J., Besiroglu, T., Heim, L., Hobbhahn, M. (2024). "
+    '"Will we run out of data? Limits of LLM scaling based on human-generated data." '
+    "arXiv:2211.04325v2 (ICML 2024).",
+)
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1000px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.9em;color:#555}
+.headline{font-size:1.25em;background:#f4f8fb;border-left:4px solid #0072B2;padding:.6em 1em}
+.warning{background:#fff0f0;border:2px solid #c00;color:#900;padding:.8em 1em;font-weight:bold}
+.meta{color:#666;font-size:.9em}
+"""
+
+
+def _silent(_msg: str) -> None:
+    return None
+
+
+# --- formatting helpers ------------------------------------------------------------------
+
+
+def _year(v) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "after horizon"
+    return f"{float(v):.1f}"
+
+
+def _fmt_cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, float | np.floating):
+        if not math.isfinite(v):
+            return ""
+        if abs(v) >= 1e5 or (abs(v) < 1e-3 and v != 0):
+            return f"{v:.3g}"
+        return f"{v:.4g}" if abs(v) < 100 else f"{v:.1f}"
+    return str(v)
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for rec in frame.itertuples(index=False):
+        cells = "".join(f"<td>{html.escape(_fmt_cell(v))}</td>" for v in rec)
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    def cell(v) -> str:
+        return _fmt_cell(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        "| " + " | ".join(cell(c) for c in frame.columns) + " |",
+        "|" + "|".join("---" for _ in frame.columns) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(cell(v) for v in rec) + " |" for rec in frame.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
+def _json_default(obj):
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, pd.Timestamp | dt.date):
+        return obj.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+# --- content -----------------------------------------------------------------------------
+
+
+def summary_frame(results) -> pd.DataFrame:
+    """``summary.csv``: one row per scenario (exhaustion-year quantiles, shares, published)."""
+    rows = []
+    for r in results:
+        ey = r.exhaustion_year()
+        rows.append(
+            {
+                "scenario": r.name,
+                "median": ey["median"],
+                "p10": ey["p10"],
+                "p90": ey["p90"],
+                "p2_5": ey["p2_5"],
+                "p97_5": ey["p97_5"],
+                "not_exhausted_share": float(r.exhaustion.not_exhausted_share),
+                "published_median": (r.scenario.published or {}).get("median"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def growth_frame(demand) -> pd.DataFrame:
+    """Demand growth per model (x/yr and OOM/yr, 95% intervals) beside Epoch 2024's."""
+    weights = dict(zip(demand.comparison["model"], demand.comparison["weight"], strict=True))
+    rows = []
+    for name, fit in demand.fits.items():
+        g = fit.growth_summary().set_index("statistic")
+        w = weights.get(name)
+        rows.append(
+            {
+                "model": fit.model.label,
+                "rows": len(fit.rows),
+                "x/yr": f"{g.loc['growth_per_year', 'median']:.2f} "
+                f"[{g.loc['growth_per_year', 'p2_5']:.2f}, {g.loc['growth_per_year', 'p97_5']:.2f}]",
+                "OOM/yr": f"{g.loc['oom_per_year', 'median']:.3f} "
+                f"[{g.loc['oom_per_year', 'p2_5']:.3f}, {g.loc['oom_per_year', 'p97_5']:.3f}]",
+                "LOO weight": "n/a" if w is None or not np.isfinite(w) else f"{w:.2f}",
+            }
+        )
+    m, lo, hi = EPOCH2024_GROWTH_OOM
+    rows.append(
+        {
+            "model": "Epoch 2024 (all notable models, bootstrap OLS)",
+            "rows": "",
+            "x/yr": f"{10**m:.2f} [{10**lo:.2f}, {10**hi:.2f}]",
+            "OOM/yr": f"{m:.3f} [{lo:.3f}, {hi:.3f}]",
+            "LOO weight": "n/a",
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def _growth_sentence(demand, data_date: str) -> str:
+    oom = {
+        name: float(np.median(fit.token_growth_log10_per_year()))
+        for name, fit in demand.fits.items()
+    }
+    front = oom.get("frontier", float("nan"))
+    pop = oom.get("exponential", float("nan"))
+    return (
+        f"Epoch 2024 estimated 0.38 OOM/yr [0.27, 0.48] from a bootstrap regression over all "
+        f"notable language models with data to early 2024. The toolkit's population model "
+        f"(all notable models) gives {pop:.2f} OOM/yr and its frontier model {front:.2f} OOM/yr: "
+        f"the frontier models follow only the five largest runs at release, which is what "
+        f"meets the stock, and the table now runs to {data_date}, so the 2024-2026 runs "
+        f"(15-40T tokens) pull the trend up. The compute model grows more slowly because "
+        f"Chinchilla allocation turns compute growth into its square root in tokens."
+    )
+
+
+def _headline(result) -> tuple[str, str]:
+    ey = result.exhaustion_year()
+    head = (
+        f"Median exhaustion year {_year(ey['median'])}; 80% interval {_year(ey['p10'])} to "
+        f"{_year(ey['p90'])}; 95% interval {_year(ey['p2_5'])} to {_year(ey['p97_5'])} "
+        f"(scenario {result.name})."
+    )
+    meaning = (
+        f"Under the scenario's assumptions, half of the {result.draws:,} joint draws of "
+        f"demand and stock run out of text by {_year(ey['median'])}; 80% of draws run out "
+        f"between {_year(ey['p10'])} and {_year(ey['p90'])} (10% earlier, 10% later or "
+        f"never) and 95% between {_year(ey['p2_5'])} and {_year(ey['p97_5'])}. "
+        f"{result.exhaustion.not_exhausted_share:.1%} of draws are not exhausted by "
+        f"{result.scenario.horizon:g}. These intervals express uncertainty inside the model; "
+        "they do not cover the chance that the model's structure is wrong."
+    )
+    return head, meaning
+
+
+# --- figures ------------------------------------------------------------------------------
+
+
+def _figures(main, results, sens, demand, collapse) -> list[tuple[str, str, str, Figure]]:
+    """(file stem, title, caption, figure) of every figure, in report order."""
+    from forecast.plots import (
+        plot_collapse_tails,
+        plot_collapse_variance,
+        plot_collapse_vocabulary,
+        plot_demand_models,
+        plot_diagnostics,
+        plot_main,
+        plot_prob_exhausted,
+        plot_sensitivity,
+        plot_stock_waterfall,
+    )
+
+    return [
+        (
+            "main",
+            "Training-set sizes, projected demand and stock, exhaustion dates",
+            "Points: notable models' training sets. Blue: projected size of the largest run "
+            "(median, central 50/80/95% bands). Green: effective stock (median, 90% band). "
+            "Bottom: exhaustion-date median (diamond) and 80% interval (bar) per scenario; "
+            "open circles are published medians.",
+            plot_main(results),
+        ),
+        (
+            "prob_exhausted",
+            "Probability of exhaustion by year",
+            "Share of joint draws exhausted by the end of each year, per scenario.",
+            plot_prob_exhausted(results),
+        ),
+        (
+            "stock_waterfall",
+            "The stock, step by step",
+            "Effective stock after each adjustment at the scenario start: bar = median, "
+            "whisker = 90% interval; steps the scenario does not apply are omitted.",
+            plot_stock_waterfall(main),
+        ),
+        (
+            "sensitivity",
+            "Sensitivity of the median exhaustion year",
+            "Each lever moved to its low and high end with the others held at the scenario's "
+            "values (same seed); levers sorted by swing.",
+            plot_sensitivity(sens),
+        ),
+        (
+            "demand_models",
+            "Demand growth models",
+            "Fitted trend (posterior median) and 80% posterior predictive band of each growth "
+            "model; legend: growth per year (95% interval) and LOO stacking weight.",
+            plot_demand_models(demand),
+        ),
+        (
+            "diagnostics",
+            "Sampler diagnostics",
+            "Top: observed values against 80/95% posterior predictive intervals. Below: rank "
+            "histograms per chain; flat lines near the dashed expectation mean the chains agree.",
+            plot_diagnostics(demand),
+        ),
+        (
+            "collapse_variance",
+            "Model collapse: variance",
+            "Training each generation on the previous model's output shrinks the fitted "
+            "variance (replace); keeping real data (accumulate, mix) prevents it.",
+            plot_collapse_variance(collapse),
+        ),
+        (
+            "collapse_tails",
+            "Model collapse: tails",
+            "Probability mass beyond 3 original standard deviations, relative to the original.",
+            plot_collapse_tails(collapse),
+        ),
+        (
+            "collapse_vocabulary",
+            "Model collapse: vocabulary",
+            "Share of a Zipf vocabulary still produced after n generations.",
+            plot_collapse_vocabulary(collapse),
+        ),
+    ]
+
+
+def _save_figure(fig: Figure, directory: Path, stem: str) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIGURE_DPI)
+    png = buf.getvalue()
+    (directory / f"{stem}.png").write_bytes(png)
+    fig.savefig(directory / f"{stem}.svg", format="svg")
+    return png
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+def _documents(ctx: dict) -> tuple[str, str]:
+    """(index.html, report.md) from the assembled context."""
+    main = ctx["main"]
+    head, meaning = ctx["headline"]
+    h: list[str] = []
+    md: list[str] = []
+    esc = html.escape
+
+    def section(title: str) -> None:
+        h.append(f"<h2>{esc(title)}</h2>")
+        md.append(f"\n## {title}\n")
+
+    def para(text: str) -> None:
+        h.append(f"<p>{esc(text)}</p>")
+        md.append(text + "\n")
+
+    def table(frame: pd.DataFrame) -> None:
+        h.append(_html_table(frame))
+        md.append(_md_table(frame) + "\n")
+
+    def figure(stem: str) -> None:
+        title, caption, png = ctx["figures"][stem]
+        data = base64.b64encode(png).decode("ascii")
+        h.append(
+            f'<figure id="fig-{esc(stem)}"><img alt="{esc(title)}" '
+            f'src="data:image/png;base64,{data}"><figcaption><b>{esc(title)}.</b> '
+            f"{esc(caption)} (<code>figures/{esc(stem)}.png</code>, "
+            f"<code>figures/{esc(stem)}.svg</code>)</figcaption></figure>"
+        )
+        md.append(f"![{title}](figures/{stem}.png)\n\n*{title}.* {caption}\n")
+
+    title = "When do LLM training sets exhaust the stock of human-written text?"
+    md.append(f"# {title}\n")
+    meta = (
+        f"forecast v{__version__} · generated {ctx['created']} · scenario {main.name} · "
+        f"seed {main.seed} · {main.draws:,} joint draws · data as of {main.data_date}"
+    )
+    h.append(f"<h1>{esc(title)}</h1><p class='meta'>{esc(meta)}</p>")
+    md.append(f"_{meta}_\n")
+    if not main.reliable:
+        warn = (
+            "WARNING: the demand fits failed the sampler-health thresholds (r_hat <= 1.01, "
+            "bulk ESS >= 400, no divergences). The numbers below are unreliable; see the "
+            "diagnostics section and refit with more draws or tuning steps."
+        )
+        h.append(f'<div class="warning" role="alert">{esc(warn)}</div>')
+        md.append(f"> **{warn}**\n")
+
+    section("The question")
+    para(QUESTION)
+
+    section("Headline")
+    h.append(f'<p class="headline">{esc(head)}</p>')
+    md.append(f"**{head}**\n")
+    para(meaning)
+    table(ctx["summary"].rename(columns={"not_exhausted_share": "not exhausted"}))
+    para(
+        "Columns are decimal years: median, p10-p90 (80% interval), p2_5-p97_5 (95% interval); "
+        "'not exhausted' is the share of draws with no crossing by the horizon."
+    )
+    figure("main")
+    figure("prob_exhausted")
+
+    section("Reproduction of published estimates")
+    if ctx["reproduction"].empty:
+        para("None of the scenarios in this report publishes numbers to reproduce.")
+    else:
+        table(ctx["reproduction"])
+        para(
+            "'Epoch procedure median' applies Epoch's quantile-clipping summary (independent "
+            "marginals of demand and stock) to the same projections."
+        )
+
+    section("Demand growth")
+    table(ctx["growth"])
+    para(ctx["growth_sentence"])
+    figure("demand_models")
+
+    section("The stock and the levers")
+    figure("stock_waterfall")
+    table(ctx["sensitivity"])
+    figure("sensitivity")
+
+    section("Sampler diagnostics")
+    if not main.reliable:
+        h.append('<div class="warning">WARNING: at least one fit is unhealthy (see below).</div>')
+        md.append("> **WARNING: at least one fit is unhealthy (see below).**\n")
+    table(ctx["diagnostics"])
+    para(
+        "Thresholds: r_hat <= 1.01, bulk effective sample size >= 400, no divergent "
+        "transitions. LOO comparison of the frontier models:"
+    )
+    table(ctx["comparison"])
+    figure("diagnostics")
+
+    section("Model collapse")
+    para(
+        "Why synthetic data is not a free substitute: a toy simulation of repeated refitting "
+        "on model output (Shumailov et al. 2024)."
+    )
+    for stem in ("collapse_variance", "collapse_tails", "collapse_vocabulary"):
+        figure(stem)
+
+    section("Data provenance and reproducibility")
+    para(ctx["provenance"])
+    for cite in _CITATIONS:
+        para(cite)
+    para(
+        f"Random seed {main.seed}; {main.draws:,} joint draws per scenario; sensitivity runs "
+        f"{ctx['sensitivity_draws']:,} draws each; forecast v{__version__}. Files: "
+        "summary.json (the `forecast run --json` object plus 'compare'), summary.csv, "
+        "figures/*.png and *.svg."
+    )
+
+    doc = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(h)
+        + "\n</body></html>\n"
+    )
+    return doc, "\n".join(md)
+
+
+def _provenance(main, models_given: bool) -> str:
+    source = "a user-supplied models table" if models_given else "the bundled training-runs table"
+    n = len(main.models)
+    with_tokens = int(main.models["tokens"].notna().sum())
+    return (
+        f"Training runs: {source}, {n} rows ({with_tokens} with a disclosed training-set "
+        f"size), latest release {main.data_date}. Stock inputs: the bundled "
+        "stock_estimates.csv (Epoch 2024 indexed-web stock and levers)."
+    )
+
+
+# --- the writer ------------------------------------------------------------------------------
+
+
+def _check_target(out_dir: Path, force: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ForecastError(f"{out_dir} exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise ForecastError(
+            f"{out_dir} exists and is not empty; use force=True (--force) to replace it"
+        )
+
+
+def _build(tmp: Path, ctx: dict) -> None:
+    """Write every file of the report into ``tmp`` (an empty directory)."""
+    figdir = tmp / "figures"
+    figdir.mkdir()
+    ctx["figures"] = {}
+    for stem, title, caption, fig in ctx.pop("figure_objects"):
+        ctx["progress"](f"rendering figure {stem}")
+        ctx["figures"][stem] = (title, caption, _save_figure(fig, figdir, stem))
+    doc, md = _documents(ctx)
+    payload = ctx["main"].to_json_dict()
+    payload["compare"] = [r.to_json_dict() for r in ctx["compare"]]
+    (tmp / "summary.json").write_text(
+        json.dumps(payload, indent=2, default=_json_default, allow_nan=False) + "\n",
+        encoding="utf-8",
+    )
+    ctx["summary"].to_csv(tmp / "summary.csv", index=False)
+    (tmp / "report.md").write_text(md, encoding="utf-8")
+    (tmp / "index.html").write_text(doc, encoding="utf-8")
+
+
+def _install(tmp: Path, out_dir: Path) -> None:
+    """Rename ``tmp`` to ``out_dir``; an existing ``out_dir`` is moved aside first and
+    deleted only after the new directory is in place (restored if the rename fails)."""
+    if not out_dir.exists():
+        os.rename(tmp, out_dir)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    old.rmdir()
+    os.rename(out_dir, old)
+    try:
+        os.rename(tmp, out_dir)
+    except BaseException:
+        os.rename(old, out_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_report(
+    out_dir: str | os.PathLike,
+    *,
+    scenario="baseline",
+    compare: Sequence = DEFAULT_COMPARE,
+    models: pd.DataFrame | None = None,
+    demand=None,
+    draws: int | None = None,
+    seed: int | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = print,
+) -> Path:
+    """Write the report directory and return its path.
+
+    ``scenario``: the main scenario (name, TOML path or :class:`~forecast.scenarios.Scenario`);
+    ``compare``: further scenarios shown beside it. ``demand``: a fitted
+    :class:`~forecast.pipeline.DemandSet` (fitted from ``models``, default the bundled
+    table, when omitted). ``draws`` / ``seed`` override every scenario's own values.
+    ``progress``: called with one-line messages on long steps (None = silent).
+
+    Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
+    directory unless ``force``. Atomic: files are built in a temporary sibling directory
+    renamed into place at the end; on failure the old directory is left untouched and
+    the temporary one removed.
+    """
+    from forecast.collapse import simulate
+    from forecast.pipeline import fit_demand, reproduction_table, run_scenario
+    from forecast.sensitivity import sensitivity
+
+    say = progress or _silent
+    out_dir = Path(out_dir).expanduser().absolute()
+    _check_target(out_dir, force)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+    if demand is None:
+        say("fitting demand models (cached after the first run)")
+        demand = fit_demand(models, progress=say)
+    kw = {"draws": draws, "seed": seed}
+    main = run_scenario(scenario, demand, progress=say, **kw)
+    compared = [run_scenario(name, demand, progress=say, **kw) for name in compare]
+    results = [main, *compared]
+    sens_draws = min(main.draws, SENSITIVITY_DRAWS)
+    say(f"sensitivity analysis: 17 runs of {sens_draws:,} draws")
+    sens = sensitivity(main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say)
+    say("model-collapse simulation")
+    collapse = simulate()
+
+    diagnostics = main.diagnostics.copy()
+    comparison = demand.comparison.copy()
+    sens_table = sens[
+        ["lever", "low_label", "median_low", "high_label", "median_high", "base_median"]
+    ].copy()
+    ctx = {
+        "main": main,
+        "compare": compared,
+        "created": dt.date.today().isoformat(),
+        "headline": _headline(main),
+        "summary": summary_frame(results),
+        "reproduction": reproduction_table(results),
+        "growth": growth_frame(demand),
+        "growth_sentence": _growth_sentence(demand, main.data_date),
+        "diagnostics": diagnostics,
+        "comparison": comparison,
+        "sensitivity": sens_table,
+        "sensitivity_draws": sens_draws,
+        "provenance": _provenance(main, models is not None),
+        "progress": say,
+    }
+    say("rendering figures")
+    ctx["figure_objects"] = _figures(main, results, sens, demand, collapse)
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the report is meant to be shared
+        _build(tmp, ctx)
+        _check_target(out_dir, force)  # the target may have appeared meanwhile
+        _install(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    say(f"report written to {out_dir}")
+    return out_dir
