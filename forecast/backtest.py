@@ -86,6 +86,7 @@ from forecast.demand import (
     SamplerConfig,
     SlowdownTrend,
     compare,
+    fit_cached,
 )
 from forecast.errors import DataError, ForecastError
 from forecast.units import decimal_years, from_decimal_year, to_decimal_year
@@ -431,6 +432,8 @@ def _fit_methods(
     cutoff_year: float,
     seed: int,
     messages: list[str],
+    use_cache: bool,
+    cache_dir,
 ) -> tuple[dict, pd.DataFrame, dict[str, float]]:
     """Fit what ``methods`` need; returns projectors by name, diagnostics and weights."""
     fits: dict[str, DemandFit] = {}
@@ -445,7 +448,11 @@ def _fit_methods(
     for name, cls in classes.items():
         if name in wanted:
             try:
-                fits[name] = cls().fit(train, sampler)
+                fits[name] = (
+                    fit_cached(cls(), train, sampler, cache_dir)
+                    if use_cache
+                    else cls().fit(train, sampler)
+                )
             except DataError as exc:
                 raise DataError(
                     f"backtest cutoff {from_decimal_year(cutoff_year).date().isoformat()}: "
@@ -571,6 +578,8 @@ def backtest(
     seed: int = 0,
     n_draws: int = 4000,
     methods: Sequence[str] | None = None,
+    use_cache: bool = True,
+    cache_dir=None,
 ) -> BacktestResult:
     """Fit each method on models released before ``cutoff``; score it on those released after.
 
@@ -580,6 +589,8 @@ def backtest(
     ``date >= cutoff``. ``sampler`` defaults to :data:`BACKTEST_SAMPLER` with ``seed``;
     a given sampler is used as is. ``seed`` also seeds the projections, so the same seed
     gives the same numbers. ``methods`` is a subset of :data:`METHODS` (default: all).
+    Fits are cached like every demand fit (:func:`forecast.demand.fit_cached`, keyed by the
+    training rows and settings); ``use_cache=False`` always samples.
 
     Population-view scores of the frontier methods (``frontier``, ``slowdown``,
     ``average``, ``epoch-bootstrap``) are expected to be biased high, because they predict
@@ -631,7 +642,7 @@ def backtest(
 
     cutoff_year = to_decimal_year(cutoff_ts)
     projectors, diagnostics, weights = _fit_methods(
-        train, chosen, sampler, cutoff_year, seed, messages
+        train, chosen, sampler, cutoff_year, seed, messages, use_cache, cache_dir
     )
 
     periods = frontier_periods(test)

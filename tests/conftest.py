@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
+import tempfile
 
 import pytest
 
 TESTS_DIR = pathlib.Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
+
+
+def pytest_configure(config) -> None:
+    """Keep the tests' fit cache out of the user's ~/.cache: a fresh temporary directory."""
+    os.environ["FORECAST_CACHE_DIR"] = tempfile.mkdtemp(prefix="forecast-test-cache-")
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(os.environ.get("FORECAST_CACHE_DIR", ""), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +78,9 @@ def synthetic_training_runs(
     mean = level + slope * (years - 2018.0)
     if slope_after is not None:
         d = years - change_at
-        hinge = transition * np.logaddexp(0.0, d / transition) if transition > 0 else np.maximum(d, 0)
+        hinge = (
+            transition * np.logaddexp(0.0, d / transition) if transition > 0 else np.maximum(d, 0)
+        )
         mean = mean + (slope_after - slope) * hinge
 
     def eps():

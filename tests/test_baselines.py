@@ -51,7 +51,9 @@ def test_quantile_trends_are_ordered(runs):
     assert list(table.columns) == ["quantile", "year", "tokens", "oom_per_year"]
     wide = table.pivot(index="year", columns="quantile", values="tokens")
     assert (wide[0.1] < wide[0.5]).all() and (wide[0.5] < wide[0.9]).all()
-    assert table.loc[table["quantile"] == 0.5, "oom_per_year"].iloc[0] == pytest.approx(0.45, abs=0.05)
+    assert table.loc[table["quantile"] == 0.5, "oom_per_year"].iloc[0] == pytest.approx(
+        0.45, abs=0.05
+    )
 
 
 def test_bootstrap_slopes_vectorised_equals_loop():

@@ -202,7 +202,8 @@ def test_same_seed_same_draws_different_seed_differs(growth_data, exp_fit, small
     )
     years = [2024.0, 2030.0]
     np.testing.assert_array_equal(
-        again.project(years, 1000, seed=7).to_numpy(), exp_fit.project(years, 1000, seed=7).to_numpy()
+        again.project(years, 1000, seed=7).to_numpy(),
+        exp_fit.project(years, 1000, seed=7).to_numpy(),
     )
     other = _fit(
         dm.ExponentialTrend(), growth_data, dm.SamplerConfig(draws=300, tune=300, chains=2, seed=12)
@@ -212,7 +213,8 @@ def test_same_seed_same_draws_different_seed_differs(growth_data, exp_fit, small
     )
     # and the projection seed matters on its own
     assert not np.array_equal(
-        exp_fit.project(years, 1000, seed=7).to_numpy(), exp_fit.project(years, 1000, seed=8).to_numpy()
+        exp_fit.project(years, 1000, seed=7).to_numpy(),
+        exp_fit.project(years, 1000, seed=8).to_numpy(),
     )
 
 
@@ -378,9 +380,7 @@ def test_fit_cached_reuses_without_resampling(counted_fit, growth_data, tiny_sam
     first = dm.fit_cached(model, growth_data, tiny_sampler, tmp_path)
     second = dm.fit_cached(model, growth_data, tiny_sampler, tmp_path)
     # the progress bar does not change the fit
-    third = dm.fit_cached(
-        model, growth_data, replace(tiny_sampler, progress=True), tmp_path
-    )
+    third = dm.fit_cached(model, growth_data, replace(tiny_sampler, progress=True), tmp_path)
     assert counted_fit["n"] == 1
     assert third.sampler.progress is True
     assert len(list(tmp_path.glob("*.nc"))) == 1
@@ -406,7 +406,9 @@ def test_fit_cached_detects_changes(counted_fit, growth_data, tiny_sampler, tmp_
     assert refit.idata.attrs["forecast_key"] == dm.fit_key(model, edited, tiny_sampler)
 
     # other sampler settings -> refit
-    dm.fit_cached(model, growth_data, dm.SamplerConfig(draws=100, tune=100, chains=2, seed=5), tmp_path)
+    dm.fit_cached(
+        model, growth_data, dm.SamplerConfig(draws=100, tune=100, chains=2, seed=5), tmp_path
+    )
     assert counted_fit["n"] == 3
 
     # a file at the expected path whose stored key does not match is never used silently
@@ -510,7 +512,9 @@ def test_model_average_mixes_in_proportion_to_weights():
     # draws are mixed, not in model blocks (chunked consumers take slices)
     first = out.to_numpy()[: n // 10, 0]
     assert 0.2 < (first == 1.0).mean() < 0.4
-    np.testing.assert_array_equal(out.to_numpy(), avg.project([2025.0, 2030.0], n, seed=3).to_numpy())
+    np.testing.assert_array_equal(
+        out.to_numpy(), avg.project([2025.0, 2030.0], n, seed=3).to_numpy()
+    )
     only_b = dm.ModelAverage([_ConstantFit(1.0, "a"), _ConstantFit(2.0, "b")], [0.0, 1.0])
     assert np.all(only_b.project([2025.0], 100, seed=0).to_numpy() == 2.0)
 

@@ -97,3 +97,13 @@ def test_notebook_runs(path: pathlib.Path, notebook_env: dict[str, str]) -> None
         if out.get("output_type") == "error"
     ]
     assert not errors
+    # Every cell that draws a figure must show it inline (a Figure made without pyplot
+    # only renders once the inline backend is on: ``%matplotlib inline``).
+    blank = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and "forecast.plots.plot_" in cell.source
+        and not any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+    ]
+    assert not blank, f"{path.name}: cells {blank} draw a figure but show no image"

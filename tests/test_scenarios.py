@@ -11,7 +11,12 @@ BUILTINS = sc.builtin_names()
 
 
 def test_builtin_names_listed_in_display_order():
-    assert BUILTINS[:4] == ["baseline", "epoch2024", "epoch2024-overtrain5x", "epoch2022-high-quality"]
+    assert BUILTINS[:4] == [
+        "baseline",
+        "epoch2024",
+        "epoch2024-overtrain5x",
+        "epoch2022-high-quality",
+    ]
     assert len(BUILTINS) == len(set(BUILTINS)) >= 11
 
 
@@ -50,9 +55,7 @@ def test_round_trip_of_tables_and_odd_strings():
 
 def test_extends_merges_sections():
     base = sc.load_scenario("baseline")
-    child = sc.from_toml(
-        'name = "child"\nextends = "baseline"\ndraws = 500\n[stock]\nepochs = 8\n'
-    )
+    child = sc.from_toml('name = "child"\nextends = "baseline"\ndraws = 500\n[stock]\nepochs = 8\n')
     assert child.draws == 500
     assert child.stock.epochs == 8
     # keys not overridden come from the parent, section by section
@@ -76,13 +79,19 @@ def test_extends_unknown_parent():
     ("text", "message"),
     [
         ('name = "x"\ncolour = "red"\n', r"unknown key\(s\) \['colour'\]"),
-        ('name = "x"\n[demand]\nmodle = "average"\n', r"unknown key\(s\) \['modle'\] in \[demand\]"),
+        (
+            'name = "x"\n[demand]\nmodle = "average"\n',
+            r"unknown key\(s\) \['modle'\] in \[demand\]",
+        ),
         ('name = "x"\n[stock]\nqualty = 0.2\n', r"unknown key\(s\) \['qualty'\] in \[stock\]"),
         ('name = "x"\n[shock]\nmodel = "a"\n', r"unknown key\(s\) \['shock'\]"),
         ('name = "x"\ndraws = 5\n', r"draws must be between 100 and 5,000,000, got 5"),
         ('name = "x"\ndraws = 1000.5\n', r"draws must be an integer"),
         ('name = "x"\nseed = -1\n', r"seed must be a non-negative integer"),
-        ('name = "x"\n[demand]\novertraining = 0.5\n', r"demand\.overtraining = 0\.5 is out of range"),
+        (
+            'name = "x"\n[demand]\novertraining = 0.5\n',
+            r"demand\.overtraining = 0\.5 is out of range",
+        ),
         ('name = "x"\n[demand]\nmodel = "magic"\n', r"demand\.model = 'magic' is not one of"),
         ('name = "x"\n[stock]\nquality_fraction = 1.5\n', r"stock\.quality_fraction = 1\.5 is out"),
         (

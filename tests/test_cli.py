@@ -1,0 +1,295 @@
+"""The command line: one-line errors with exit code 2, help, round trips, no network/files.
+
+Most tests call ``forecast.cli.main([...])`` in-process; two run the real console script
+in subprocesses (reproducibility across processes, nothing written outside the cache,
+no network).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from forecast import cli, scenarios
+from forecast.errors import ScenarioError
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+BAD = REPO / "tests" / "fixtures" / "bad"
+FAST = ["--scenario", "epoch2022-high-quality", "--draws", "2000"]  # no PyMC fit needed
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every socket connection or DNS lookup fails (and is recorded)."""
+    attempts: list = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network access is disabled in the tests")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    return attempts
+
+
+def run(capsys, argv):
+    """``(exit code, stdout, stderr)``; argparse's SystemExit counts as an exit code."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if not line.startswith("[forecast]")]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("forecast: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture
+def bad_toml(tmp_path):
+    def make(text: str) -> str:
+        path = tmp_path / "s.toml"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return make
+
+
+# --- user-facing errors: one line on stderr, exit code 2 ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["run", *FAST, "--models", "/nonexistent/models.csv"], "file not found"),
+        (["run", *FAST, "--models", str(BAD / "tab_delimited.csv")], "row 1"),
+        (["run", "--scenario", "no-such-scenario"], "unknown scenario 'no-such-scenario'"),
+        (["run", "--scenario", "/nonexistent/dir/s.toml"], "scenario file not found"),
+        (["run", *FAST[:2], "--draws", "0"], "draws must be between"),
+        (["run", *FAST, "--seed", "-3"], "seed must be a non-negative integer"),
+        (["report"], "the following arguments are required: --out"),
+        (["run", "--bogus"], "unrecognized arguments: --bogus"),
+        (["run", "--draws", "many"], "invalid int value: 'many'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["scenarios", "show"], "needs a scenario name"),
+        (["scenarios", "show", "nope"], "unknown scenario 'nope'"),
+        (["data", "check"], "the following arguments are required: FILE"),
+        (["collapse", "--generations", "0"], "generations must be an integer of at least 1"),
+        (["collapse", "--samples", "1"], "samples must be an integer of at least 2"),
+        (["collapse", "--fresh-fraction", "nan"], "fresh_fraction must be between 0 and 1"),
+        (["collapse", "--seed", "-1"], "--seed must be a non-negative integer"),
+        (["backtest"], "give --cutoff"),
+        (["backtest", "--cutoff", "yesterday"], "cutoff 'yesterday'"),
+        (["backtest", "--cutoff", "1990-01-01"], "no models with tokens released before"),
+    ],
+    ids=lambda v: "_".join(v)[:60] if isinstance(v, list) else None,
+)
+def test_usage_and_data_errors(capsys, argv, match):
+    code, _out, err = run(capsys, argv)
+    assert code == 2
+    assert match in one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('name = "x"\ndraws = \n', "invalid TOML"),
+        ('name = "x"\ncolour = "red"\n', "unknown key(s) ['colour']"),
+        (
+            'name = "x"\n[stock]\nquality_fraction = 1.5\n',
+            "stock.quality_fraction = 1.5 is out of range",
+        ),
+        ('name = "x"\n[demand]\novertraining = 0\n', "demand.overtraining = 0 is out of range"),
+    ],
+    ids=["bad_toml", "unknown_key", "out_of_range_stock", "out_of_range_demand"],
+)
+def test_scenario_file_errors(capsys, bad_toml, text, match):
+    path = bad_toml(text)
+    code, _out, err = run(capsys, ["run", "--scenario", path, "--draws", "2000"])
+    assert code == 2
+    line = one_line_error(err)
+    assert match in line and path in line
+
+
+def test_data_check_broken_file_names_row_and_column(capsys):
+    path = BAD / "date_yesterday.csv"
+    code, out, err = run(capsys, ["data", "check", str(path)])
+    assert code == 2
+    line = one_line_error(err)
+    assert f"{path}, row 4, column 'date'" in line and "'yesterday' is not a date" in line
+    assert "INVALID" in out
+
+
+def test_data_check_bundled_file_ok(capsys, no_network):
+    code, out, err = run(capsys, ["data", "check", str(REPO / "data" / "training_runs.csv")])
+    assert code == 0, err
+    assert "status: OK" in out and "schema: project" in out
+    assert no_network == []
+
+
+def test_debug_shows_the_traceback(capsys):
+    with pytest.raises(ScenarioError, match="unknown scenario"):
+        cli.main(["--debug", "run", "--scenario", "no-such-scenario"])
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    code, out, _err = run(capsys, [])
+    assert code == 2 and "examples" in out
+
+
+# --- help, scenarios, collapse --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [None, *cli.COMMANDS])
+def test_help_has_examples(capsys, command):
+    argv = ["--help"] if command is None else [command, "--help"]
+    code, out, _err = run(capsys, argv)
+    assert code == 0
+    assert "examples" in out
+
+
+def test_scenarios_lists_every_builtin(capsys):
+    code, out, _err = run(capsys, ["scenarios"])
+    assert code == 0
+    listed = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert listed == scenarios.builtin_names()
+
+
+def test_scenarios_show_round_trips_through_run(capsys, tmp_path, no_network):
+    code, toml_text, _err = run(capsys, ["scenarios", "show", "epoch2022-high-quality"])
+    assert code == 0
+    path = tmp_path / "mine.toml"
+    path.write_text(toml_text, encoding="utf-8")
+    code, from_file, err = run(
+        capsys, ["--quiet", "run", "--scenario", str(path), "--draws", "2000", "--json"]
+    )
+    assert code == 0, err
+    code, builtin, err = run(capsys, ["--quiet", "run", *FAST, "--json"])
+    assert code == 0, err
+    a, b = json.loads(from_file), json.loads(builtin)
+    assert a["scenario"] == b["scenario"] == "epoch2022-high-quality"
+    for key in ("exhaustion_year", "prob_exhausted_by", "not_exhausted_by_horizon", "stock_tokens"):
+        assert a[key] == b[key], key
+    assert no_network == []
+
+
+def test_run_with_a_different_seed_differs(capsys):
+    outputs = []
+    for seed in ("3", "4"):
+        code, out, err = run(capsys, ["--quiet", "run", *FAST, "--seed", seed, "--json"])
+        assert code == 0, err
+        outputs.append(json.loads(out)["exhaustion_year"])
+    assert outputs[0] != outputs[1]
+
+
+def test_collapse_json_keys(capsys):
+    code, out, err = run(capsys, ["collapse", "--generations", "3", "--samples", "10", "--json"])
+    assert code == 0, err
+    payload = json.loads(out)
+    assert set(payload) == {"gaussian", "vocabulary", "settings"}
+
+
+# --- real processes: reproducibility, files written, network --------------------------------
+
+NO_NETWORK_SITE = """\
+import socket
+
+def _refuse(*args, **kwargs):
+    raise RuntimeError("forecast tried to use the network")
+
+socket.socket.connect = _refuse
+socket.socket.connect_ex = _refuse
+socket.getaddrinfo = _refuse
+"""
+
+#: Files third-party libraries (not forecast) may write under $HOME: matplotlib's font
+#: cache and config dir (imported by ArviZ), ArviZ 0.x's once-a-day notice stamp.
+LIBRARY_CACHES = (".cache/matplotlib", ".config/matplotlib", ".cache/arviz")
+
+
+def _console_script() -> list[str]:
+    script = pathlib.Path(sys.executable).with_name("forecast")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "forecast.cli"]
+
+
+def _sandbox(tmp_path):
+    dirs = {name: tmp_path / name for name in ("home", "cwd", "cache", "site")}
+    for d in dirs.values():
+        d.mkdir()
+    (dirs["site"] / "sitecustomize.py").write_text(NO_NETWORK_SITE)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTHON", "FORECAST", "XDG", "MPL"))
+    }
+    env.update(
+        HOME=str(dirs["home"]), FORECAST_CACHE_DIR=str(dirs["cache"]), PYTHONPATH=str(dirs["site"])
+    )
+    return dirs, env
+
+
+def _files(root: pathlib.Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_same_seed_same_json_across_processes_no_stray_files(tmp_path):
+    dirs, env = _sandbox(tmp_path)
+    argv = [
+        *_console_script(),
+        "run",
+        "--scenario",
+        "epoch2022-high-quality",
+        "--draws",
+        "2000",
+        "--seed",
+        "3",
+        "--json",
+    ]
+    payloads = []
+    for _ in range(2):
+        proc = subprocess.run(
+            argv, cwd=dirs["cwd"], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr
+        payloads.append(json.loads(proc.stdout))
+    a, b = payloads
+    for key in (
+        "exhaustion_year",
+        "prob_exhausted_by",
+        "not_exhausted_by_horizon",
+        "at_crossing",
+        "stock_tokens",
+    ):
+        assert a[key] == b[key], key
+    assert a["seed"] == 3 and a["draws"] == 2000
+    assert _files(dirs["cwd"]) == []
+    assert _files(dirs["cache"]) == []  # epoch2022 demand needs no fit, so nothing to cache
+    stray = [f for f in _files(dirs["home"]) if not f.startswith(LIBRARY_CACHES)]
+    assert stray == []
+
+
+def test_console_script_error_is_one_line(tmp_path):
+    dirs, env = _sandbox(tmp_path)
+    proc = subprocess.run(
+        [*_console_script(), "scenarios", "show", "no-such-scenario"],
+        cwd=dirs["cwd"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    assert "unknown scenario 'no-such-scenario'" in one_line_error(proc.stderr)
+    assert proc.stdout == ""

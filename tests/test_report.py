@@ -1,0 +1,253 @@
+"""forecast.report.write_report: directory contents, self-contained HTML, summary files,
+overwrite refusal, --force and atomicity."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd
+import pytest
+
+from forecast import report as rp
+from forecast.errors import ForecastError
+
+FIGURES = (
+    "main",
+    "prob_exhausted",
+    "stock_waterfall",
+    "sensitivity",
+    "demand_models",
+    "diagnostics",
+    "collapse_variance",
+    "collapse_tails",
+    "collapse_vocabulary",
+)
+
+
+@pytest.fixture(scope="module")
+def fast(bundled_demand):
+    """Keyword arguments for a fast report (small draws, one compared scenario)."""
+    return {"demand": bundled_demand, "draws": 500, "seed": 2, "compare": ("epoch2024",)}
+
+
+@pytest.fixture(scope="module")
+def fast_collapse():
+    from forecast.collapse import simulate
+
+    result = simulate(generations=10, n_chains=100, vocab_chains=10)
+    return result
+
+
+@pytest.fixture(scope="module")
+def fast_sensitivity(bundled_demand):
+    from forecast.sensitivity import sensitivity
+
+    return sensitivity("baseline", bundled_demand, levers=["overtraining"], draws=300, seed=2)
+
+
+@pytest.fixture(autouse=True)
+def _small_extras(monkeypatch, fast_collapse, fast_sensitivity):
+    """Every report but the module's full one reuses a small collapse and sensitivity run."""
+    import forecast.collapse
+    import forecast.sensitivity
+
+    monkeypatch.setattr(forecast.collapse, "simulate", lambda: fast_collapse)
+    monkeypatch.setattr(
+        forecast.sensitivity, "sensitivity", lambda *a, **k: fast_sensitivity.copy()
+    )
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, bundled_demand):
+    from forecast.collapse import simulate
+
+    mp = pytest.MonkeyPatch()
+    import forecast.collapse
+
+    small = simulate(generations=10, n_chains=100, vocab_chains=10)
+    mp.setattr(forecast.collapse, "simulate", lambda: small)
+    messages: list[str] = []
+    out = tmp_path_factory.mktemp("rep") / "report"
+    try:
+        path = rp.write_report(
+            out,
+            demand=bundled_demand,
+            draws=500,
+            seed=2,
+            compare=("epoch2024", "synthetic-2x"),
+            progress=messages.append,
+        )
+    finally:
+        mp.undo()
+    return path, messages
+
+
+def test_directory_contents(written):
+    path, messages = written
+    assert {p.name for p in path.iterdir()} == {
+        "index.html",
+        "report.md",
+        "summary.json",
+        "summary.csv",
+        "figures",
+    }
+    names = {p.name for p in (path / "figures").iterdir()}
+    assert names == {f"{s}.{ext}" for s in FIGURES for ext in ("png", "svg")}
+    for stem in FIGURES:
+        assert (path / "figures" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (path / "figures" / f"{stem}.svg").read_text()[:2000]
+    assert any("sensitivity" in m for m in messages)
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_summary_json_schema(written, scenario_results):
+    path, _ = written
+    payload = json.loads((path / "summary.json").read_text())
+    compare = payload.pop("compare")
+    expected_keys = set(scenario_results[0].to_json_dict())
+    assert set(payload) == expected_keys
+    assert payload["scenario"] == "baseline" and payload["draws"] == 500 and payload["seed"] == 2
+    assert [c["scenario"] for c in compare] == ["epoch2024", "synthetic-2x"]
+    for c in compare:
+        assert set(c) == expected_keys
+
+
+def test_summary_csv(written):
+    path, _ = written
+    frame = pd.read_csv(path / "summary.csv")
+    assert list(frame.columns) == [
+        "scenario",
+        "median",
+        "p10",
+        "p90",
+        "p2_5",
+        "p97_5",
+        "not_exhausted_share",
+        "published_median",
+    ]
+    assert list(frame["scenario"]) == ["baseline", "epoch2024", "synthetic-2x"]
+    payload = json.loads((path / "summary.json").read_text())
+    assert frame["median"].iloc[0] == pytest.approx(payload["exhaustion_year"]["median"])
+    assert frame.set_index("scenario").loc["epoch2024", "published_median"] == 2028.0
+
+
+def test_html_self_contained(written):
+    path, _ = written
+    text = (path / "index.html").read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    srcs = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)', text)
+    assert srcs, "expected embedded images"
+    for ref in srcs:
+        assert ref.startswith("data:image/png;base64,"), ref[:60]
+    assert not re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", text)
+    assert "<script" not in text.lower() and "@import" not in text and "url(" not in text
+    assert text.count("data:image/png;base64,") == len(FIGURES)
+    for heading in ("The question", "Headline", "Reproduction", "Demand growth", "diagnostics"):
+        assert heading in text
+    assert "0.38 OOM/yr" in text and "CC BY 4.0" in text and "Villalobos" in text
+
+
+def test_html_numbers_match_summary(written):
+    path, _ = written
+    text = (path / "index.html").read_text(encoding="utf-8")
+    payload = json.loads((path / "summary.json").read_text())
+    for entry in [payload, *payload["compare"]]:
+        ey = entry["exhaustion_year"]
+        for key in ("median", "p10", "p90"):
+            if ey[key] is not None:
+                assert f"{ey[key]:.1f}" in text
+    ey = payload["exhaustion_year"]
+    assert f"Median exhaustion year {ey['median']:.1f}" in text
+
+
+def test_markdown_links_figures(written):
+    path, _ = written
+    md = (path / "report.md").read_text(encoding="utf-8")
+    for stem in FIGURES:
+        assert f"](figures/{stem}.png)" in md
+    assert md.startswith("# ")
+
+
+def test_refuses_non_empty_directory(tmp_path, fast):
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(ForecastError, match="not empty"):
+        rp.write_report(out, progress=None, **fast)
+    assert (out / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_empty_directory_is_used(tmp_path, fast):
+    out = tmp_path / "rep"
+    out.mkdir()
+    rp.write_report(out, progress=None, **fast)
+    assert (out / "index.html").is_file()
+
+
+def test_force_replaces(tmp_path, fast):
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    path = rp.write_report(out, force=True, progress=None, **fast)
+    assert path == out.absolute()
+    assert not (out / "old.txt").exists()
+    assert (out / "index.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_failure_leaves_old_directory_and_no_temp(tmp_path, fast, monkeypatch, force):
+    out = tmp_path / "rep"
+    if force:
+        out.mkdir()
+        (out / "old.txt").write_text("old")
+
+    def boom(ctx):
+        raise RuntimeError("simulated failure while writing")
+
+    monkeypatch.setattr(rp, "_documents", boom)
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        rp.write_report(out, force=force, progress=None, **fast)
+    if force:
+        assert (out / "old.txt").read_text() == "old"
+        assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+    else:
+        assert not out.exists()
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_during_install_restores_old(tmp_path, fast, monkeypatch):
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    real_rename = rp.os.rename
+    calls = []
+
+    def flaky(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:  # the new directory into place
+            raise OSError("simulated rename failure")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(rp.os, "rename", flaky)
+    with pytest.raises(OSError, match="simulated rename"):
+        rp.write_report(out, force=True, progress=None, **fast)
+    assert (out / "old.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_warning_box_when_unreliable(tmp_path, fast, monkeypatch):
+    from forecast.pipeline import ScenarioResult
+
+    monkeypatch.setattr(ScenarioResult, "reliable", property(lambda self: False))
+    out = rp.write_report(tmp_path / "rep", progress=None, **fast)
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert 'class="warning"' in text and "WARNING" in text
+    assert "WARNING" in (out / "report.md").read_text(encoding="utf-8")
