@@ -688,11 +688,16 @@ class ModelAverage:
             for fit, n, s in zip(self.fits, counts, seeds, strict=True)
             if n > 0
         ]
-        out = xr.concat(parts, dim="draw")
-        order = rng.permutation(n_draws)  # mix models across draws for chunked consumers
-        out = out.isel(draw=order)
-        out.attrs = {"units": "tokens", "model": self.name}
-        return out
+        values = parts[0].to_numpy()
+        if len(parts) > 1:  # shuffle so every chunk of draws mixes the models
+            values = np.concatenate([p.to_numpy() for p in parts])[rng.permutation(n_draws)]
+        return xr.DataArray(
+            values,
+            dims=("draw", "year"),
+            coords={"year": parts[0]["year"].to_numpy()},
+            name="tokens",
+            attrs={"units": "tokens", "model": self.name},
+        )
 
     def token_growth_log10_per_year(self, n_draws: int = 4000, seed: int | None = 0) -> np.ndarray:
         rng = np.random.default_rng(seed)

@@ -360,6 +360,41 @@ def _diagnostics_frame(demand: DemandSet | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _prepare(scenario, demand, draws, seed, models, progress, overrides):
+    scenario = load_scenario(scenario)
+    changes = dict(overrides)
+    if draws is not None:
+        changes["draws"] = int(draws)
+    if seed is not None:
+        changes["seed"] = int(seed)
+    if changes:
+        scenario = scenario.with_overrides(**changes)
+    if demand is None and scenario.demand.model != "epoch2022":
+        demand = fit_demand(models, progress=progress)
+    return scenario, demand
+
+
+def simulate_exhaustion(scenario: Scenario, demand: DemandSet | None) -> ExhaustionResult:
+    """The exhaustion-date draws alone: joint demand and stock trajectories on a monthly
+    grid from ``scenario.start`` to ``scenario.horizon``, first crossing per draw, in
+    chunks of 10,000 draws (same scenario seed, same numbers)."""
+    stock_model = scenario.stock.build()
+    project = demand_projector(scenario, demand)
+    grid = monthly_grid(scenario.start, scenario.horizon)
+
+    def sample_chunk(n: int, chunk_seed: int):
+        seeds = np.random.SeedSequence(chunk_seed).generate_state(2)
+        d = project(grid, n, int(seeds[0]))
+        s = stock_model.trajectories(stock_model.sample_parameters(n, int(seeds[1])), grid)
+        return d, s
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return exhaustion_chunked(
+            grid, sample_chunk, scenario.draws, chunk_size=CHUNK_SIZE, seed=scenario.seed
+        )
+
+
 def run_scenario(
     scenario: str | Scenario,
     demand: DemandSet | None = None,
@@ -376,66 +411,40 @@ def run_scenario(
     fitted with default settings when omitted. ``draws`` / ``seed`` / dotted
     ``overrides`` (``**{"demand.overtraining": 5}``) change the scenario.
     """
-    scenario = load_scenario(scenario)
-    changes = dict(overrides)
-    if draws is not None:
-        changes["draws"] = int(draws)
-    if seed is not None:
-        changes["seed"] = int(seed)
-    if changes:
-        scenario = scenario.with_overrides(**changes)
-    if demand is None and scenario.demand.model != "epoch2022":
-        demand = fit_demand(models, progress=progress)
+    scenario, demand = _prepare(scenario, demand, draws, seed, models, progress, overrides)
     if models is None:
         from forecast.data import load_training_runs
 
         models = demand.models if demand is not None else load_training_runs()
+    progress(f"{scenario.name}: {scenario.draws:,} joint draws of demand and stock")
+    result = simulate_exhaustion(scenario, demand)
     stock_model = scenario.stock.build()
     project = demand_projector(scenario, demand)
-    grid = monthly_grid(scenario.start, scenario.horizon)
 
-    def sample_chunk(n: int, chunk_seed: int):
-        seeds = np.random.SeedSequence(chunk_seed).generate_state(2)
-        d = project(grid, n, int(seeds[0]))
-        s = stock_model.trajectories(stock_model.sample_parameters(n, int(seeds[1])), grid)
-        return d, s
-
-    progress(
-        f"{scenario.name}: {scenario.draws:,} joint draws of demand and stock to {scenario.horizon:g}"
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        result = exhaustion_chunked(
-            grid, sample_chunk, scenario.draws, chunk_size=CHUNK_SIZE, seed=scenario.seed
-        )
-
-    # Bands by year for figures and tables (a yearly grid, fewer draws, same seed).
+    # Bands by year for figures and tables (a quarterly grid, fewer draws, same seed).
     band_years = np.arange(np.floor(scenario.start), min(scenario.horizon, 2050.0) + 1e-9, 0.25)
     n_band = min(scenario.draws, 20_000)
     band_seeds = np.random.SeedSequence([scenario.seed, 1]).generate_state(3)
     demand_draws = project(band_years, n_band, int(band_seeds[0]))
     stock_params = stock_model.sample_parameters(n_band, int(band_seeds[1]))
     stock_draws = stock_model.trajectories(stock_params, band_years)
-    growth_window = (band_years >= scenario.start) & (band_years <= scenario.start + 5)
-    gy = band_years[growth_window]
+    window = (band_years >= scenario.start) & (band_years <= scenario.start + 5)
+    first, last = np.flatnonzero(window)[[0, -1]]
     demand_growth = (
-        np.log10(demand_draws[:, growth_window][:, -1])
-        - np.log10(demand_draws[:, growth_window][:, 0])
-    ) / (gy[-1] - gy[0])
+        np.log10(demand_draws[:, last]) - np.log10(demand_draws[:, first])
+    ) / (band_years[last] - band_years[first])
 
     step_years = sorted({float(np.floor(scenario.start)), float(dt.date.today().year), 2030.0})
     components = stock_model.sample_components(step_years, n_band, int(band_seeds[1]))
-    stock_steps = _steps_frame(components)
 
-    epoch = _epoch_procedure(scenario, project, stock_model, int(band_seeds[2]))
     return ScenarioResult(
         scenario=scenario,
         exhaustion=result,
         demand_bands=_bands(demand_draws, band_years),
         stock_bands=_bands(stock_draws, band_years),
-        stock_steps=stock_steps,
+        stock_steps=_steps_frame(components),
         demand_growth_oom=demand_growth,
-        epoch_procedure=epoch,
+        epoch_procedure=_epoch_procedure(scenario, project, stock_model, int(band_seeds[2])),
         models=models,
         diagnostics=_diagnostics_frame(demand),
         seed=scenario.seed,

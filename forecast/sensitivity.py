@@ -120,8 +120,16 @@ def _pick_levers(levers) -> list[Lever]:
     return out
 
 
-def _median(result) -> float:
-    return float(result.exhaustion.quantile(0.5))
+def _median(scenario: Scenario, demand) -> float:
+    from forecast.pipeline import simulate_exhaustion
+
+    return float(simulate_exhaustion(scenario, demand).quantile(0.5))
+
+
+def _data_date(demand) -> str | None:
+    if demand is None:
+        return None
+    return pd.Timestamp(demand.models["date"].max()).date().isoformat()
 
 
 def sensitivity(
@@ -140,19 +148,17 @@ def sensitivity(
     (``|median_high - median_low|``, horizon in place of NaN), sorted by swing, largest
     first. ``attrs`` hold scenario, draws, seed, horizon and data_date.
     """
-    from forecast.pipeline import run_scenario
-
     base_scenario = load_scenario(scenario).with_overrides(draws=int(draws), seed=int(seed))
     say = progress or (lambda _m: None)
     say(f"sensitivity: base run of '{base_scenario.name}'")
-    base = run_scenario(base_scenario, demand)
+    base_median = _median(base_scenario, demand)
     horizon = float(base_scenario.horizon)
     rows = []
     for lv in _pick_levers(levers):
         medians = {}
         for end, changes in (("low", lv.low), ("high", lv.high)):
             say(f"sensitivity: {lv.name} = {lv.low_label if end == 'low' else lv.high_label}")
-            medians[end] = _median(run_scenario(base_scenario.with_overrides(**changes), demand))
+            medians[end] = _median(base_scenario.with_overrides(**changes), demand)
         lo = medians["low"] if np.isfinite(medians["low"]) else np.nan
         hi = medians["high"] if np.isfinite(medians["high"]) else np.nan
         swing = abs(np.nan_to_num(hi, nan=horizon) - np.nan_to_num(lo, nan=horizon))
@@ -163,7 +169,7 @@ def sensitivity(
                 "high_label": lv.high_label,
                 "median_low": lo,
                 "median_high": hi,
-                "base_median": _median(base),
+                "base_median": base_median,
                 "swing": swing,
             }
         )
@@ -176,7 +182,7 @@ def sensitivity(
             "draws": int(draws),
             "seed": int(seed),
             "horizon": horizon,
-            "data_date": base.data_date,
+            "data_date": _data_date(demand),
         }
     )
     return frame

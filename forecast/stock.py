@@ -109,6 +109,7 @@ COMPONENTS = (
 
 _SHARE_CAP = 0.99  # restricted / AI-written shares are clipped to [0, 0.99]
 HQ_BOOKS_GROWTH_FLOOR = 1.005  # see Epoch2022HighQualityStock._base_parameters
+_TABLE_CACHE: dict[tuple, pd.DataFrame] = {}
 
 
 class LeverError(ScenarioError, ValueError):
@@ -189,15 +190,9 @@ class ParamSpec:
 
 
 def _default_path() -> pathlib.Path:
-    try:
-        from forecast.data import bundled_path
-    except ImportError:  # forecast.data unavailable: look next to the package ourselves
-        here = pathlib.Path(__file__).resolve().parent
-        for candidate in (here / "_bundled_data" / STOCK_FILE, here.parent / "data" / STOCK_FILE):
-            if candidate.is_file():
-                return candidate
-        raise DataError("bundled stock table not found", file=STOCK_FILE) from None
-    return pathlib.Path(bundled_path(STOCK_FILE))
+    from forecast.data import bundled_path
+
+    return bundled_path(STOCK_FILE)
 
 
 def _parse_float(text: str, file: str, row: int, column: str) -> float:
@@ -608,7 +603,16 @@ class _StockModel:
     # -- parameters --------------------------------------------------------------------------
 
     def table(self) -> pd.DataFrame:
-        return load_stock_estimates(self.estimates_path)
+        """The validated inputs table, parsed once per file version (path, mtime, size)."""
+        path = pathlib.Path(self.estimates_path) if self.estimates_path else _default_path()
+        try:
+            stat = path.stat()
+        except OSError:
+            return load_stock_estimates(path)  # raises the DataError naming the file
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key not in _TABLE_CACHE:
+            _TABLE_CACHE[key] = load_stock_estimates(path)
+        return _TABLE_CACHE[key]
 
     def sample_parameters(self, n_draws: int, seed: int | None = None) -> dict[str, np.ndarray]:
         """Per-draw parameters (dict of arrays of shape ``(n_draws,)``); same seed, same numbers."""

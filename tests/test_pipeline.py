@@ -52,9 +52,11 @@ def test_epoch2024_reproduces_published_dates(run):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap: the joint-draw p10 is ~2027.0-2027.04 for every sampler and scenario "
-    "seed tried (published 2026; Epoch's own quantile-clipping procedure gives 2027.25 on the "
-    "same marginals), i.e. on the +1 year boundary of the acceptance tolerance",
+    reason="known gap, documented in README: p10 is ~2027.0 (published 2026). Epoch's compute "
+    "half (Besiroglu et al. 2022 samples, up to 1% of GWP) is not available offline; the "
+    "toolkit's compute half is the bundled frontier-compute trend, whose token growth is "
+    "slower (compute-only p10 ~2027.8), so the early tail is thinner. Epoch's published "
+    "growth interval instead of the bundled bootstrap moves p10 later (~2027.5), not earlier.",
 )
 def test_epoch2024_reproduces_published_p10(run):
     ey = run("epoch2024").exhaustion_year()
