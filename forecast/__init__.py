@@ -51,9 +51,28 @@ _LAZY = {
 __all__ = ["__version__", *sorted(_LAZY)]
 
 
+_SUBMODULES = {
+    "backtest",
+    "baselines",
+    "collapse",
+    "data",
+    "demand",
+    "exhaustion",
+    "pipeline",
+    "plots",
+    "report",
+    "scenarios",
+    "sensitivity",
+    "stock",
+    "units",
+}
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:  # ``forecast.plots`` works after a bare ``import forecast``
+        return importlib.import_module(f"forecast.{name}")
     raise AttributeError(f"module 'forecast' has no attribute {name!r}")
 
 

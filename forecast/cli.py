@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out directory")
+    p.add_argument(
+        "--no-backtest",
+        action="store_true",
+        help="leave out the rolling-origin backtest (faster on the first run)",
+    )
     _add_common(p)
     _sampler_args(p)
 
@@ -389,6 +394,7 @@ def cmd_report(args) -> int:
         draws=args.draws,
         seed=args.seed,
         force=args.force,
+        backtest=not args.no_backtest,
         progress=_progress(args),
         **kwargs,
     )
@@ -440,6 +446,8 @@ COMMANDS = {
 def _quiet_libraries(debug: bool) -> None:
     if debug:
         return
+    # A root handler first: PyMC then leaves its logger alone instead of logging at INFO.
+    logging.basicConfig(level=logging.WARNING, format="[forecast] %(name)s: %(message)s")
     for name in ("pymc", "pytensor", "arviz"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)

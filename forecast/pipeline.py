@@ -57,6 +57,10 @@ def _silent(_: str) -> None:
     return None
 
 
+def _fmt3(value: float) -> str:
+    return f"{value:.3g}"
+
+
 @dataclass
 class DemandSet:
     """Every demand fit on one models table, their LOO comparison and the average."""
@@ -100,10 +104,10 @@ class DemandSet:
         return out
 
     def __repr__(self) -> str:
-        return "DemandSet\n" + self.summary().to_string(index=False)
+        return "DemandSet\n" + self.summary().to_string(index=False, float_format=_fmt3)
 
     def _repr_html_(self) -> str:
-        return "<b>DemandSet</b>" + self.summary().to_html(index=False)
+        return "<b>DemandSet</b>" + self.summary().to_html(index=False, float_format=_fmt3)
 
 
 def fit_demand(
@@ -292,7 +296,7 @@ class ScenarioResult:
         """Compact table: exhaustion-year quantiles, shares, and the published numbers."""
         ey = self.exhaustion_year()
         rows = [
-            ("exhaustion year, median", ey["median"]),
+            ("exhaustion year, median", None if ey["median"] is None else round(ey["median"], 2)),
             ("80% interval (p10-p90)", _interval(ey["p10"], ey["p90"])),
             ("95% interval (p2.5-p97.5)", _interval(ey["p2_5"], ey["p97_5"])),
             ("P(not exhausted by horizon)", round(self.exhaustion.not_exhausted_share, 3)),
@@ -430,9 +434,9 @@ def run_scenario(
     stock_draws = stock_model.trajectories(stock_params, band_years)
     window = (band_years >= scenario.start) & (band_years <= scenario.start + 5)
     first, last = np.flatnonzero(window)[[0, -1]]
-    demand_growth = (
-        np.log10(demand_draws[:, last]) - np.log10(demand_draws[:, first])
-    ) / (band_years[last] - band_years[first])
+    demand_growth = (np.log10(demand_draws[:, last]) - np.log10(demand_draws[:, first])) / (
+        band_years[last] - band_years[first]
+    )
 
     step_years = sorted({float(np.floor(scenario.start)), float(dt.date.today().year), 2030.0})
     components = stock_model.sample_components(step_years, n_band, int(band_seeds[1]))

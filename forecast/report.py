@@ -23,6 +23,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -31,7 +32,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from forecast import __version__
-from forecast.errors import ForecastError
+from forecast.errors import ForecastError, SamplingWarning
 
 __all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
 
@@ -47,6 +48,16 @@ DEFAULT_COMPARE = (
 EPOCH2024_GROWTH_OOM = (0.38, 0.27, 0.48)
 #: Sensitivity runs use at most this many joint draws each.
 SENSITIVITY_DRAWS = 20_000
+BACKTEST_COLUMNS = [
+    "cutoff",
+    "method",
+    "n_train",
+    "n_test",
+    "coverage_80",
+    "crps",
+    "frontier_coverage_80",
+    "frontier_crps",
+]
 FIGURE_DPI = 120
 
 QUESTION = (
@@ -216,6 +227,23 @@ def _growth_sentence(demand, data_date: str) -> str:
     )
 
 
+def _backtest_sentence(calibration: pd.DataFrame) -> str:
+    """What the pooled 80% coverage of the default method says, in words."""
+    rows = calibration[(calibration["method"] == "average") & (calibration["nominal"] == 0.8)]
+    parts = [
+        f"{r.view} view {r.empirical:.0%} (n={int(r.n)})" for r in rows.itertuples(index=False)
+    ]
+    return (
+        "Pooled 80% coverage of the default (stacking average): "
+        + ("; ".join(parts) if parts else "not available")
+        + ". Coverage far below 80% means the intervals were too narrow for what followed: "
+        "growth changed after the cutoff (e.g. the 2020-2022 plateau after the 2018-2019 "
+        "scale-up, then the 2024-2025 jump to heavily overtrained 15-40T-token runs), which "
+        "a trend fitted before the change cannot foresee. Early cutoffs have few training "
+        "models; read their scores with that in mind."
+    )
+
+
 def _headline(result) -> tuple[str, str]:
     ey = result.exhaustion_year()
     head = (
@@ -238,9 +266,12 @@ def _headline(result) -> tuple[str, str]:
 # --- figures ------------------------------------------------------------------------------
 
 
-def _figures(main, results, sens, demand, collapse) -> list[tuple[str, str, str, Figure]]:
+def _figures(
+    main, results, sens, demand, collapse, calibration=None
+) -> list[tuple[str, str, str, Figure]]:
     """(file stem, title, caption, figure) of every figure, in report order."""
     from forecast.plots import (
+        plot_calibration,
         plot_collapse_tails,
         plot_collapse_variance,
         plot_collapse_vocabulary,
@@ -252,7 +283,7 @@ def _figures(main, results, sens, demand, collapse) -> list[tuple[str, str, str,
         plot_stock_waterfall,
     )
 
-    return [
+    figures = [
         (
             "main",
             "Training-set sizes, projected demand and stock, exhaustion dates",
@@ -316,6 +347,18 @@ def _figures(main, results, sens, demand, collapse) -> list[tuple[str, str, str,
             plot_collapse_vocabulary(collapse),
         ),
     ]
+    if calibration is not None:
+        figures.append(
+            (
+                "calibration",
+                "Backtest calibration",
+                "Nominal vs empirical coverage of each method's central intervals for models "
+                "released after each cutoff (2020-2024), pooled; the diagonal is perfect "
+                "calibration.",
+                plot_calibration(calibration),
+            )
+        )
+    return figures
 
 
 def _save_figure(fig: Figure, directory: Path, stem: str) -> bytes:
@@ -407,6 +450,20 @@ def _documents(ctx: dict) -> tuple[str, str]:
     table(ctx["growth"])
     para(ctx["growth_sentence"])
     figure("demand_models")
+
+    if ctx["backtest"] is not None:
+        rolling, calibration = ctx["backtest"]
+        section("Forecast skill: backtest")
+        para(
+            "Each method is fitted only on models released before a cutoff and scored on every "
+            "model released after it (population view) and on the largest run of each "
+            "half-year (frontier view): coverage of the central 80% interval (aim 70-90%) "
+            "and CRPS on log10 tokens (lower is better)."
+        )
+        table(rolling)
+        table(calibration)
+        para(_backtest_sentence(calibration))
+        figure("calibration")
 
     section("The stock and the levers")
     figure("stock_waterfall")
@@ -524,6 +581,7 @@ def write_report(
     draws: int | None = None,
     seed: int | None = None,
     force: bool = False,
+    backtest: bool = True,
     progress: Callable[[str], None] | None = print,
 ) -> Path:
     """Write the report directory and return its path.
@@ -532,6 +590,8 @@ def write_report(
     ``compare``: further scenarios shown beside it. ``demand``: a fitted
     :class:`~forecast.pipeline.DemandSet` (fitted from ``models``, default the bundled
     table, when omitted). ``draws`` / ``seed`` override every scenario's own values.
+    ``backtest``: include the rolling-origin backtest (cutoffs 2020-2024; its fits are
+    cached like every fit, so only the first report pays for them).
     ``progress``: called with one-line messages on long steps (None = silent).
 
     Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
@@ -560,6 +620,23 @@ def write_report(
     sens = sensitivity(main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say)
     say("model-collapse simulation")
     collapse = simulate()
+    skill = None
+    if backtest:
+        from forecast.backtest import calibration_table, rolling_origin
+
+        say("backtest: rolling origin, cutoffs 2020-2024 (fits cached after the first run)")
+        # Backtest fits use a reduced sampler; their health is in the table ("healthy"),
+        # so the per-fit warnings are summarised once instead of printed one by one.
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always", SamplingWarning)
+            rolling = rolling_origin(demand.models, seed=main.seed)
+        unhealthy = int((~rolling["healthy"].astype(bool)).sum())
+        if unhealthy:
+            say(
+                f"backtest: {unhealthy} of {len(rolling)} (cutoff, method) fits below the "
+                "sampler-health thresholds (reduced sampler; see the 'healthy' column)"
+            )
+        skill = (rolling[[*BACKTEST_COLUMNS, "healthy"]], calibration_table(rolling))
 
     diagnostics = main.diagnostics.copy()
     comparison = demand.comparison.copy()
@@ -580,10 +657,12 @@ def write_report(
         "sensitivity": sens_table,
         "sensitivity_draws": sens_draws,
         "provenance": _provenance(main, models is not None),
+        "backtest": skill,
         "progress": say,
     }
     say("rendering figures")
-    ctx["figure_objects"] = _figures(main, results, sens, demand, collapse)
+    calibration = None if skill is None else skill[1]
+    ctx["figure_objects"] = _figures(main, results, sens, demand, collapse, calibration)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:

@@ -13,6 +13,8 @@ from forecast.plots.collapse import (
     plot_collapse_vocabulary_data,
 )
 from forecast.plots.figures import (
+    plot_calibration,
+    plot_calibration_data,
     plot_demand_models,
     plot_demand_models_data,
     plot_diagnostics,
@@ -31,6 +33,8 @@ __all__ = [
     "add_footer",
     "interval_note",
     "new_figure",
+    "plot_calibration",
+    "plot_calibration_data",
     "plot_collapse_tails",
     "plot_collapse_tails_data",
     "plot_collapse_variance",

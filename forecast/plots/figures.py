@@ -395,7 +395,8 @@ def plot_main(
 
 def plot_prob_exhausted_data(results, years: Sequence[int] | None = None) -> pd.DataFrame:
     """Plotted numbers of :func:`plot_prob_exhausted`: ``year`` plus one column per scenario
-    (P(exhausted by the end of that year); the line with gid = scenario name)."""
+    (P(exhausted by the end of that year); the line with gid = scenario name, drawn at
+    x = year + 1, the end of the year)."""
     results = _as_list(results)
     if years is None:
         start = int(min(np.floor(r.scenario.start) for r in results))
@@ -415,7 +416,7 @@ def plot_prob_exhausted(results, ax: Axes | None = None, *, years=None) -> Figur
     for level in (0.1, 0.5, 0.9):
         ax.axhline(level, color="#888888", lw=0.8, ls=":", zorder=1)
         ax.text(
-            data["year"].iloc[-1],
+            data["year"].iloc[-1] + 1.0,
             level,
             f" {level:.0%}",
             va="center",
@@ -426,20 +427,19 @@ def plot_prob_exhausted(results, ax: Axes | None = None, *, years=None) -> Figur
         )
     for i, r in enumerate(results):
         med = r.exhaustion.quantile(0.5)
-        ax.step(
-            data["year"].to_numpy(),
+        ax.plot(  # P(by the end of Y) drawn at the end of year Y, i.e. at Y + 1
+            data["year"].to_numpy() + 1.0,
             data[r.name].to_numpy(),
-            where="post",
             lw=2,
             color=_color(i),
             gid=r.name,
             label=f"{r.name} (median {_year(med)})",
         )
     ax.set_ylim(0, 1.0)
-    ax.set_xlim(data["year"].iloc[0], data["year"].iloc[-1])
+    ax.set_xlim(data["year"].iloc[0], data["year"].iloc[-1] + 1.0)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
-    ax.set_xlabel("year Y")
-    ax.set_ylabel("P(stock exhausted by the end of Y)")
+    ax.set_xlabel("date (each point: the end of a year)")
+    ax.set_ylabel("P(stock exhausted by this date)")
     ax.set_title("Probability that the largest training run has used up the stock")
     ax.legend(loc="lower right", fontsize=8, framealpha=0.92)
     interval_note(
@@ -946,4 +946,54 @@ def plot_diagnostics(demand_set) -> Figure:
         extra=f"rank plots: {_RANK_BINS} bins of pooled ranks, one line per chain; "
         "dashed = expected count if chains agree",
     )
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# Backtest calibration
+# --------------------------------------------------------------------------------------
+
+
+def plot_calibration_data(calibration: pd.DataFrame) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_calibration`: method, view, nominal, empirical, n
+    (one line per ``method|view`` gid), from :func:`forecast.backtest.calibration_table`."""
+    cols = ["method", "view", "nominal", "empirical", "n"]
+    return calibration[cols].sort_values(["method", "view", "nominal"]).reset_index(drop=True)
+
+
+def plot_calibration(calibration: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Nominal vs empirical interval coverage of each method in a rolling-origin backtest.
+
+    Points on the diagonal are calibrated; below it, intervals are too narrow (later
+    models fall outside more often than the nominal level says).
+    """
+    data = plot_calibration_data(calibration)
+    fig, ax = new_figure(ax, FIGSIZE)
+    ax.plot([0, 1], [0, 1], ls="--", color="#888888", lw=1, label="calibrated", gid="diagonal")
+    ax.axhspan(0.7, 0.9, xmin=0.75, xmax=0.85, color="#dddddd", zorder=0)
+    for i, ((method, view), g) in enumerate(data.groupby(["method", "view"], sort=False)):
+        ax.plot(
+            g["nominal"].to_numpy(),
+            g["empirical"].to_numpy(),
+            marker="o" if view == "population" else "s",
+            ls="-" if view == "population" else ":",
+            color=_color(i // 2 if data["view"].nunique() > 1 else i),
+            gid=f"{method}|{view}",
+            label=f"{method} ({view}, n={int(g['n'].max())})",
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+    ax.set_xlabel("nominal coverage of the central interval")
+    ax.set_ylabel("share of later models inside it")
+    ax.set_title("Backtest calibration: do the intervals cover what happened next?")
+    ax.legend(loc="upper left", fontsize=7.5, framealpha=0.92, ncol=2)
+    interval_note(
+        ax,
+        "Pooled over rolling cutoffs; population = every later model,\n"
+        "frontier = largest run per half-year. Grey box: 70-90% aim at 80%.",
+        loc="lower right",
+    )
+    add_footer(fig, extra="rolling-origin backtest on the bundled training runs")
     return fig
