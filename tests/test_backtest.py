@@ -257,7 +257,7 @@ def test_epoch_start_prior_reanchored_at_cutoff(synthetic):
     # Right after the cutoff the band is Epoch's 3/3.5..13/3.5 of the largest known run.
     from forecast.backtest import EPOCH_START_RATIO, _fit_methods
 
-    proj, _, _ = _fit_methods(train, ["epoch-bootstrap"], SMALL, 2021.0, 0, [])
+    proj, _, _ = _fit_methods(train, ["epoch-bootstrap"], SMALL, 2021.0, 0, [], False, None)
     eb = proj["epoch-bootstrap"]
     assert eb.start_year == 2021.0
     assert eb.start_low == pytest.approx(EPOCH_START_RATIO[0] * largest)

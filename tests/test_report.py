@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 
 from forecast import report as rp
+from forecast.demand import SamplerConfig
 from forecast.errors import ForecastError
 
 FIGURES = (
+    "calibration",
     "main",
     "prob_exhausted",
     "stock_waterfall",
@@ -31,8 +33,15 @@ FIGURES = (
 
 @pytest.fixture(scope="module")
 def fast(bundled_demand):
-    """Keyword arguments for a fast report (small draws, one compared scenario)."""
-    return {"demand": bundled_demand, "draws": 500, "seed": 2, "compare": ("epoch2024",)}
+    """Keyword arguments for a fast report (small draws, one compared scenario, no backtest;
+    the module's ``written`` report covers the backtest section)."""
+    return {
+        "demand": bundled_demand,
+        "draws": 500,
+        "seed": 2,
+        "compare": ("epoch2024",),
+        "backtest": False,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +80,15 @@ def written(tmp_path_factory, bundled_demand):
 
     small = simulate(generations=10, n_chains=100, vocab_chains=10)
     mp.setattr(forecast.collapse, "simulate", lambda: small)
+    import forecast.backtest
+
+    real_rolling = forecast.backtest.rolling_origin
+    tiny = SamplerConfig(draws=100, tune=100, chains=2)
+
+    def one_cutoff(models, **kw):  # the real backtest, one cutoff and a tiny sampler
+        return real_rolling(models, cutoffs=("2024-01-01",), sampler=tiny, n_draws=500, **kw)
+
+    mp.setattr(forecast.backtest, "rolling_origin", one_cutoff)
     messages: list[str] = []
     out = tmp_path_factory.mktemp("rep") / "report"
     try:
