@@ -190,11 +190,13 @@ def scaling(ds, models, sampler) -> None:
 
 def end_to_end(skip_cold: bool) -> None:
     """``forecast report`` in fresh processes, with max RSS of each."""
+    # Peak memory from the child's own VmHWM: ru_maxrss would include the parent's peak,
+    # which Linux carries across fork + exec.
     code = (
-        "import resource, sys, time; t = time.perf_counter();"
+        "import sys, time; t = time.perf_counter();"
         "from forecast.cli import main; rc = main(sys.argv[1:]);"
-        "print('@@', rc, time.perf_counter() - t,"
-        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0];"
+        "print('@@', rc, time.perf_counter() - t, int(hwm.split()[1]) / 1024)"
     )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -242,11 +244,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sampler settings")
     parser.add_argument("--skip-cold", action="store_true", help="skip the cold end-to-end run")
     parser.add_argument("--skip-end-to-end", action="store_true")
+    parser.add_argument("--only-end-to-end", action="store_true")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args()
     info = machine()
     print("machine:", json.dumps(info))
-    stages(args.quick)
+    if not args.only_end_to_end:
+        stages(args.quick)
     if not args.skip_end_to_end:
         end_to_end(args.skip_cold)
     if args.json:

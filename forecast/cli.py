@@ -61,6 +61,12 @@ def _sampler_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mcmc-draws", type=int, default=1000, metavar="N", help="draws per chain")
     g.add_argument("--tune", type=int, default=1000, metavar="N", help="tuning steps per chain")
     g.add_argument("--chains", type=int, default=4, metavar="N", help="chains")
+    g.add_argument(
+        "--sampler",
+        choices=["pymc", "nutpie"],
+        default="pymc",
+        help="NUTS implementation (nutpie: optional, `pip install nutpie`; see benchmarks/)",
+    )
     g.add_argument("--no-cache", action="store_true", help="always re-sample (ignore saved fits)")
     g.add_argument(
         "--cache-dir",
@@ -212,6 +218,7 @@ def _sampler(args):
         draws=args.mcmc_draws,
         tune=args.tune,
         chains=args.chains,
+        nuts_sampler=args.sampler,
         seed=args.seed if args.seed is not None else 0,
         # PyMC's progress bar (rich) on an interactive terminal; plain logs otherwise.
         progress=not args.quiet and sys.stderr.isatty(),

@@ -243,6 +243,23 @@ def _read_bytes(path_or_url) -> tuple[bytes, str]:
 # --- CSV records ---------------------------------------------------------------------
 
 
+def _first_cell(text: str, bad) -> tuple[int | None, str | None]:
+    """(1-based row, column name) of the first CSV cell where ``bad(cell)`` is true."""
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        return None, None
+    header = records[0] if records else []
+    for i, record in enumerate(records):
+        for j, cell in enumerate(record):
+            if bad(cell):
+                column = (
+                    header[j].strip().replace("\x00", "") if 0 < i and j < len(header) else None
+                )
+                return i + 1, column
+    return None, None
+
+
 def _decode(raw: bytes, name: str) -> str:
     """UTF-8 text (a leading BOM removed); non-UTF-8 bytes raise DataError with the row."""
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -256,40 +273,11 @@ def _decode(raw: bytes, name: str) -> str:
             "save the file as UTF-8 (CSV UTF-8 in a spreadsheet)"
         )
         text = raw.decode("utf-8", errors="surrogateescape")
-        row = column = None
-        try:
-            records = list(csv.reader(io.StringIO(text, newline="")))
-        except csv.Error:
-            records = []
-        header = records[0] if records else []
-        surrogate = re.compile("[\udc80-\udcff]")
-        for i, record in enumerate(records):
-            for j, cell in enumerate(record):
-                if surrogate.search(cell):
-                    row = i + 1
-                    if i > 0 and j < len(header):
-                        column = header[j].strip()
-                    break
-            if row is not None:
-                break
+        row, column = _first_cell(text, re.compile("[\udc80-\udcff]").search)
         raise DataError(message, file=name, row=row, column=column) from None
     if "\x00" in text:
         # Valid UTF-8 but NUL bytes: a binary file, or UTF-16 text without a BOM.
-        row = column = None
-        try:
-            records = list(csv.reader(io.StringIO(text, newline="")))
-        except csv.Error:
-            records = []
-        header = records[0] if records else []
-        for i, record in enumerate(records):
-            for j, cell in enumerate(record):
-                if "\x00" in cell:
-                    row = i + 1
-                    if i > 0 and j < len(header):
-                        column = header[j].strip().replace("\x00", "")
-                    break
-            if row is not None:
-                break
+        row, column = _first_cell(text, lambda cell: "\x00" in cell)
         raise DataError(
             "contains NUL bytes (a binary file, or UTF-16 text); save the file as UTF-8 CSV",
             file=name,

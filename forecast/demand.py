@@ -70,7 +70,9 @@ class SamplerConfig:
 
     def __post_init__(self) -> None:
         if self.nuts_sampler not in ("pymc", "nutpie"):
-            raise ForecastError(f"nuts_sampler must be 'pymc' or 'nutpie', got {self.nuts_sampler!r}")
+            raise ForecastError(
+                f"nuts_sampler must be 'pymc' or 'nutpie', got {self.nuts_sampler!r}"
+            )
         for name in ("draws", "tune", "chains"):
             if getattr(self, name) < 1:
                 raise ForecastError(f"sampler {name} must be >= 1, got {getattr(self, name)}")
