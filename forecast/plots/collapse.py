@@ -8,6 +8,7 @@ and each plotted line carries that column name as its matplotlib ``gid``.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -70,6 +71,42 @@ def _plain_log_ticks(ax: Axes, lo: float, hi: float) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
 
 
+_GENERATION_LABEL = "generation n (0 = original distribution)"
+
+
+def _regime_lines(ax: Axes, data: pd.DataFrame, label) -> np.ndarray:
+    """One solid line per regime (gid = the regime, ``label(regime)``); returns x."""
+    x = data["generation"].to_numpy()
+    for regime in REGIMES:
+        ax.plot(
+            x,
+            data[regime].to_numpy(),
+            color=REGIME_COLORS[regime],
+            lw=2,
+            label=label(regime),
+            gid=regime,
+        )
+    return x
+
+
+def _reference_line(ax: Axes, x, data: pd.DataFrame, gid: str, label: str, **style) -> None:
+    style = {"color": REGIME_COLORS["analytic"], "ls": ":", "lw": 1, **style}
+    ax.plot(x, data[gid].to_numpy(), label=label, gid=gid, **style)
+
+
+def _finish(ax: Axes, x, ylabel: str, title: str) -> None:
+    ax.set_xlim(x[0], x[-1])
+    ax.set_xlabel(_GENERATION_LABEL)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
+
+
+def _log_axis_for(ax: Axes, data: pd.DataFrame, headroom: float) -> None:
+    values = data.drop(columns="generation").to_numpy()
+    _plain_log_ticks(ax, 0.8 * values.min(), headroom * max(values.max(), 1.0))
+
+
 # --------------------------------------------------------------------------------------
 # Variance
 # --------------------------------------------------------------------------------------
@@ -102,50 +139,35 @@ def plot_collapse_variance(result: CollapseResult, ax: Axes | None = None) -> Fi
     data = plot_collapse_variance_data(result)
     fig, ax = new_figure(ax)
     m = int(result.settings["samples"])
-    x = data["generation"].to_numpy()
-    for regime in REGIMES:
-        ax.plot(
-            x,
-            data[regime].to_numpy(),
-            color=REGIME_COLORS[regime],
-            lw=2,
-            label=f"{_short_label(regime, result)}: median over chains",
-            gid=regime,
-        )
-    ax.plot(
+    x = _regime_lines(ax, data, lambda r: f"{_short_label(r, result)}: median over chains")
+    _reference_line(
+        ax,
         x,
-        data["analytic_median"].to_numpy(),
-        color=REGIME_COLORS["analytic"],
+        data,
+        "analytic_median",
+        f"analytic median, replace ($\\approx e^{{-n/{m - 1}}}$)",
         ls="--",
         lw=1.5,
-        label=f"analytic median, replace ($\\approx e^{{-n/{m - 1}}}$)",
-        gid="analytic_median",
     )
-    ax.plot(
+    _reference_line(
+        ax,
         x,
-        data["replace_mean"].to_numpy(),
+        data,
+        "replace_mean",
+        "replace: mean over chains",
         color=REGIME_COLORS["replace"],
-        ls=":",
         lw=1.5,
-        label="replace: mean over chains",
-        gid="replace_mean",
     )
-    ax.plot(
+    _reference_line(
+        ax, x, data, "analytic_mean", "analytic mean, replace ($E[\\sigma^2_n] = \\sigma^2_0$)"
+    )
+    _log_axis_for(ax, data, 1.1)
+    _finish(
+        ax,
         x,
-        data["analytic_mean"].to_numpy(),
-        color=REGIME_COLORS["analytic"],
-        ls=":",
-        lw=1,
-        label="analytic mean, replace ($E[\\sigma^2_n] = \\sigma^2_0$)",
-        gid="analytic_mean",
+        "fitted variance / original  ($\\sigma^2_n / \\sigma^2_0$, log scale)",
+        "Model collapse: the typical fitted variance shrinks",
     )
-    values = data.drop(columns="generation").to_numpy()
-    _plain_log_ticks(ax, 0.8 * values.min(), 1.1 * max(values.max(), 1.0))
-    ax.set_xlim(x[0], x[-1])
-    ax.set_xlabel("generation n (0 = original distribution)")
-    ax.set_ylabel("fitted variance / original  ($\\sigma^2_n / \\sigma^2_0$, log scale)")
-    ax.set_title("Model collapse: the typical fitted variance shrinks")
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
     _footer(
         fig,
         result,
@@ -176,32 +198,15 @@ def plot_collapse_tails(result: CollapseResult, ax: Axes | None = None) -> Figur
     """Tail mass beyond +-3 original sigmas, relative to the original, per regime (log y)."""
     data = plot_collapse_tails_data(result)
     fig, ax = new_figure(ax)
-    x = data["generation"].to_numpy()
-    for regime in REGIMES:
-        ax.plot(
-            x,
-            data[regime].to_numpy(),
-            color=REGIME_COLORS[regime],
-            lw=2,
-            label=_regime_label(regime, result),
-            gid=regime,
-        )
-    ax.plot(
+    x = _regime_lines(ax, data, lambda r: _regime_label(r, result))
+    _reference_line(ax, x, data, "original", "original distribution")
+    _log_axis_for(ax, data, 1.15)
+    _finish(
+        ax,
         x,
-        data["original"].to_numpy(),
-        color=REGIME_COLORS["analytic"],
-        ls=":",
-        lw=1,
-        label="original distribution",
-        gid="original",
+        "mass beyond ±3σ₀ / original (median over chains)",
+        "Model collapse: the tails vanish",
     )
-    values = data.drop(columns="generation").to_numpy()
-    _plain_log_ticks(ax, 0.8 * values.min(), 1.15 * max(values.max(), 1.0))
-    ax.set_xlim(x[0], x[-1])
-    ax.set_xlabel("generation n (0 = original distribution)")
-    ax.set_ylabel("mass beyond ±3σ₀ / original (median over chains)")
-    ax.set_title("Model collapse: the tails vanish")
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
     s = result.settings
     _footer(
         fig,
@@ -231,23 +236,10 @@ def plot_collapse_vocabulary(result: CollapseResult, ax: Axes | None = None) -> 
     data = plot_collapse_vocabulary_data(result)
     fig, ax = new_figure(ax)
     s = result.settings
-    x = data["generation"].to_numpy()
-    for regime in REGIMES:
-        ax.plot(
-            x,
-            data[regime].to_numpy(),
-            color=REGIME_COLORS[regime],
-            lw=2,
-            label=_regime_label(regime, result),
-            gid=regime,
-        )
-    ax.set_xlim(x[0], x[-1])
+    x = _regime_lines(ax, data, lambda r: _regime_label(r, result))
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{100 * v:.0f}%"))
-    ax.set_xlabel("generation n (0 = original distribution)")
-    ax.set_ylabel("original vocabulary still present")
-    ax.set_title("Model collapse: rare tokens disappear")
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    _finish(ax, x, "original vocabulary still present", "Model collapse: rare tokens disappear")
     _footer(
         fig,
         result,
