@@ -52,6 +52,8 @@ ESS_BULK_MIN = 400
 CHINCHILLA_TOKENS_PER_PARAMETER = 20.0
 #: Number of largest runs at release that define the frontier.
 FRONTIER_K = 5
+#: Upper clip of projected log10 values (see DemandFit.project); the lower clip is 0.
+MAX_LOG10 = 200.0
 
 
 @dataclass(frozen=True)
@@ -453,7 +455,11 @@ class DemandFit:
         picked = {k: v[idx, None] for k, v in params.items()}
         mean = self.model._mean(picked, self.scaling.x(years)[None, :])
         residual = rng.standard_t(nu[idx])[:, None] * sigma[idx, None]
-        log10_values = self.scaling.log10(mean + residual)
+        # Student-t tails with small nu can put a draw at 10^400 or 10^-400 (float overflow
+        # / underflow to 0). Such draws are far above any stock, or below one token, either
+        # way, so they are clipped to [10^0, 10^200]: no crossing date changes, and
+        # downstream code never sees inf or 0.
+        log10_values = np.clip(self.scaling.log10(mean + residual), 0.0, MAX_LOG10)
         return xr.DataArray(
             self.model.to_tokens(log10_values),
             dims=("draw", "year"),

@@ -535,3 +535,25 @@ def test_model_average_of_real_fits(slowdown_fit, slowdown_frontier_fit):
     assert growth.shape == (1000,)
     lo, hi = np.quantile(growth, [0.01, 0.99])
     assert lo > 0.1 and hi < 0.8
+
+
+def test_projection_stays_finite_with_very_heavy_tails(bundled_demand, monkeypatch):
+    """A posterior with nu ~ 0.2 (Cauchy-like residuals) would put draws at 10^+-400;
+    projections are clipped to [1, 1e200] tokens so nothing downstream sees inf or 0."""
+    fit = bundled_demand.fits["frontier"]
+    real = fit._flat
+
+    def heavy(name):
+        values = real(name)
+        return np.full_like(values, 0.2) if name == "nu" else values
+
+    monkeypatch.setattr(fit, "_flat", heavy)
+    draws = fit.project([2025.0, 2050.0, 2100.0], n_draws=20_000, seed=1).to_numpy()
+    assert np.all(np.isfinite(draws))
+    assert draws.min() >= 1.0
+    assert draws.max() <= 1e200
+    assert (draws == 1e200).any()  # the heavy tails did reach the clip
+    # with the fitted posterior, no draw in 2025-2050 comes near either end of the clip
+    monkeypatch.undo()
+    plain = fit.project([2025.0, 2050.0], n_draws=20_000, seed=1).to_numpy()
+    assert 1.0 < plain.min() and plain.max() < 1e200
