@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+import socket
 import tempfile
 
 import pytest
@@ -140,3 +141,18 @@ def scenario_results(bundled_demand):
         run_scenario(name, bundled_demand, draws=2000, seed=3)
         for name in ("baseline", "epoch2024", "epoch2022-high-quality")
     ]
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every socket connection or DNS lookup fails (and is recorded)."""
+    attempts: list = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network access is disabled in the tests")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    return attempts

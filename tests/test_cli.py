@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 
@@ -22,21 +21,6 @@ from forecast.errors import ScenarioError
 REPO = pathlib.Path(__file__).resolve().parent.parent
 BAD = REPO / "tests" / "fixtures" / "bad"
 FAST = ["--scenario", "epoch2022-high-quality", "--draws", "2000"]  # no PyMC fit needed
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Every socket connection or DNS lookup fails (and is recorded)."""
-    attempts: list = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise OSError("network access is disabled in the tests")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    return attempts
 
 
 def run(capsys, argv):

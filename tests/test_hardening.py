@@ -16,7 +16,6 @@ import json
 import math
 import pathlib
 import re
-import socket
 import tempfile
 import warnings
 
@@ -37,21 +36,6 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "forecast"
 WORDS = 4 / 3  # Epoch's (datapoints) columns hold words; 1 token = 0.75 words
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Every socket connection or DNS lookup fails (and is recorded)."""
-    attempts: list = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise OSError("network access is disabled in the tests")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    return attempts
 
 
 def check_report(df: pd.DataFrame) -> None:
