@@ -136,6 +136,16 @@ DEFAULT_CUTOFFS: tuple[str, ...] = (
 )
 
 _SCORE_COLUMNS = ("coverage_50", "coverage_80", "coverage_95", "crps", "log_score")
+#: Columns of ``BacktestResult.methods``, in order.
+_METHOD_COLUMNS = (
+    "method",
+    "kind",
+    *_SCORE_COLUMNS,
+    "n",
+    "frontier_coverage_80",
+    "frontier_crps",
+    "frontier_n",
+)
 
 
 # --- scoring rules (pure numpy, vectorised) ----------------------------------------------
@@ -366,16 +376,7 @@ class BacktestResult:
         )
 
     def _method_table(self) -> pd.DataFrame:
-        cols = [
-            "method",
-            "kind",
-            "n",
-            *_SCORE_COLUMNS,
-            "frontier_coverage_80",
-            "frontier_crps",
-            "frontier_n",
-        ]
-        return self.methods[[c for c in cols if c in self.methods.columns]]
+        return self.methods[list(_METHOD_COLUMNS)]
 
     def __repr__(self) -> str:
         parts = [self._header()]
@@ -747,17 +748,7 @@ def backtest(
         if frontier_parts
         else pd.DataFrame(columns=frontier_cols)
     )[frontier_cols]
-    methods_df = pd.DataFrame(method_rows)[
-        [
-            "method",
-            "kind",
-            *_SCORE_COLUMNS,
-            "n",
-            "frontier_coverage_80",
-            "frontier_crps",
-            "frontier_n",
-        ]
-    ]
+    methods_df = pd.DataFrame(method_rows)[list(_METHOD_COLUMNS)]
     frontier_scores = methods_df[
         ["method", "frontier_coverage_80", "frontier_crps", "frontier_n"]
     ].rename(
