@@ -77,7 +77,7 @@ def stages(quick: bool) -> None:
     with timed("stages", "load bundled training runs"):
         models = load_training_runs()
     sampler = dm.SamplerConfig(draws=300, tune=300, chains=2) if quick else dm.SamplerConfig()
-    classes = (dm.ExponentialTrend, dm.FrontierTrend, dm.SlowdownTrend, dm.ComputeTrend)
+    classes = dm.MODEL_CLASSES
     samplers = ["pymc"]
     try:
         import nutpie  # noqa: F401

@@ -4,7 +4,7 @@ The main path is three lines::
 
     import forecast
     models = forecast.load_training_runs()               # tokens, dates, sources (pandas)
-    demand = forecast.fit_demand(models)                 # PyMC growth models + LOO stacking
+    demand = forecast.fit_demand(models)                 # PyMC growth models + default mix
     result = forecast.run_scenario("baseline", demand)   # exhaustion-date distribution
 
 Public API (imported lazily, so ``import forecast`` does not load PyMC):
@@ -13,7 +13,7 @@ Public API (imported lazily, so ``import forecast`` does not load PyMC):
   CSV, auto-detected), :func:`check_models_file`; units in :mod:`forecast.units`.
 - demand: :func:`fit_demand` -> :class:`DemandSet`; model classes in
   :mod:`forecast.demand` (``ExponentialTrend``, ``FrontierTrend``, ``SlowdownTrend``,
-  ``ComputeTrend``); baselines in :mod:`forecast.baselines`.
+  ``RandomWalkSlopeTrend``, ``ComputeTrend``); baselines in :mod:`forecast.baselines`.
 - stock: :class:`Epoch2024Stock`, :class:`Epoch2022HighQualityStock` (:mod:`forecast.stock`).
 - exhaustion: :func:`forecast.exhaustion.exhaustion` (first crossing per joint draw).
 - scenarios: :func:`load_scenario`, :func:`run_scenario` -> :class:`ScenarioResult`.
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "load_training_runs": "forecast.data",
@@ -46,6 +46,7 @@ _LAZY = {
     "ForecastError": "forecast.errors",
     "DataError": "forecast.errors",
     "ScenarioError": "forecast.errors",
+    "ShortHistoryWarning": "forecast.errors",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -11,9 +11,11 @@ Methods (``METHODS``):
 - ``exponential``: :class:`forecast.demand.ExponentialTrend` on all models (population);
 - ``frontier``: :class:`forecast.demand.FrontierTrend` (top-5 at release);
 - ``slowdown``: :class:`forecast.demand.SlowdownTrend` (frontier with a changepoint);
-- ``average``: :class:`forecast.demand.ModelAverage` of frontier + slowdown with the
-  stacking weights of :func:`forecast.demand.compare` computed on the pre-cutoff fits.
-  This is the toolkit's default demand and the ``default`` of a :class:`BacktestResult`;
+- ``random-walk-slope``: :class:`forecast.demand.RandomWalkSlopeTrend` (frontier with a
+  drifting growth rate);
+- ``average``: :class:`forecast.demand.ModelAverage` of frontier + random-walk-slope with
+  :data:`forecast.demand.DEFAULT_WEIGHTS` (equal), fitted before the cutoff. This is the
+  toolkit's default demand and the ``default`` of a :class:`BacktestResult`;
 - ``ols``: :func:`forecast.baselines.ols_trend`, statsmodels OLS prediction intervals;
 - ``epoch-bootstrap``: :func:`forecast.baselines.epoch_bootstrap`, Epoch AI's 2024
   bootstrap-OLS procedure, started at the cutoff with a re-anchored starting prior (below).
@@ -23,9 +25,9 @@ Two views, because the methods predict different things:
 - **population view** (``BacktestResult.methods``, ``per_model``): each later model's log10
   tokens against the method's predictive distribution at its release date. Population
   methods (``exponential``, ``ols``) predict *a typical new model*. Frontier methods
-  (``frontier``, ``slowdown``, ``average``, ``epoch-bootstrap``) predict *the largest
-  runs*, so they are scored as they are but **are expected to be biased high on typical
-  models** (low coverage, high CRPS there is by design, not a bug).
+  (``frontier``, ``slowdown``, ``random-walk-slope``, ``average``, ``epoch-bootstrap``)
+  predict *the largest runs*, so they are scored as they are but **are expected to be
+  biased high on typical models** (low coverage, high CRPS there is by design, not a bug).
 - **frontier view** (``BacktestResult.frontier``, ``frontier_scores``): for each half-year
   period after the cutoff (``"2023H1"``: January-June, ``"2023H2"``: July-December), the
   largest training set released in it, against the method's band (p10, p50, p90) at the
@@ -69,6 +71,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -78,17 +81,19 @@ from scipy.special import logsumexp
 
 from forecast.baselines import epoch_bootstrap, ols_trend
 from forecast.demand import (
+    DEFAULT_WEIGHTS,
+    MIN_HISTORY_YEARS,
     DemandFit,
     DemandModel,
     ExponentialTrend,
     FrontierTrend,
     ModelAverage,
+    RandomWalkSlopeTrend,
     SamplerConfig,
     SlowdownTrend,
-    compare,
     fit_cached,
 )
-from forecast.errors import DataError, ForecastError
+from forecast.errors import DataError, ForecastError, ShortHistoryWarning
 from forecast.units import decimal_years, from_decimal_year, to_decimal_year
 
 __all__ = [
@@ -100,6 +105,7 @@ __all__ = [
     "METHODS",
     "BacktestResult",
     "backtest",
+    "calibration_by_history",
     "calibration_table",
     "crps_from_draws",
     "frontier_periods",
@@ -115,6 +121,7 @@ METHODS: tuple[str, ...] = (
     "exponential",
     "frontier",
     "slowdown",
+    "random-walk-slope",
     "average",
     "ols",
     "epoch-bootstrap",
@@ -308,7 +315,7 @@ class BacktestResult:
     - ``per_model``: one row per (test model, method): model, date, year, tokens, method,
       p10, p50, p90 (tokens), crps, log_score, in_50, in_80, in_95.
     - ``diagnostics``: sampler health of each PyMC fit; ``weights``: the model-average
-      stacking weights; ``messages``: anything the reader must know (no test models,
+      weights (:data:`forecast.demand.DEFAULT_WEIGHTS`); ``messages``: anything the reader must know (no test models,
       unhealthy fits, fallbacks).
     """
 
@@ -324,6 +331,13 @@ class BacktestResult:
     diagnostics: pd.DataFrame = field(default_factory=pd.DataFrame)
     weights: dict[str, float] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    #: Years between the first and last training model with tokens.
+    history_years: float = float("nan")
+
+    @property
+    def short_history(self) -> bool:
+        """Whether the training history is shorter than :data:`MIN_HISTORY_YEARS`."""
+        return bool(self.history_years < MIN_HISTORY_YEARS)
 
     def to_json_dict(self) -> dict:
         """JSON-safe summary: floats or None (undefined), dates as ISO strings."""
@@ -412,16 +426,19 @@ class BacktestResult:
 # --- fitting -----------------------------------------------------------------------------
 
 
+#: The Bayesian demand models a backtest fits, by method name.
+_MODEL_CLASSES: dict[str, type[DemandModel]] = {
+    cls.name: cls for cls in (ExponentialTrend, FrontierTrend, SlowdownTrend, RandomWalkSlopeTrend)
+}
+
+
 def _min_train(methods: Sequence[str]) -> tuple[int, str]:
-    need = {"exponential": ExponentialTrend, "ols": ExponentialTrend}
-    need.update(
-        {
-            "frontier": FrontierTrend,
-            "slowdown": SlowdownTrend,
-            "average": SlowdownTrend,
-            "epoch-bootstrap": ExponentialTrend,
-        }
-    )
+    need = {
+        **_MODEL_CLASSES,
+        "ols": ExponentialTrend,
+        "average": RandomWalkSlopeTrend,
+        "epoch-bootstrap": ExponentialTrend,
+    }
     best = max(methods, key=lambda m: need[m].min_rows)
     return need[best].min_rows, best
 
@@ -440,13 +457,8 @@ def _fit_methods(
     fits: dict[str, DemandFit] = {}
     wanted = set(methods)
     if "average" in wanted:
-        wanted |= {"frontier", "slowdown"}
-    classes = {
-        "exponential": ExponentialTrend,
-        "frontier": FrontierTrend,
-        "slowdown": SlowdownTrend,
-    }
-    for name, cls in classes.items():
+        wanted |= set(DEFAULT_WEIGHTS)
+    for name, cls in _MODEL_CLASSES.items():
         if name in wanted:
             try:
                 fits[name] = (
@@ -480,17 +492,9 @@ def _fit_methods(
     projectors: dict = {n: f for n, f in fits.items() if n in methods}
     weights: dict[str, float] = {}
     if "average" in methods:
-        pair = [fits["frontier"], fits["slowdown"]]
-        try:
-            table = compare(pair)
-            by_name = dict(zip(table["model"], table["weight"], strict=True))
-            w = np.array([by_name[f.name] for f in pair], dtype=float)
-            w = w / w.sum()
-        except Exception as exc:  # LOO can fail on tiny early samples: say so, average equally
-            messages.append(f"stacking weights failed ({exc}); averaging frontier models equally")
-            w = np.full(len(pair), 1.0 / len(pair))
-        weights = {f.name: float(x) for f, x in zip(pair, w, strict=True)}
-        projectors["average"] = ModelAverage(pair, w)
+        weights = dict(DEFAULT_WEIGHTS)
+        parts = [fits[name] for name in weights]
+        projectors["average"] = ModelAverage(parts, list(weights.values()))
     if "ols" in methods:
         projectors["ols"] = ols_trend(train)
     if "epoch-bootstrap" in methods:
@@ -594,7 +598,7 @@ def backtest(
     training rows and settings); ``use_cache=False`` always samples.
 
     Population-view scores of the frontier methods (``frontier``, ``slowdown``,
-    ``average``, ``epoch-bootstrap``) are expected to be biased high, because they predict
+    ``random-walk-slope``, ``average``, ``epoch-bootstrap``) are expected to be biased high, because they predict
     the largest runs, not typical models; judge them on the frontier view.
 
     Raises :class:`DataError` when too few models with tokens precede the cutoff to fit
@@ -641,10 +645,19 @@ def backtest(
             f"{untested} model(s) released after the cutoff have no token count and are not scored"
         )
 
+    history_years = float(np.ptp(train["year"].to_numpy(dtype=float)))
+    if history_years < MIN_HISTORY_YEARS:
+        messages.append(
+            f"the training models span only {history_years:.1f} years (< "
+            f"{MIN_HISTORY_YEARS:g}): short-history cutoff, its scores measure extrapolation "
+            "far beyond the data"
+        )
     cutoff_year = to_decimal_year(cutoff_ts)
-    projectors, diagnostics, weights = _fit_methods(
-        train, chosen, sampler, cutoff_year, seed, messages, use_cache, cache_dir
-    )
+    with warnings.catch_warnings():  # said once, in messages
+        warnings.simplefilter("ignore", ShortHistoryWarning)
+        projectors, diagnostics, weights = _fit_methods(
+            train, chosen, sampler, cutoff_year, seed, messages, use_cache, cache_dir
+        )
 
     periods = frontier_periods(test)
     test_years = test["year"].to_numpy(dtype=float)
@@ -772,6 +785,7 @@ def backtest(
         diagnostics=diagnostics,
         weights=weights,
         messages=messages,
+        history_years=history_years,
     )
 
 
@@ -781,7 +795,8 @@ def backtest(
 def rolling_origin(models: pd.DataFrame, cutoffs: Sequence = DEFAULT_CUTOFFS, **kw) -> pd.DataFrame:
     """Backtest at each cutoff; one row per (cutoff, method) with the scores.
 
-    Columns: cutoff (ISO date), method, kind, n_train, n_test, coverage_50,
+    Columns: cutoff (ISO date), method, kind, n_train, n_test, history_years (span of the
+    training models' dates), coverage_50,
     coverage_80, coverage_95, crps, log_score, n, frontier_coverage_80, frontier_crps,
     frontier_n, healthy (whether every PyMC fit behind the method passed the health
     checks; True for the non-Bayesian baselines). ``kw`` goes to :func:`backtest`.
@@ -795,12 +810,13 @@ def rolling_origin(models: pd.DataFrame, cutoffs: Sequence = DEFAULT_CUTOFFS, **
         result = backtest(models, cutoff, **kw)
         unhealthy = set(result.diagnostics.loc[~result.diagnostics["healthy"], "method"])
         for _, r in result.methods.iterrows():
-            parts = {"frontier", "slowdown"} if r["method"] == "average" else {r["method"]}
+            parts = set(DEFAULT_WEIGHTS) if r["method"] == "average" else {r["method"]}
             rows.append(
                 {
                     "cutoff": result.cutoff.date().isoformat(),
                     "n_train": result.n_train,
                     "n_test": result.n_test,
+                    "history_years": result.history_years,
                     **r.to_dict(),
                     "healthy": not (parts & unhealthy),
                 }
@@ -811,6 +827,7 @@ def rolling_origin(models: pd.DataFrame, cutoffs: Sequence = DEFAULT_CUTOFFS, **
         "kind",
         "n_train",
         "n_test",
+        "history_years",
         *_SCORE_COLUMNS,
         "n",
         "frontier_coverage_80",
@@ -821,8 +838,11 @@ def rolling_origin(models: pd.DataFrame, cutoffs: Sequence = DEFAULT_CUTOFFS, **
     return pd.DataFrame(rows)[cols]
 
 
-def calibration_table(table: pd.DataFrame) -> pd.DataFrame:
+def calibration_table(table: pd.DataFrame, min_history_years: float | None = None) -> pd.DataFrame:
     """Nominal vs empirical interval coverage per method, pooled over a rolling-origin table.
+
+    ``min_history_years`` keeps only cutoffs whose training models span at least that
+    many years (e.g. :data:`MIN_HISTORY_YEARS`); None pools every cutoff.
 
     Pools the hits of every (cutoff, test model) pair: each cutoff's coverage weighted by
     its number of scored models ``n``. Rows: (method, view, nominal); ``view`` is
@@ -830,6 +850,8 @@ def calibration_table(table: pd.DataFrame) -> pd.DataFrame:
     against the largest run per half-year). Columns: method, view, nominal, empirical,
     gap (empirical - nominal), n.
     """
+    if min_history_years is not None:
+        table = table[table["history_years"] >= min_history_years]
     out = []
     for method, group in table.groupby("method", sort=False):
         n = group["n"].to_numpy(dtype=float)
@@ -862,3 +884,16 @@ def calibration_table(table: pd.DataFrame) -> pd.DataFrame:
     res = pd.DataFrame(out, columns=["method", "view", "nominal", "empirical", "n"])
     res.insert(4, "gap", res["empirical"] - res["nominal"])
     return res
+
+
+def calibration_by_history(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`calibration_table` over every cutoff, then over the cutoffs with at least
+    :data:`MIN_HISTORY_YEARS` of training history, stacked; column ``cutoffs`` says which
+    (``"all"`` or ``">= 3 years of history"``)."""
+    guarded = f">= {MIN_HISTORY_YEARS:g} years of history"
+    parts = [
+        calibration_table(table).assign(cutoffs="all"),
+        calibration_table(table, MIN_HISTORY_YEARS).assign(cutoffs=guarded),
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    return out[["cutoffs", *out.columns[:-1]]]

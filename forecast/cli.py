@@ -324,13 +324,16 @@ def cmd_fit(args) -> int:
             "ess_bulk_min",
             "divergences",
             "loo_weight",
+            "default_weight",
         ]
     ]
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(
         "\n  growth_per_year: multiplicative growth of the largest training sets' tokens per "
         "year (median, 95% interval).\n  Epoch AI 2024: 0.38 orders of magnitude per year "
-        "[0.27, 0.48] = 2.4x/yr [1.9, 3.0]."
+        "[0.27, 0.48] = 2.4x/yr [1.9, 3.0].\n  random-walk-slope: the growth rate at the last "
+        "data date.\n  loo_weight: PSIS-LOO stacking weight (fit inside the history, a "
+        "diagnostic); default_weight: weight in the default demand (docs/model.md, section 3)."
     )
     return EXIT_OK
 
@@ -416,7 +419,7 @@ def cmd_backtest(args) -> int:
     seed = args.seed if args.seed is not None else 0
     if args.rolling:
         table = backtest.rolling_origin(models, seed=seed)
-        calibration = backtest.calibration_table(table)
+        calibration = backtest.calibration_by_history(table)
         if args.json:
             _print_json(
                 {
@@ -426,7 +429,10 @@ def cmd_backtest(args) -> int:
             )
         else:
             print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-            print("\nCalibration (pooled over cutoffs): nominal vs empirical coverage")
+            print(
+                "\nCalibration (pooled over all cutoffs, then over those with enough "
+                "history): nominal vs empirical coverage"
+            )
             print(calibration.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         return EXIT_OK
     if not args.cutoff:

@@ -17,12 +17,19 @@ Models (each owns its PyMC graph; ``fit`` returns a :class:`DemandFit`):
   :func:`frontier_rows`): the largest training sets, which is what meets the stock.
 - :class:`SlowdownTrend`: frontier growth with a smooth changepoint in the slope, so
   "is growth slowing?" is answered by the data (posterior of the slope change).
+- :class:`RandomWalkSlopeTrend`: frontier growth whose rate changes every year by a
+  random step (an integrated random walk); projections continue the walk, so their band
+  widens with the horizon as fast as growth has changed in the past.
 - :class:`ComputeTrend`: the frontier training-compute trend (FLOP), converted to
   tokens by Chinchilla-optimal allocation ``D = sqrt(r * k * C / 6)``.
 
-Projections are draws of the largest run's size at the requested dates: each draw is a
-posterior draw of the trend line plus one residual drawn once per trajectory, so every
-date's marginal is the posterior predictive and each trajectory is smooth.
+The default demand (:data:`DEFAULT_WEIGHTS`, :class:`ModelAverage`) mixes the straight
+frontier trend and the random-walk slope equally. Projections are draws of the largest
+run's size at the requested dates: each draw is a posterior draw of the trend line (for
+the random walk: plus its future steps) and one residual drawn once per trajectory, so
+every date's marginal is the posterior predictive and each trajectory is smooth.
+
+A fit to less than :data:`MIN_HISTORY_YEARS` of data warns (:class:`ShortHistoryWarning`).
 """
 
 from __future__ import annotations
@@ -43,15 +50,26 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from forecast import __version__, _compat
-from forecast.errors import DataError, ForecastError, SamplingWarning
+from forecast.errors import DataError, ForecastError, SamplingWarning, ShortHistoryWarning
 
 #: Sampler-health thresholds (issue: r_hat <= 1.01, bulk ESS >= 400, no divergences).
 RHAT_MAX = 1.01
 ESS_BULK_MIN = 400
+#: Fits to fewer years of history than this warn (:class:`ShortHistoryWarning`): in the
+#: backtest, every method fitted to 1.4 or 2.4 years (the 2020 and 2021 cutoffs) missed
+#: what followed by one to three orders of magnitude; from 3.5 years on (2022) the
+#: default's 80% intervals covered most later models.
+MIN_HISTORY_YEARS = 3.0
 #: Chinchilla-optimal tokens per parameter (Hoffmann et al. 2022).
 CHINCHILLA_TOKENS_PER_PARAMETER = 20.0
 #: Number of largest runs at release that define the frontier.
 FRONTIER_K = 5
+#: Frontier token models fitted to the same rows, compared by PSIS-LOO (:func:`compare`).
+LOO_MODELS: tuple[str, ...] = ("frontier", "slowdown", "random-walk-slope")
+#: The default demand (:class:`ModelAverage`): equal weights on the global trend (growth
+#: goes on as it did on average) and the local trend (growth keeps changing as it did).
+#: Why fixed and equal rather than LOO stacking: see docs/model.md, "Default demand".
+DEFAULT_WEIGHTS: dict[str, float] = {"frontier": 0.5, "random-walk-slope": 0.5}
 #: Upper clip of projected log10 values (see DemandFit.project); the lower clip is 0.
 MAX_LOG10 = 200.0
 
@@ -137,6 +155,8 @@ class DemandModel:
     #: Whether the model is fitted to the frontier rows (LOO-comparable with other frontier models).
     frontier = False
     min_rows = 3
+    #: NUTS initialisation / mass-matrix adaptation (PyMC sampler only).
+    nuts_init = "jitter+adapt_diag"
 
     def config(self) -> dict:
         """Settings that change the fit (stored with saved fits)."""
@@ -162,20 +182,51 @@ class DemandModel:
 
     # --- graph ---------------------------------------------------------------------
 
-    def _trend_priors(self, x: np.ndarray) -> dict:
+    def _trend_priors(self, x: np.ndarray, scaling: _Scaling) -> dict:
         return {
             "intercept": pm.Normal("intercept", 0.0, 1.0),
             "slope": pm.Normal("slope", 0.0, 1.0),
         }
 
     def _mean(self, params: dict, x):
-        """Mean of standardised log10 size at standardised date ``x`` (tensor or array)."""
+        """Mean of standardised log10 size at standardised date ``x``.
+
+        Graph mode: scalar tensors and ``x`` of shape (obs,). Array mode (projection):
+        per-draw parameters of shape (draw, 1) (or (draw, knot)) and ``x`` of shape (1, date).
+        """
         return params["intercept"] + params["slope"] * x
 
-    def build(self, x: np.ndarray, y: np.ndarray) -> pm.Model:
+    def _slope(self, params: dict, x: float) -> np.ndarray:
+        """Per-draw slope (standardised units) at standardised date ``x``."""
+        return params["slope"][:, 0]
+
+    def draw_params(self, fit: DemandFit, idx: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Trend parameters for the posterior draws ``idx`` (all if None), for :meth:`_mean`.
+
+        Scalars come as (draw, 1) arrays, vector parameters as (draw, n).
+        """
+        post = fit.posterior
+        out = {}
+        for name in post.data_vars:
+            if name in ("sigma", "nu"):
+                continue
+            values = post[name].to_numpy()
+            values = values.reshape(values.shape[0] * values.shape[1], -1)
+            out[name] = values if idx is None else values[idx]
+        return out
+
+    def projected_mean(
+        self, fit: DemandFit, idx: np.ndarray, rng: np.random.Generator, x: np.ndarray
+    ) -> np.ndarray:
+        """Standardised mean log size of trajectories (draw, date) at standardised dates
+        ``x`` (1, date), for posterior draws ``idx``. A straight trend has no randomness
+        beyond its posterior; :class:`RandomWalkSlopeTrend` adds the future's."""
+        return self._mean(self.draw_params(fit, idx), x)
+
+    def build(self, x: np.ndarray, y: np.ndarray, scaling: _Scaling) -> pm.Model:
         coords = {"obs": np.arange(len(x))}
         with pm.Model(coords=coords) as model:
-            params = self._trend_priors(x)
+            params = self._trend_priors(x, scaling)
             sigma = pm.HalfNormal("sigma", 1.0)
             nu = pm.Gamma("nu", 2.0, 0.1)
             pm.StudentT("y", nu=nu, mu=self._mean(params, x), sigma=sigma, observed=y, dims="obs")
@@ -188,12 +239,16 @@ class DemandModel:
         sampler = sampler or SamplerConfig()
         rows = self.select(models)
         self._check_rows(rows)
+        self._warn_short_history(rows)
         x_raw = rows["year"].to_numpy(dtype=float)
         y_raw = np.log10(rows[self.value_column].to_numpy(dtype=float))
         scaling = _Scaling.of(x_raw, y_raw)
-        with self.build(scaling.x(x_raw), scaling.y(y_raw)):
+        with self.build(scaling.x(x_raw), scaling.y(y_raw), scaling):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*chains.*")
+                # PyMC labels its dense-mass-matrix adaptation "experimental"; the fits'
+                # health is checked below like every other fit's.
+                warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt")
                 idata = pm.sample(
                     draws=sampler.draws,
                     tune=sampler.tune,
@@ -204,6 +259,7 @@ class DemandModel:
                     progressbar=sampler.progress,
                     nuts_sampler=sampler.nuts_sampler,
                     compute_convergence_checks=False,
+                    **({"init": self.nuts_init} if sampler.nuts_sampler == "pymc" else {}),
                     idata_kwargs={"log_likelihood": True},
                 )
                 if not _compat.has_group(idata, "log_likelihood"):  # nutpie skips it
@@ -219,6 +275,17 @@ class DemandModel:
         fit = DemandFit(model=self, idata=idata, rows=rows, scaling=scaling, sampler=sampler)
         fit.warn_if_unhealthy()
         return fit
+
+    def _warn_short_history(self, rows: pd.DataFrame) -> None:
+        span = float(np.ptp(rows["year"].to_numpy(dtype=float)))
+        if span < MIN_HISTORY_YEARS:
+            warnings.warn(
+                f"{self.label}: the {len(rows)} models span only {span:.1f} years "
+                f"(< {MIN_HISTORY_YEARS:g}); projections further ahead than that extrapolate "
+                "growth the data cannot check (see the backtest in README.md)",
+                ShortHistoryWarning,
+                stacklevel=3,
+            )
 
     # --- projection ----------------------------------------------------------------
 
@@ -266,7 +333,7 @@ class SlowdownTrend(FrontierTrend):
     min_rows = 6
     transition_width = 0.3  # standardised date units (~0.5-1 year on the bundled data)
 
-    def _trend_priors(self, x: np.ndarray) -> dict:
+    def _trend_priors(self, x: np.ndarray, scaling: _Scaling) -> dict:
         lo, hi = np.quantile(x, [0.1, 0.9])
         position = pm.Beta("changepoint_position", 2.0, 2.0)
         return {
@@ -281,6 +348,104 @@ class SlowdownTrend(FrontierTrend):
         z = (x - params["changepoint"]) / w
         softplus = pt.softplus(z) if isinstance(z, pt.TensorVariable) else np.logaddexp(0.0, z)
         return params["intercept"] + params["slope"] * x + params["slope_change"] * w * softplus
+
+    def _slope(self, params: dict, x: float) -> np.ndarray:
+        z = (x - params["changepoint"][:, 0]) / self.transition_width
+        weight = 1.0 / (1.0 + np.exp(-z))  # d softplus / dz
+        return params["slope"][:, 0] + params["slope_change"][:, 0] * weight
+
+
+class RandomWalkSlopeTrend(FrontierTrend):
+    """Frontier growth whose rate drifts: a random walk with one step each 1 January.
+
+    ``mean = a + b x + sum_k delta_k * max(x - x_k, 0)``: the slope starts at ``b`` and
+    changes by ``delta_k`` at each calendar-year knot ``x_k`` inside the data's date range,
+    with ``delta_k ~ Normal(0, tau)`` (non-centred) and ``tau ~ HalfNormal`` of
+    :attr:`walk_prior_oom` orders of magnitude per year, per year. As ``tau -> 0`` this is
+    :class:`FrontierTrend`; one large ``delta_k`` is :class:`SlowdownTrend`'s changepoint.
+
+    Projections continue the walk (Prophet's trend uncertainty, with a Gaussian walk):
+    from the last data date, each trajectory's growth rate takes a fresh
+    ``Normal(0, tau)`` step every 1 January, so the band widens with the horizon at the
+    rate the history's own changes of growth imply. The largest training set can always
+    reuse its predecessor's data, so the frontier does not shrink: while a trajectory's
+    rate is negative its size stalls, and it grows again from there when the rate turns
+    positive (size increments are the positive part of the rate).
+    """
+
+    name = "random-walk-slope"
+    label = "Frontier trend with a random-walk slope"
+    min_rows = 6
+    #: Scale of the HalfNormal prior on the yearly slope change, OOM/yr per year. 0.25 lets
+    #: growth move between ~0 and ~1 OOM/yr over a few years, as it did in 2018-2024.
+    walk_prior_oom = 0.25
+    # The ramp basis functions are strongly correlated with each other and with the
+    # slope: a dense mass matrix cuts the tree depth (and the time) several-fold.
+    nuts_init = "jitter+adapt_full"
+
+    @staticmethod
+    def knot_years(first_year: float, last_year: float) -> np.ndarray:
+        """Calendar years (1 January) strictly between two decimal years."""
+        return np.arange(np.floor(first_year) + 1.0, np.ceil(last_year), dtype=float)
+
+    def _trend_priors(self, x: np.ndarray, scaling: _Scaling) -> dict:
+        years = x * scaling.x_sd + scaling.x_mean
+        knots = self.knot_years(years.min(), years.max())
+        # The walk scale in standardised slope units (OOM/yr -> sd(log10) per sd(date)).
+        tau = pm.HalfNormal("slope_walk_sd", self.walk_prior_oom * scaling.x_sd / scaling.y_sd)
+        params = {
+            "intercept": pm.Normal("intercept", 0.0, 1.0),
+            "slope": pm.Normal("slope", 0.0, 1.0),
+            "knot_x": scaling.x(knots),
+        }
+        if len(knots):
+            pm.modelcontext(None).add_coord("knot", knots)
+            z = pm.Normal("slope_change_z", 0.0, 1.0, dims="knot")
+            params["slope_changes"] = pm.Deterministic("slope_changes", tau * z, dims="knot")
+        else:
+            params["slope_changes"] = pt.zeros(0)
+        return params
+
+    def _mean(self, params: dict, x):
+        knot_x, delta = params["knot_x"], params["slope_changes"]
+        trend = params["intercept"] + params["slope"] * x
+        if np.ndim(x) == 1:  # graph mode
+            ramp = pt.maximum(pt.as_tensor(x)[:, None] - knot_x[None, :], 0.0)
+            return trend + pt.dot(ramp, delta)
+        ramp = np.maximum(x.reshape(-1)[:, None] - knot_x[None, :], 0.0)  # (date, knot)
+        return trend + delta @ ramp.T
+
+    def _slope(self, params: dict, x: float) -> np.ndarray:
+        passed = params["knot_x"] < x
+        return params["slope"][:, 0] + params["slope_changes"][:, passed].sum(axis=1)
+
+    def draw_params(self, fit, idx=None) -> dict[str, np.ndarray]:
+        params = super().draw_params(fit, idx)
+        params.pop("slope_change_z", None)
+        if "slope_changes" not in params:  # data within one calendar year: no knots
+            params["slope_changes"] = np.zeros((len(params["slope"]), 0))
+        knots = fit.posterior["knot"].to_numpy() if "knot" in fit.posterior.coords else []
+        params["knot_x"] = fit.scaling.x(np.asarray(knots, dtype=float))
+        return params
+
+    def projected_mean(self, fit, idx, rng, x) -> np.ndarray:
+        params = self.draw_params(fit, idx)
+        last_year = float(fit.rows["year"].max())
+        x_last = float(fit.scaling.x(last_year))
+        x = np.asarray(x, dtype=float).reshape(1, -1)
+        mean = self._mean(params, np.minimum(x, x_last))  # fitted path, held after the data
+        # The walk after the data: segments start at the last date and at each later
+        # 1 January; the rate is constant within a segment.
+        until = float(np.max(x)) * fit.scaling.x_sd + fit.scaling.x_mean
+        knots = fit.scaling.x(np.arange(np.ceil(last_year), until))
+        starts = np.concatenate([[x_last], knots])
+        ends = np.concatenate([knots, [np.inf]])
+        steps = rng.standard_normal((len(mean), len(knots))) * params["slope_walk_sd"]
+        rates = self._slope(params, x_last)[:, None] + np.concatenate(
+            [np.zeros((len(mean), 1)), np.cumsum(steps, axis=1)], axis=1
+        )  # (draw, segment)
+        covered = np.clip(x.reshape(-1, 1) - starts, 0.0, ends - starts)  # (date, segment)
+        return mean + np.maximum(rates, 0.0) @ covered.T
 
 
 class ComputeTrend(FrontierTrend):
@@ -411,25 +576,14 @@ class DemandFit:
     def _flat(self, name: str) -> np.ndarray:
         return self.posterior[name].to_numpy().reshape(-1)
 
-    def _params(self) -> dict[str, np.ndarray]:
-        names = [n for n in self.posterior.data_vars if n not in ("sigma", "nu")]
-        return {n: self._flat(n) for n in names}
-
     def slope_log10_per_year(self, at_year: float | None = None) -> np.ndarray:
         """Posterior draws of growth in orders of magnitude (of the fitted quantity) per year.
 
         For the changepoint model this is the slope at ``at_year`` (default: the latest
         data date), i.e. the recent growth rate.
         """
-        params = self._params()
-        if isinstance(self.model, SlowdownTrend):
-            at = self.rows["year"].max() if at_year is None else at_year
-            x = self.scaling.x(at)
-            z = (x - params["changepoint"]) / self.model.transition_width
-            weight = 1.0 / (1.0 + np.exp(-z))  # d softplus / dz
-            slope = params["slope"] + params["slope_change"] * weight
-        else:
-            slope = params["slope"]
+        at = self.rows["year"].max() if at_year is None else at_year
+        slope = self.model._slope(self.model.draw_params(self), float(self.scaling.x(at)))
         return slope * self.scaling.y_sd / self.scaling.x_sd
 
     def token_growth_log10_per_year(self, at_year: float | None = None) -> np.ndarray:
@@ -448,12 +602,10 @@ class DemandFit:
         """
         rng = np.random.default_rng(seed)
         years = np.atleast_1d(np.asarray(years, dtype=float))
-        params = self._params()
         nu, sigma = self._flat("nu"), self._flat("sigma")
         total = len(nu)
         idx = np.arange(total) if n_draws is None else rng.integers(0, total, size=n_draws)
-        picked = {k: v[idx, None] for k, v in params.items()}
-        mean = self.model._mean(picked, self.scaling.x(years)[None, :])
+        mean = self.model.projected_mean(self, idx, rng, self.scaling.x(years)[None, :])
         residual = rng.standard_t(nu[idx])[:, None] * sigma[idx, None]
         # Student-t tails with small nu can put a draw at 10^400 or 10^-400 (float overflow
         # / underflow to 0). Such draws are far above any stock, or below one token, either
@@ -470,10 +622,9 @@ class DemandFit:
 
     def fitted_line(self, years) -> pd.DataFrame:
         """Median and 95% band of the trend line (without residual) in tokens."""
-        params = self._params()
         x = self.scaling.x(np.asarray(years, dtype=float))[None, :]
         line = self.model.to_tokens(
-            self.scaling.log10(self.model._mean({k: v[:, None] for k, v in params.items()}, x))
+            self.scaling.log10(self.model._mean(self.model.draw_params(self), x))
         )
         q = np.quantile(line, [0.025, 0.5, 0.975], axis=0)
         return pd.DataFrame(
@@ -536,9 +687,19 @@ class DemandFit:
         return path
 
 
+#: Every demand model class, in the order :func:`forecast.fit_demand` fits them.
+MODEL_CLASSES: tuple[type[DemandModel], ...] = (
+    ExponentialTrend,
+    FrontierTrend,
+    SlowdownTrend,
+    RandomWalkSlopeTrend,
+    ComputeTrend,
+)
+
+
 def model_from_config(config: dict) -> DemandModel:
     """Rebuild a demand model from :meth:`DemandModel.config`."""
-    cls = {c.name: c for c in (ExponentialTrend, FrontierTrend, SlowdownTrend, ComputeTrend)}
+    cls = {c.name: c for c in MODEL_CLASSES}
     kwargs = {k: v for k, v in config.items() if k not in ("name", "value_column")}
     try:
         return cls[config["name"]](**kwargs)
@@ -674,7 +835,8 @@ def _pareto_k(loo) -> np.ndarray:
 class ModelAverage:
     """Stacking-weighted mixture of fits: each projected draw comes from one model.
 
-    The default demand: the frontier models weighted by their LOO stacking weights.
+    The default demand is :data:`DEFAULT_WEIGHTS` over the frontier and random-walk-slope
+    fits; any weights (e.g. the LOO stacking weights of :func:`compare`) can be given.
     """
 
     fits: list[DemandFit]

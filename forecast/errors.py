@@ -48,3 +48,7 @@ class ScenarioError(ForecastError):
 
 class SamplingWarning(UserWarning):
     """The sampler's diagnostics (r_hat, ESS, divergences) fail the health thresholds."""
+
+
+class ShortHistoryWarning(UserWarning):
+    """A demand model is fitted to fewer years of history than projections can rely on."""

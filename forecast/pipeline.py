@@ -6,7 +6,7 @@
     >>> result = forecast.run_scenario("baseline", demand)       # exhaustion-date draws
 
 :class:`DemandSet` holds every demand fit (each cached on disk by data hash and
-settings), their LOO comparison and the stacking-weighted average. :func:`run_scenario`
+settings), their LOO comparison and the default demand mixture (``average``). :func:`run_scenario`
 draws joint trajectories of demand and stock on a monthly grid, in chunks, and returns a
 :class:`ScenarioResult` with the exhaustion-date distribution and everything the figures
 and the report need.
@@ -72,17 +72,22 @@ class DemandSet:
     epoch_bootstrap: baselines.EpochBootstrap
 
     def summary(self) -> pd.DataFrame:
-        """One row per model: growth of tokens (x/yr, 95%), health, LOO weight."""
+        """One row per model: growth of tokens (x/yr, 95%), health, LOO weight (a
+        diagnostic) and weight in the default demand."""
         weights = dict(zip(self.comparison["model"], self.comparison["weight"], strict=True))
+        default = {
+            f.name: float(w) for f, w in zip(self.average.fits, self.average.weights, strict=True)
+        }
         rows = pd.concat([f.summary() for f in self.fits.values()], ignore_index=True)
         rows["loo_weight"] = rows["model"].map(weights)
+        rows["default_weight"] = rows["model"].map(default).fillna(0.0)
         return rows
 
     def diagnostics_ok(self) -> bool:
         return all(f.diagnostics().healthy for f in self.fits.values())
 
     def to_json_dict(self) -> list[dict]:
-        """``forecast fit --json``: per model name, growth, health and LOO weight."""
+        """``forecast fit --json``: per model name, growth, health, LOO and default weight."""
         out = []
         for _, row in self.summary().iterrows():
             weight = row["loo_weight"]
@@ -99,6 +104,7 @@ class DemandSet:
                     "ess_bulk_min": float(row["ess_bulk_min"]),
                     "divergences": int(row["divergences"]),
                     "loo_weight": None if pd.isna(weight) else float(weight),
+                    "default_weight": float(row["default_weight"]),
                 }
             )
         return out
@@ -118,7 +124,7 @@ def fit_demand(
     use_cache: bool = True,
     progress: Progress = _silent,
 ) -> DemandSet:
-    """Fit the default model family (population, frontier, slowdown, compute) and average.
+    """Fit every demand model (:data:`forecast.demand.MODEL_CLASSES`) and the default mix.
 
     Fits are cached on disk (see :func:`forecast.demand.fit_cached`) and reused when the
     data, settings and package version match; ``use_cache=False`` always samples.
@@ -128,17 +134,16 @@ def fit_demand(
     models = load_training_runs() if models is None else models
     sampler = sampler or dm.SamplerConfig()
     fits: dict[str, dm.DemandFit] = {}
-    for model in (dm.ExponentialTrend(), dm.FrontierTrend(), dm.SlowdownTrend(), dm.ComputeTrend()):
+    for model in (cls() for cls in dm.MODEL_CLASSES):
         progress(f"fitting {model.label}")
         if use_cache:
             fits[model.name] = dm.fit_cached(model, models, sampler, cache_dir)
         else:
             fits[model.name] = model.fit(models, sampler)
-    frontier = [fits["frontier"], fits["slowdown"]]
-    comparison = dm.compare(frontier)
-    weights = comparison.set_index("model").loc[[f.name for f in frontier], "weight"].to_numpy()
-    weights = np.clip(weights, 0.0, None)
-    average = dm.ModelAverage(frontier, weights / weights.sum())
+    comparison = dm.compare([fits[name] for name in dm.LOO_MODELS])
+    average = dm.ModelAverage(
+        [fits[name] for name in dm.DEFAULT_WEIGHTS], list(dm.DEFAULT_WEIGHTS.values())
+    )
     boot = baselines.epoch_bootstrap(models, seed=sampler.seed)
     return DemandSet(models, fits, comparison, average, boot)
 

@@ -54,6 +54,7 @@ DEMAND_MODELS = (
     "average",
     "frontier",
     "slowdown",
+    "random-walk-slope",
     "exponential",
     "compute",
     "epoch2024",

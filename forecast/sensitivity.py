@@ -15,7 +15,7 @@ stock growth           fixed 1.0/yr (no new text)       fixed 1.15/yr
 consent restriction    off                              constant 45% of the web closed
 AI contamination       off                              on (Graphite 2025 path)
 synthetic data         off                              synthetic-2x table (2x stock cap)
-demand model           slowdown (changepoint)           frontier exponential
+demand model           frontier trend only              random-walk slope only
 =====================  ===============================  =================================
 
 Every run uses the same seed, so differences come from the lever, not from sampling noise.
@@ -95,10 +95,10 @@ DEFAULT_LEVERS: tuple[Lever, ...] = (
     ),
     Lever(
         "demand model",
-        "slowdown",
-        {"demand.model": "slowdown"},
-        "frontier",
+        "frontier trend",
         {"demand.model": "frontier"},
+        "random-walk slope",
+        {"demand.model": "random-walk-slope"},
     ),
 )
 

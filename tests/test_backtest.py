@@ -14,6 +14,7 @@ from scipy import stats
 from forecast.backtest import (
     BacktestResult,
     backtest,
+    calibration_by_history,
     calibration_table,
     crps_from_draws,
     frontier_periods,
@@ -21,8 +22,8 @@ from forecast.backtest import (
     log_score_from_draws,
     rolling_origin,
 )
-from forecast.demand import SamplerConfig
-from forecast.errors import DataError, ForecastError
+from forecast.demand import MIN_HISTORY_YEARS, SamplerConfig
+from forecast.errors import DataError, ForecastError, SamplingWarning, ShortHistoryWarning
 from forecast.units import decimal_years
 
 SMALL = SamplerConfig(draws=300, tune=300, chains=2)
@@ -285,6 +286,44 @@ def test_calibration_table_pools_by_n():
     assert cal.loc[("population", 0.8), "gap"] == pytest.approx(0.625 - 0.8)
 
 
+def test_calibration_without_short_history_cutoffs():
+    """The guard drops cutoffs with less training history than MIN_HISTORY_YEARS."""
+    table = pd.DataFrame(
+        {
+            "cutoff": ["a", "b"],
+            "method": ["m", "m"],
+            "history_years": [MIN_HISTORY_YEARS - 1.5, MIN_HISTORY_YEARS + 0.5],
+            "coverage_50": [0.0, 0.5],
+            "coverage_80": [0.0, 0.75],
+            "coverage_95": [0.0, 1.0],
+            "n": [10, 20],
+            "frontier_coverage_80": [0.0, 1.0],
+            "frontier_n": [3, 2],
+        }
+    )
+    guarded = calibration_table(table, MIN_HISTORY_YEARS).set_index(["view", "nominal"])
+    assert guarded.loc[("population", 0.8), "empirical"] == pytest.approx(0.75)
+    assert guarded.loc[("population", 0.8), "n"] == 20
+    both = calibration_by_history(table)
+    assert list(both.columns) == ["cutoffs", "method", "view", "nominal", "empirical", "gap", "n"]
+    pooled = both[(both["cutoffs"] == "all") & (both["view"] == "population")]
+    assert pooled.set_index("nominal").loc[0.8, "empirical"] == pytest.approx(15 / 30)
+    assert set(both["cutoffs"]) == {"all", f">= {MIN_HISTORY_YEARS:g} years of history"}
+
+
+def test_short_history_cutoff_is_flagged(synthetic):
+    """Two years of training models: the result says so instead of warning per fit."""
+    late = synthetic[synthetic["date"] >= "2018-01-01"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        warnings.simplefilter("error", ShortHistoryWarning)  # said in messages, not warned
+        res = backtest(late, "2020-01-01", sampler=SMALL, methods=["exponential"], n_draws=200)
+    assert res.history_years == pytest.approx(2.0, abs=0.1)
+    assert res.short_history
+    assert any("short-history cutoff" in m for m in res.messages)
+    assert not backtest(synthetic, "2020-01-01", methods=["ols"], n_draws=200).short_history
+
+
 # --- full method set (PyMC frontier + changepoint fits) ---------------------------------------
 
 
@@ -297,14 +336,19 @@ def test_all_methods_with_model_average(synthetic):
         "exponential",
         "frontier",
         "slowdown",
+        "random-walk-slope",
         "average",
         "ols",
         "epoch-bootstrap",
     ]
-    assert set(res.weights) == {"frontier", "slowdown"}
-    assert sum(res.weights.values()) == pytest.approx(1.0)
+    assert res.weights == {"frontier": 0.5, "random-walk-slope": 0.5}
     assert np.isfinite(res.methods["crps"]).all()
-    assert set(res.diagnostics["method"]) == {"exponential", "frontier", "slowdown"}
+    assert set(res.diagnostics["method"]) == {
+        "exponential",
+        "frontier",
+        "slowdown",
+        "random-walk-slope",
+    }
     m = res.methods.set_index("method")
     # Frontier methods predict the largest runs: biased high on typical models.
     bias = (
@@ -324,7 +368,7 @@ def test_rolling_origin_on_bundled_data():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = rolling_origin(load_training_runs())
-    assert len(table) == 5 * 6
+    assert len(table) == 5 * 7
     assert set(table["cutoff"]) == {
         "2020-01-01",
         "2021-01-01",
@@ -333,5 +377,12 @@ def test_rolling_origin_on_bundled_data():
         "2024-01-01",
     }
     assert np.isfinite(table["crps"]).all()
+    assert table.groupby("cutoff")["history_years"].first().round(1).to_dict() == {
+        "2020-01-01": 1.4,
+        "2021-01-01": 2.4,
+        "2022-01-01": 3.5,
+        "2023-01-01": 4.4,
+        "2024-01-01": 5.5,
+    }
     cal = calibration_table(table)
     assert set(cal["method"]) == set(table["method"])

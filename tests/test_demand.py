@@ -16,7 +16,7 @@ import pytest
 import statsmodels.api as sm
 
 from forecast import demand as dm
-from forecast.errors import DataError, ForecastError, SamplingWarning
+from forecast.errors import DataError, ForecastError, SamplingWarning, ShortHistoryWarning
 
 TRUE_SLOPE = 0.45  # OOM/yr of tokens in the synthetic growth table
 TRUE_FLOP_SLOPE = 0.7  # OOM/yr of compute
@@ -106,6 +106,16 @@ def slowdown_frontier_fit(slowdown_data, small_sampler):
 
 
 @pytest.fixture(scope="session")
+def rw_slowdown_fit(slowdown_data, small_sampler):
+    return _fit(dm.RandomWalkSlopeTrend(), slowdown_data, small_sampler)
+
+
+@pytest.fixture(scope="session")
+def rw_straight_fit(growth_data, small_sampler):
+    return _fit(dm.RandomWalkSlopeTrend(), growth_data, small_sampler)
+
+
+@pytest.fixture(scope="session")
 def tiny_sampler():
     """Smallest sampler that still gives a usable posterior (for cache and seed checks)."""
     return dm.SamplerConfig(draws=100, tune=100, chains=2, seed=4)
@@ -148,6 +158,66 @@ def test_slowdown_recovers_changepoint_and_slopes(slowdown_fit):
     assert lo < SLOPE_BEFORE < hi
     # the slowdown itself is detected: the slope change is credibly negative
     assert np.quantile(fit.posterior["slope_change"].to_numpy(), 0.975) < 0
+
+
+def test_random_walk_slope_recovers_growth_before_and_after_a_slowdown(rw_slowdown_fit):
+    """No changepoint is built in: the yearly walk must find 0.6 OOM/yr early, 0.2 late."""
+    fit = rw_slowdown_fit
+    lo, hi = _interval(fit.slope_log10_per_year(at_year=2015.5))
+    assert lo < SLOPE_BEFORE < hi
+    lo, hi = _interval(fit.slope_log10_per_year())  # at the last data date
+    assert lo < SLOPE_AFTER < hi
+    assert hi < SLOPE_BEFORE  # and it can tell the slope changed
+    assert list(fit.posterior["knot"].to_numpy()) == list(np.arange(2013.0, 2025.0))
+
+
+def test_random_walk_slope_finds_little_drift_in_a_straight_trend(rw_straight_fit):
+    fit = rw_straight_fit
+    tau = fit.posterior["slope_walk_sd"].to_numpy().ravel() * fit.scaling.y_sd / fit.scaling.x_sd
+    assert np.median(tau) < 0.05  # OOM/yr per year, against a prior scale of 0.25
+    lo, hi = _interval(fit.slope_log10_per_year())
+    assert lo < TRUE_SLOPE < hi
+
+
+def test_random_walk_slope_band_widens_with_horizon(rw_slowdown_fit, slowdown_frontier_fit):
+    """The walk continues after the data: the 80% band grows with the horizon, unlike a
+    straight trend whose band grows only through the slope's posterior spread."""
+    last = float(rw_slowdown_fit.rows["year"].max())
+    years = np.array([last + 1.0, last + 10.0])
+
+    def width(fit):
+        q = np.quantile(np.log10(fit.project(years, 4000, seed=2).to_numpy()), [0.1, 0.9], axis=0)
+        return q[1] - q[0]
+
+    rw, straight = width(rw_slowdown_fit), width(slowdown_frontier_fit)
+    assert rw[1] - rw[0] > 2 * (straight[1] - straight[0])
+    assert rw[1] > 1.0  # orders of magnitude, ten years out
+
+
+def test_random_walk_slope_projection_never_falls_after_the_data(rw_slowdown_fit):
+    fit = rw_slowdown_fit
+    last = float(fit.rows["year"].max())
+    years = np.arange(2020.0, 2060.0, 0.5)
+    values = fit.project(years, 2000, seed=3).to_numpy()
+    future = values[:, years > last]
+    assert (np.diff(future, axis=1) >= 0).all()
+    # the order of the requested dates does not matter
+    order = np.random.default_rng(0).permutation(len(years))
+    shuffled = fit.project(years[order], 2000, seed=3)
+    np.testing.assert_allclose(shuffled.sel(year=years).to_numpy()[:, years > last], future)
+
+
+def test_knot_years_are_calendar_years_inside_the_data():
+    np.testing.assert_array_equal(
+        dm.RandomWalkSlopeTrend.knot_years(2018.44, 2021.0), [2019.0, 2020.0]
+    )
+    assert len(dm.RandomWalkSlopeTrend.knot_years(2018.2, 2018.9)) == 0
+
+
+def test_short_history_warns(growth_data, tiny_sampler):
+    short = growth_data[(growth_data["year"] >= 2020.0) & (growth_data["year"] < 2022.0)]
+    with pytest.warns(ShortHistoryWarning, match="span only 1"):
+        _fit(dm.ExponentialTrend(), short, tiny_sampler)
 
 
 def test_compute_recovers_flop_slope_and_halves_it_for_tokens(compute_fit):
@@ -316,7 +386,7 @@ def test_sampler_config_validated():
 # --- persistence and cache -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["exp_fit", "slowdown_fit"])
+@pytest.mark.parametrize("which", ["exp_fit", "slowdown_fit", "rw_slowdown_fit"])
 def test_save_load_round_trip(which, request, tmp_path):
     fit = request.getfixturevalue(which)
     path = fit.save(tmp_path / "fit.nc")

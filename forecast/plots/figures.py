@@ -50,6 +50,10 @@ __all__ = [
 
 #: Report-size figures (inches).
 FIGSIZE = (9.0, 5.5)
+#: The main figure is wider: its legend sits to the right of the axes.
+MAIN_FIGSIZE = (12.0, 5.8)
+#: Room (years) an exhaustion-bar label needs to the right of its bar.
+_LABEL_YEARS = 5.0
 
 #: Milestone runs labelled on the main figure: (label, model-name prefix). A prefix
 #: matches a name equal to it or starting with it plus a space ("Llama 3" matches
@@ -75,11 +79,18 @@ STOCK_STEPS = (
 _DEMAND_COLOR = "#0072B2"
 _STOCK_COLOR = "#009E73"
 _POINT_COLOR = "#444444"
-_MODEL_STYLES = {"exponential": ":", "frontier": "-", "slowdown": "--", "compute": "-."}
+_MODEL_STYLES = {
+    "exponential": ":",
+    "frontier": "-",
+    "slowdown": "--",
+    "random-walk-slope": (0, (5, 1, 1, 1)),
+    "compute": "-.",
+}
 _MODEL_COLORS = {
     "exponential": "#999999",
     "frontier": "#0072B2",
     "slowdown": "#D55E00",
+    "random-walk-slope": "#009E73",
     "compute": "#CC79A7",
 }
 
@@ -223,7 +234,7 @@ def plot_main(
     """
     results = _as_list(results)
     data = plot_main_data(results)
-    fig, ax = new_figure(ax, FIGSIZE)
+    fig, ax = new_figure(ax, MAIN_FIGSIZE)
     first = results[0]
 
     def series(name: str) -> pd.DataFrame:
@@ -350,16 +361,22 @@ def plot_main(
                 ls="none",
                 gid=f"published_median:{r.name}",
             )
+        label = f"{r.name}: {_year(med)} [{_year(lo)}-{_year(hi)}]"
         text_x = (hi_plot if np.isfinite(lo) else (med if np.isfinite(med) else xlim[0])) + 0.3
-        ax.text(
-            text_x,
-            y,
-            f"{r.name}: {_year(med)} [{_year(lo)}-{_year(hi)}]",
-            transform=trans,
-            va="center",
-            fontsize=7.5,
-            color=color,
-        )
+        if text_x < xlim[1] - _LABEL_YEARS:
+            ax.text(text_x, y, label, transform=trans, va="center", fontsize=7.5, color=color)
+        else:  # the bar runs to (or past) the right edge: label it above, right-aligned
+            ax.plot([xlim[1]], [y], transform=trans, marker=">", ms=6, color=color, clip_on=False)
+            ax.text(
+                xlim[1] - 0.2,
+                y + 0.012,
+                label,
+                transform=trans,
+                ha="right",
+                va="bottom",
+                fontsize=7.5,
+                color=color,
+            )
 
     handles, labels = ax.get_legend_handles_labels()
     handles += [
@@ -369,14 +386,15 @@ def plot_main(
     if any((r.scenario.published or {}).get("median") is not None for r in results):
         handles.append(Line2D([], [], marker="o", mfc="none", mec="#111111", ls="none"))
         labels.append("published median")
-    legend = ax.legend(
+    legend = ax.legend(  # outside the axes: wide demand bands leave no free corner
         handles,
         labels,
         loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
         fontsize=7.5,
         framealpha=0.92,
-        title="Bands: central 50/80/95% (demand), 90% (stock) of draws.\n"
-        "Bars: central 80% of joint draws of the exhaustion date.",
+        title="Bands: central 50/80/95% (demand),\n90% (stock) of draws.\n"
+        "Bars: central 80% of joint draws\nof the exhaustion date.",
         title_fontsize=7.5,
     )
     legend.get_title().set_color("#444444")
@@ -755,20 +773,19 @@ def _sampler_seed(demand_set):
 # Sampler diagnostics: posterior predictive check and rank plots
 # --------------------------------------------------------------------------------------
 
-_RANK_PARAMS = ("intercept", "slope", "slope_change", "sigma", "nu")
+_RANK_PARAMS = ("intercept", "slope", "slope_change", "slope_walk_sd", "sigma", "nu")
 _RANK_BINS = 20
 
 
 def _ppc(fit, n_draws: int, seed: int) -> pd.DataFrame:
     """Posterior predictive log10 values at the fitted rows (the model's own quantity)."""
     rng = np.random.default_rng(seed)
-    post = fit.posterior
-    flat = {k: post[k].to_numpy().reshape(-1) for k in post.data_vars}
-    idx = rng.integers(0, len(flat["nu"]), size=n_draws)
-    params = {k: v[idx, None] for k, v in flat.items() if k not in ("sigma", "nu")}
+    nu, sigma = (fit.posterior[k].to_numpy().reshape(-1) for k in ("nu", "sigma"))
+    idx = rng.integers(0, len(nu), size=n_draws)
+    params = fit.model.draw_params(fit, idx)
     years = decimal_years(fit.rows["date"])
     mean = fit.model._mean(params, fit.scaling.x(years)[None, :])
-    y = mean + rng.standard_t(flat["nu"][idx])[:, None] * flat["sigma"][idx, None]
+    y = mean + rng.standard_t(nu[idx])[:, None] * sigma[idx, None]
     pred = fit.scaling.log10(y)
     q = np.quantile(pred, [0.025, 0.1, 0.5, 0.9, 0.975], axis=0)
     observed = np.log10(fit.rows[fit.model.value_column].to_numpy(dtype=float))
