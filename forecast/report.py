@@ -634,8 +634,8 @@ def write_report(
         from forecast.backtest import calibration_by_history, rolling_origin
 
         say("backtest: rolling origin, cutoffs 2020-2024 (fits cached after the first run)")
-        # Backtest fits use a reduced sampler; their health is in the table ("healthy"),
-        # so the per-fit warnings are summarised once instead of printed one by one.
+        # Backtest fits' health is in the table ("healthy"), so the per-fit warnings are
+        # summarised once instead of printed one by one.
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always", SamplingWarning)
             rolling = rolling_origin(demand.models, seed=main.seed)
@@ -643,7 +643,8 @@ def write_report(
         if unhealthy:
             say(
                 f"backtest: {unhealthy} of {len(rolling)} (cutoff, method) fits below the "
-                "sampler-health thresholds (reduced sampler; see the 'healthy' column)"
+                "sampler-health thresholds (see the 'healthy' column; short-history cutoffs "
+                "have only 7-9 models)"
             )
         skill = (rolling[[*BACKTEST_COLUMNS, "healthy"]], calibration_by_history(rolling))
 
