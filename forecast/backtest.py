@@ -86,14 +86,13 @@ from forecast.baselines import epoch_bootstrap, ols_trend
 from forecast.demand import (
     DEFAULT_WEIGHTS,
     MIN_HISTORY_YEARS,
+    MODEL_CLASSES,
     DemandFit,
     DemandModel,
     ExponentialTrend,
-    FrontierTrend,
     ModelAverage,
     RandomWalkSlopeTrend,
     SamplerConfig,
-    SlowdownTrend,
     fit_cached,
 )
 from forecast.errors import DataError, ForecastError, ShortHistoryWarning
@@ -395,6 +394,9 @@ class BacktestResult:
     def _method_table(self) -> pd.DataFrame:
         return self.methods[list(_METHOD_COLUMNS)]
 
+    def _frontier_table(self) -> pd.DataFrame:
+        return self.frontier[["period", "model", "observed", "p10", "p50", "p90"]]
+
     def __repr__(self) -> str:
         parts = [self._header()]
         if not self.methods.empty:
@@ -402,9 +404,7 @@ class BacktestResult:
         if not self.frontier.empty:
             parts.append(f"frontier view ({self.default}):")
             parts.append(
-                self.frontier[["period", "model", "observed", "p10", "p50", "p90"]].to_string(
-                    index=False, float_format="{:.3g}".format
-                )
+                self._frontier_table().to_string(index=False, float_format="{:.3g}".format)
             )
         parts.extend(f"note: {m}" for m in self.messages)
         return "\n".join(parts)
@@ -415,11 +415,7 @@ class BacktestResult:
             out.append(self._method_table().to_html(index=False, float_format="{:.3g}".format))
         if not self.frontier.empty:
             out.append(f"<p>Frontier view ({html.escape(self.default)})</p>")
-            out.append(
-                self.frontier[["period", "model", "observed", "p10", "p50", "p90"]].to_html(
-                    index=False, float_format="{:.3g}".format
-                )
-            )
+            out.append(self._frontier_table().to_html(index=False, float_format="{:.3g}".format))
         if self.messages:
             out.append("<ul>" + "".join(f"<li>{html.escape(m)}</li>" for m in self.messages))
             out.append("</ul>")
@@ -429,9 +425,10 @@ class BacktestResult:
 # --- fitting -----------------------------------------------------------------------------
 
 
-#: The Bayesian demand models a backtest fits, by method name.
+#: The Bayesian demand models a backtest fits, by method name: every token model (the
+#: compute model projects FLOP, converted to tokens, and is not scored).
 _MODEL_CLASSES: dict[str, type[DemandModel]] = {
-    cls.name: cls for cls in (ExponentialTrend, FrontierTrend, SlowdownTrend, RandomWalkSlopeTrend)
+    cls.name: cls for cls in MODEL_CLASSES if cls.value_column == "tokens"
 }
 
 
@@ -496,8 +493,7 @@ def _fit_methods(
     weights: dict[str, float] = {}
     if "average" in methods:
         weights = dict(DEFAULT_WEIGHTS)
-        parts = [fits[name] for name in weights]
-        projectors["average"] = ModelAverage(parts, list(weights.values()))
+        projectors["average"] = ModelAverage.default(fits)
     if "ols" in methods:
         projectors["ols"] = ols_trend(train)
     if "epoch-bootstrap" in methods:

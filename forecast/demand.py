@@ -39,7 +39,7 @@ import io
 import json
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -134,6 +134,10 @@ class _Scaling:
 
     def x(self, years) -> np.ndarray:
         return (np.asarray(years, dtype=float) - self.x_mean) / self.x_sd
+
+    def years(self, x_std) -> np.ndarray:
+        """Inverse of :meth:`x`: standardised dates -> decimal years."""
+        return np.asarray(x_std, dtype=float) * self.x_sd + self.x_mean
 
     def y(self, log10_values) -> np.ndarray:
         return (np.asarray(log10_values, dtype=float) - self.y_mean) / self.y_sd
@@ -389,7 +393,7 @@ class RandomWalkSlopeTrend(FrontierTrend):
         return np.arange(np.floor(first_year) + 1.0, np.ceil(last_year), dtype=float)
 
     def _trend_priors(self, x: np.ndarray, scaling: _Scaling) -> dict:
-        years = x * scaling.x_sd + scaling.x_mean
+        years = scaling.years(x)
         knots = self.knot_years(years.min(), years.max())
         # The walk scale in standardised slope units (OOM/yr -> sd(log10) per sd(date)).
         tau = pm.HalfNormal("slope_walk_sd", self.walk_prior_oom * scaling.x_sd / scaling.y_sd)
@@ -436,7 +440,7 @@ class RandomWalkSlopeTrend(FrontierTrend):
         mean = self._mean(params, np.minimum(x, x_last))  # fitted path, held after the data
         # The walk after the data: segments start at the last date and at each later
         # 1 January; the rate is constant within a segment.
-        until = float(np.max(x)) * fit.scaling.x_sd + fit.scaling.x_mean
+        until = float(fit.scaling.years(np.max(x)))
         knots = fit.scaling.x(np.arange(np.ceil(last_year), until))
         starts = np.concatenate([[x_last], knots])
         ends = np.concatenate([knots, [np.inf]])
@@ -868,6 +872,11 @@ class ModelAverage:
             name="tokens",
             attrs={"units": "tokens", "model": self.name},
         )
+
+    @classmethod
+    def default(cls, fits: Mapping[str, DemandFit]) -> ModelAverage:
+        """The default demand: :data:`DEFAULT_WEIGHTS` over ``fits`` (by model name)."""
+        return cls([fits[name] for name in DEFAULT_WEIGHTS], list(DEFAULT_WEIGHTS.values()))
 
     def token_growth_log10_per_year(self, n_draws: int = 4000, seed: int | None = 0) -> np.ndarray:
         rng = np.random.default_rng(seed)

@@ -71,17 +71,25 @@ class DemandSet:
     average: dm.ModelAverage
     epoch_bootstrap: baselines.EpochBootstrap
 
+    def weights(self) -> pd.DataFrame:
+        """Per fitted model (index ``model``): ``loo_weight``, the PSIS-LOO stacking weight
+        (a diagnostic; NaN for models outside the comparison), and ``default_weight``, its
+        weight in the default demand (0 if not in it)."""
+        loo = self.comparison.set_index("model")["weight"]
+        default = pd.Series(self.average.weights, index=[f.name for f in self.average.fits])
+        index = pd.Index(list(self.fits), name="model")
+        return pd.DataFrame(
+            {
+                "loo_weight": loo.reindex(index),
+                "default_weight": default.reindex(index).fillna(0.0),
+            }
+        )
+
     def summary(self) -> pd.DataFrame:
         """One row per model: growth of tokens (x/yr, 95%), health, LOO weight (a
         diagnostic) and weight in the default demand."""
-        weights = dict(zip(self.comparison["model"], self.comparison["weight"], strict=True))
-        default = {
-            f.name: float(w) for f, w in zip(self.average.fits, self.average.weights, strict=True)
-        }
         rows = pd.concat([f.summary() for f in self.fits.values()], ignore_index=True)
-        rows["loo_weight"] = rows["model"].map(weights)
-        rows["default_weight"] = rows["model"].map(default).fillna(0.0)
-        return rows
+        return rows.join(self.weights(), on="model")
 
     def diagnostics_ok(self) -> bool:
         return all(f.diagnostics().healthy for f in self.fits.values())
@@ -141,9 +149,7 @@ def fit_demand(
         else:
             fits[model.name] = model.fit(models, sampler)
     comparison = dm.compare([fits[name] for name in dm.LOO_MODELS])
-    average = dm.ModelAverage(
-        [fits[name] for name in dm.DEFAULT_WEIGHTS], list(dm.DEFAULT_WEIGHTS.values())
-    )
+    average = dm.ModelAverage.default(fits)
     boot = baselines.epoch_bootstrap(models, seed=sampler.seed)
     return DemandSet(models, fits, comparison, average, boot)
 

@@ -181,12 +181,11 @@ def summary_frame(results) -> pd.DataFrame:
 
 def growth_frame(demand) -> pd.DataFrame:
     """Demand growth per model (x/yr and OOM/yr, 95% intervals) beside Epoch 2024's."""
-    weights = dict(zip(demand.comparison["model"], demand.comparison["weight"], strict=True))
-    default = {f.name: w for f, w in zip(demand.average.fits, demand.average.weights, strict=True)}
+    weights = demand.weights()
     rows = []
     for name, fit in demand.fits.items():
         g = fit.growth_summary().set_index("statistic")
-        w = weights.get(name)
+        w = weights.loc[name, "loo_weight"]
         rows.append(
             {
                 "model": fit.model.label,
@@ -195,8 +194,8 @@ def growth_frame(demand) -> pd.DataFrame:
                 f"[{g.loc['growth_per_year', 'p2_5']:.2f}, {g.loc['growth_per_year', 'p97_5']:.2f}]",
                 "OOM/yr": f"{g.loc['oom_per_year', 'median']:.3f} "
                 f"[{g.loc['oom_per_year', 'p2_5']:.3f}, {g.loc['oom_per_year', 'p97_5']:.3f}]",
-                "LOO weight": "n/a" if w is None or not np.isfinite(w) else f"{w:.2f}",
-                "default weight": f"{default.get(name, 0.0):.2f}",
+                "LOO weight": "n/a" if not np.isfinite(w) else f"{w:.2f}",
+                "default weight": f"{weights.loc[name, 'default_weight']:.2f}",
             }
         )
     m, lo, hi = EPOCH2024_GROWTH_OOM

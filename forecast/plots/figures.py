@@ -649,11 +649,6 @@ def plot_sensitivity(sens: pd.DataFrame, ax: Axes | None = None) -> Figure:
 # --------------------------------------------------------------------------------------
 
 
-def _weights(demand_set) -> dict:
-    comp = demand_set.comparison
-    return dict(zip(comp["model"], comp["weight"], strict=True))
-
-
 def plot_demand_models_data(
     demand_set, years=None, *, n_draws: int = 4000, seed: int = 0
 ) -> pd.DataFrame:
@@ -703,14 +698,13 @@ def plot_demand_models(demand_set, years=None, ax: Axes | None = None) -> Figure
         label="notable models",
         gid="models",
     )
-    weights = _weights(demand_set)
     summary = demand_set.summary().set_index("model")
     for name, fit in demand_set.fits.items():
         d = data[data["model"] == name]
         color = _MODEL_COLORS.get(name, "#333333")
-        w = weights.get(name)
-        w_txt = "n/a" if w is None or not np.isfinite(w) else f"{w:.2f}"
         s = summary.loc[name]
+        w = s["loo_weight"]
+        w_txt = "n/a" if not np.isfinite(w) else f"{w:.2f}"
         label = (
             f"{fit.model.label}: {s['growth_per_year']:.2f}x/yr "
             f"[{s['growth_p2_5']:.2f}-{s['growth_p97_5']:.2f}], LOO weight {w_txt}"
@@ -780,7 +774,7 @@ _RANK_BINS = 20
 def _ppc(fit, n_draws: int, seed: int) -> pd.DataFrame:
     """Posterior predictive log10 values at the fitted rows (the model's own quantity)."""
     rng = np.random.default_rng(seed)
-    nu, sigma = (fit.posterior[k].to_numpy().reshape(-1) for k in ("nu", "sigma"))
+    nu, sigma = fit._flat("nu"), fit._flat("sigma")
     idx = rng.integers(0, len(nu), size=n_draws)
     params = fit.model.draw_params(fit, idx)
     years = decimal_years(fit.rows["date"])
