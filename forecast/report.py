@@ -230,24 +230,35 @@ def _growth_sentence(demand, data_date: str) -> str:
     )
 
 
-def _backtest_sentence(calibration: pd.DataFrame) -> str:
-    """What the pooled 80% coverage of the default method says, in words."""
+def _backtest_sentence(rolling: pd.DataFrame, calibration: pd.DataFrame) -> str:
+    """What the pooled 80% coverage of the default method says, in words (from the data)."""
+    from forecast.demand import MIN_HISTORY_YEARS
+
     rows = calibration[(calibration["method"] == "average") & (calibration["nominal"] == 0.8)]
     parts = [
         f"{r.cutoffs}: {r.view} view {r.empirical:.0%} (n={int(r.n)})"
         for r in rows.itertuples(index=False)
     ]
-    return (
+    text = (
         "Pooled 80% coverage of the default (frontier trend + random-walk slope, equal "
-        "weights): "
-        + ("; ".join(parts) if parts else "not available")
-        + ". Cutoffs with less than 3 years of training history (2020, 2021: 7 and 9 models "
-        "from 2018-2019) miss what followed for every method, by one to three orders of "
-        "magnitude: a 1.5-year scale-up from GPT-1 to T5 cannot tell that 2020-2022 would "
-        "plateau. The toolkit warns (ShortHistoryWarning) when a fit has less than 3 years "
-        "of history. With enough history, coverage above 80% means the intervals are wider "
-        "than needed, below 80% narrower: the random-walk slope widens them with the "
-        "horizon at the rate growth has changed in the past."
+        "weights): " + ("; ".join(parts) if parts else "not available") + "."
+    )
+    short = rolling[rolling["history_years"] < MIN_HISTORY_YEARS].drop_duplicates("cutoff")
+    if len(short):
+        listed = ", ".join(
+            f"{r.cutoff} ({int(r.n_train)} models over {r.history_years:.1f} years)"
+            for r in short.itertuples(index=False)
+        )
+        text += (
+            f" Cutoffs with less than {MIN_HISTORY_YEARS:g} years of training history "
+            f"({listed}) score extrapolation far beyond the data, which no trend model can "
+            "do reliably; the toolkit warns (ShortHistoryWarning) when a fit has so little "
+            "history."
+        )
+    return text + (
+        " With enough history, coverage above 80% means the intervals are wider than "
+        "needed, below 80% narrower: the random-walk slope widens them with the horizon at "
+        "the rate growth has changed in the past."
     )
 
 
@@ -470,7 +481,7 @@ def _documents(ctx: dict) -> tuple[str, str]:
         )
         table(rolling)
         table(calibration)
-        para(_backtest_sentence(calibration))
+        para(_backtest_sentence(rolling, calibration))
         figure("calibration")
 
     section("The stock and the levers")

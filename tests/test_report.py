@@ -269,3 +269,29 @@ def test_warning_box_when_unreliable(tmp_path, fast, monkeypatch):
     text = (out / "index.html").read_text(encoding="utf-8")
     assert 'class="warning"' in text and "WARNING" in text
     assert "WARNING" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_backtest_sentence_names_short_history_cutoffs_from_the_data():
+    """The short-history caveat lists the cutoffs the table has, and none when it has none."""
+    cal = pd.DataFrame(
+        {
+            "cutoffs": ["all"],
+            "method": ["average"],
+            "view": ["frontier"],
+            "nominal": [0.8],
+            "empirical": [0.75],
+            "gap": [-0.05],
+            "n": [8],
+        }
+    )
+    rolling = pd.DataFrame(
+        {
+            "cutoff": ["2020-01-01", "2020-01-01", "2024-01-01"],
+            "n_train": [7, 7, 45],
+            "history_years": [1.37, 1.37, 5.5],
+        }
+    )
+    text = rp._backtest_sentence(rolling, cal)
+    assert "frontier view 75% (n=8)" in text
+    assert "2020-01-01 (7 models over 1.4 years)" in text and "2024-01-01" not in text
+    assert "less than 3 years" not in rp._backtest_sentence(rolling.iloc[2:], cal)
