@@ -34,6 +34,8 @@ from forecast.units import decimal_years
 __all__ = [
     "MILESTONES",
     "STOCK_STEPS",
+    "plot_calibration",
+    "plot_calibration_data",
     "plot_demand_models",
     "plot_demand_models_data",
     "plot_diagnostics",
