@@ -213,21 +213,40 @@ def growth_frame(demand) -> pd.DataFrame:
 
 
 def _growth_sentence(demand, data_date: str) -> str:
+    """Demand growth against Epoch 2024's, in words; every comparison comes from the data."""
     oom = {
         name: float(np.median(fit.token_growth_log10_per_year()))
         for name, fit in demand.fits.items()
     }
     front = oom.get("frontier", float("nan"))
     pop = oom.get("exponential", float("nan"))
-    return (
-        f"Epoch 2024 estimated 0.38 OOM/yr [0.27, 0.48] from a bootstrap regression over all "
-        f"notable language models with data to early 2024. The toolkit's population model "
-        f"(all notable models) gives {pop:.2f} OOM/yr and its frontier model {front:.2f} OOM/yr: "
-        f"the frontier models follow only the five largest runs at release, which is what "
-        f"meets the stock, and the table now runs to {data_date}, so the 2024-2026 runs "
-        f"(15-40T tokens) pull the trend up. The compute model grows more slowly because "
-        f"Chinchilla allocation turns compute growth into its square root in tokens."
+    epoch = EPOCH2024_GROWTH_OOM[0]
+    text = (
+        f"Epoch 2024 estimated {epoch:.2f} OOM/yr [{EPOCH2024_GROWTH_OOM[1]:.2f}, "
+        f"{EPOCH2024_GROWTH_OOM[2]:.2f}] from a bootstrap regression over all notable language "
+        f"models with data to early 2024. The toolkit's population model (all notable models) "
+        f"gives {pop:.2f} OOM/yr and its frontier model {front:.2f} OOM/yr "
+        f"({'faster' if front > epoch else 'slower'} than Epoch's); the frontier models follow "
+        f"only the five largest runs at release, which is what meets the stock. The table runs "
+        f"to {data_date}."
     )
+    recent = demand.models.loc[demand.models["year"] >= 2024.0, "tokens"].dropna()
+    if len(recent):
+        text += (
+            f" Its {len(recent)} runs released since 2024 reach {recent.max() / 1e12:.3g}T tokens."
+        )
+    if "random-walk-slope" in oom:
+        text += (
+            f" The random-walk slope puts the growth rate at the last data date at "
+            f"{oom['random-walk-slope']:.2f} OOM/yr: it weights recent years more than the "
+            "straight trend."
+        )
+    if "compute" in oom:
+        text += (
+            f" The compute model gives {oom['compute']:.2f} OOM/yr of tokens: Chinchilla "
+            "allocation turns compute growth into its square root in tokens."
+        )
+    return text
 
 
 def _backtest_sentence(rolling: pd.DataFrame, calibration: pd.DataFrame) -> str:

@@ -295,3 +295,21 @@ def test_backtest_sentence_names_short_history_cutoffs_from_the_data():
     assert "frontier view 75% (n=8)" in text
     assert "2020-01-01 (7 models over 1.4 years)" in text and "2024-01-01" not in text
     assert "less than 3 years" not in rp._backtest_sentence(rolling.iloc[2:], cal)
+
+
+def test_growth_sentence_compares_with_epoch_from_the_data():
+    """On a table without post-2024 runs and slow growth, the text says so."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    def fit(oom):
+        return SimpleNamespace(token_growth_log10_per_year=lambda: np.full(10, oom))
+
+    demand = SimpleNamespace(
+        fits={"exponential": fit(0.2), "frontier": fit(0.25)},
+        models=pd.DataFrame({"year": [2020.0, 2023.5], "tokens": [1e11, 1e12]}),
+    )
+    text = rp._growth_sentence(demand, "2023-06-30")
+    assert "frontier model 0.25 OOM/yr (slower than Epoch's)" in text
+    assert "since 2024" not in text and "random-walk" not in text and "compute" not in text
