@@ -3,16 +3,23 @@
 Two input schemas are accepted, detected from the header:
 
 - the **project schema** (``data/training_runs.csv``): ``model, organization, date,
-  tokens, unique_tokens, epochs, parameters, compute_flop, published_size, conversion,
-  confidence, source_url, notes``; only ``model``, ``date`` and ``tokens`` are required
-  and the sizes are already in **tokens**;
+  disclosure, tokens, tokens_bound, tokens_kind, unique_tokens, epochs, modality,
+  text_share, family, parameters, compute_flop, compute_source, published_size,
+  conversion, confidence, source_url, notes``; only ``model``, ``date`` and ``tokens``
+  are required (an older file without the descriptive columns loads with documented
+  defaults, listed in the load report) and the sizes are already in **tokens**;
 - **Epoch AI's "Notable AI Models" CSV** (any of its public header variants); only rows
   whose ``Domain`` lists ``Language`` and that carry a dataset size are kept, and the
   size is converted to tokens where Epoch's column holds words.
 
 Every loader returns the same columns (see ``docs/architecture.md``): text quantities in
 tokens (float, NaN where unknown), ``date`` as ``datetime64[ns]`` and ``year`` as a
-decimal year. Problems a user can fix raise :class:`forecast.errors.DataError` naming the
+decimal year. In the loaded frame ``tokens`` is always **tokens trained** (all epochs),
+the quantity every demand model fits and the one the effective stock (which includes a
+repetition allowance) is compared with: the file's number when ``tokens_kind`` is
+``trained``, the file's corpus size times ``epochs`` when it is ``corpus`` (one pass
+assumed, and counted in the load report, when the epochs are unknown). The number as
+the file gives it is kept in ``tokens_published``. Problems a user can fix raise :class:`forecast.errors.DataError` naming the
 file, the 1-based spreadsheet row (header = row 1; rows are CSV *records*, so a quoted
 cell spanning several text lines is one row) and the column. Rows are never dropped
 silently: every dropped row is counted by reason in ``df.attrs["load_report"]``.
@@ -56,11 +63,19 @@ COLUMNS: tuple[str, ...] = (
     "organization",
     "date",
     "year",
+    "disclosure",
     "tokens",
+    "tokens_published",
+    "tokens_bound",
+    "tokens_kind",
     "unique_tokens",
     "epochs",
+    "modality",
+    "text_share",
+    "family",
     "parameters",
     "compute_flop",
+    "compute_source",
     "published_size",
     "conversion",
     "confidence",
@@ -69,14 +84,24 @@ COLUMNS: tuple[str, ...] = (
 )
 NUMERIC_COLUMNS: tuple[str, ...] = (
     "tokens",
+    "tokens_published",
     "unique_tokens",
     "epochs",
+    "text_share",
     "parameters",
     "compute_flop",
 )
+#: Numeric columns read from a project file (``tokens_published`` is the file's ``tokens``).
+_FILE_NUMERIC: tuple[str, ...] = ("unique_tokens", "epochs", "parameters", "compute_flop")
 TEXT_COLUMNS: tuple[str, ...] = (
     "model",
     "organization",
+    "disclosure",
+    "tokens_bound",
+    "tokens_kind",
+    "modality",
+    "family",
+    "compute_source",
     "published_size",
     "conversion",
     "confidence",
@@ -84,9 +109,26 @@ TEXT_COLUMNS: tuple[str, ...] = (
     "notes",
 )
 #: Columns of the project schema (``data/training_runs.csv``); the first three are required.
-PROJECT_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c != "year")
+PROJECT_COLUMNS: tuple[str, ...] = tuple(
+    c for c in COLUMNS if c not in ("year", "tokens_published")
+)
 PROJECT_REQUIRED: tuple[str, ...] = ("model", "date", "tokens")
 CONFIDENCE_LEVELS: tuple[str, ...] = ("confident", "likely", "speculative")
+#: Allowed values of the categorical columns (data/README.md, "Data dictionary").
+DISCLOSURE_LEVELS: tuple[str, ...] = ("disclosed", "undisclosed")
+TOKENS_BOUNDS: tuple[str, ...] = ("exact", "lower", "upper")
+TOKENS_KINDS: tuple[str, ...] = ("trained", "corpus")
+MODALITIES: tuple[str, ...] = ("text", "multimodal")
+COMPUTE_SOURCES: tuple[str, ...] = ("reported", "derived-6ND", "estimate")
+#: What a project file without a descriptive column is read as (said in the load report).
+PROJECT_DEFAULTS: dict[str, str] = {
+    "disclosure": "from tokens (disclosed if present)",
+    "tokens_bound": "exact",
+    "tokens_kind": "trained",
+    "modality": "text",
+    "family": "the model's own name",
+    "compute_source": "estimate",
+}
 
 #: Epoch dataset-size columns, most preferred first, with whether they hold words.
 #: The ``(datapoints)`` variants hold WORDS for language models (Epoch's convention
@@ -109,11 +151,14 @@ EPOCH_NUMERIC: dict[str, str] = {
 # Reasons used in LoadReport.dropped / LoadReport.flagged.
 DROP_BLANK = "blank row"
 DROP_NOT_LANGUAGE = "not a language model"
-DROP_NO_SIZE = "no dataset size"
+DROP_NO_SIZE = "no dataset size and no training compute"
 DROP_BAD_SIZE = "unparseable dataset size (e.g. comma-joined alternatives)"
 DROP_NO_DATE = "no publication date"
 DROP_DUPLICATE = "duplicate row"
 FLAG_NO_TOKENS = "no disclosed token count"
+FLAG_ONE_PASS = "corpus size without epochs (one pass assumed for tokens trained)"
+FLAG_LOWER_BOUND = "token count that is a lower bound (fitted at its stated value)"
+FLAG_UPPER_BOUND = "token count that is an upper bound (fitted at its stated value)"
 
 _BUNDLED_DIR = "_bundled_data"
 _REPO_DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
@@ -478,6 +523,100 @@ def _missing_columns_error(name: str, header: Sequence[str], what: str) -> DataE
     return DataError(f"{what}; columns present: {present}", file=name)
 
 
+def _choice(v: _Validator, text: str, allowed: Sequence[str], row: int, column: str) -> str:
+    """A categorical cell (case-insensitive) -> its canonical spelling, or DataError."""
+    for value in allowed:
+        if text.lower() == value.lower():
+            return value
+    raise v.error(f"{column} {text!r} is not one of {', '.join(allowed)}", row, column)
+
+
+def _flag(rec: dict, reason: str) -> None:
+    """Note a caveat on a row; counted in the load report once duplicates are removed."""
+    rec.setdefault("_flags", []).append(reason)
+
+
+def _tokens_trained(rec: dict) -> None:
+    """Fill ``tokens`` (tokens trained) from the published number, its kind and epochs."""
+    published = rec["tokens_published"]
+    rec["tokens"] = published
+    if math.isnan(published):
+        _flag(rec, FLAG_NO_TOKENS)
+        return
+    if rec["tokens_kind"] == "corpus":
+        if math.isnan(rec["unique_tokens"]):
+            rec["unique_tokens"] = published
+        if math.isnan(rec["epochs"]):
+            _flag(rec, FLAG_ONE_PASS)
+        else:
+            rec["tokens"] = published * rec["epochs"]
+    if rec["tokens_bound"] == "lower":
+        _flag(rec, FLAG_LOWER_BOUND)
+    elif rec["tokens_bound"] == "upper":
+        _flag(rec, FLAG_UPPER_BOUND)
+
+
+def _project_categories(
+    rec: dict, get: dict[str, str], present: set[str], row: int, v: _Validator
+) -> None:
+    """Validate the descriptive columns of one project row (or apply their defaults)."""
+    has_tokens = not math.isnan(rec["tokens_published"])
+    has_compute = not math.isnan(rec["compute_flop"])
+    if "disclosure" in present:
+        disclosure = _choice(v, get["disclosure"], DISCLOSURE_LEVELS, row, "disclosure")
+        if disclosure == "disclosed" and not has_tokens:
+            raise v.error("disclosure is 'disclosed' but tokens is empty", row, "tokens")
+        if disclosure == "undisclosed" and has_tokens:
+            raise v.error(
+                "disclosure is 'undisclosed' but tokens has a value (leave it empty)",
+                row,
+                "tokens",
+            )
+    else:
+        disclosure = "disclosed" if has_tokens else "undisclosed"
+    rec["disclosure"] = disclosure
+    for column, allowed in (("tokens_bound", TOKENS_BOUNDS), ("tokens_kind", TOKENS_KINDS)):
+        if column not in present:
+            rec[column] = PROJECT_DEFAULTS[column] if has_tokens else ""
+        elif has_tokens:
+            if not get[column]:
+                raise v.error(f"{column} is required when tokens has a value", row, column)
+            rec[column] = _choice(v, get[column], allowed, row, column)
+        elif get[column]:
+            raise v.error(f"{column} {get[column]!r} given but tokens is empty", row, column)
+        else:
+            rec[column] = ""
+    if "modality" in present:
+        if not get["modality"]:
+            raise v.error("modality is required (text or multimodal)", row, "modality")
+        rec["modality"] = _choice(v, get["modality"], MODALITIES, row, "modality")
+    else:
+        rec["modality"] = PROJECT_DEFAULTS["modality"]
+    share = v.positive(get["text_share"], row, "text_share")
+    if share > 1:
+        raise v.error(f"text_share {share:g} must be a fraction in (0, 1]", row, "text_share")
+    rec["text_share"] = share
+    rec["family"] = get["family"] or rec["model"]
+    if "compute_source" not in present:
+        rec["compute_source"] = PROJECT_DEFAULTS["compute_source"] if has_compute else ""
+    elif has_compute:
+        if not get["compute_source"]:
+            raise v.error(
+                "compute_source is required when compute_flop has a value", row, "compute_source"
+            )
+        rec["compute_source"] = _choice(
+            v, get["compute_source"], COMPUTE_SOURCES, row, "compute_source"
+        )
+    elif get["compute_source"]:
+        raise v.error(
+            f"compute_source {get['compute_source']!r} given but compute_flop is empty",
+            row,
+            "compute_source",
+        )
+    else:
+        rec["compute_source"] = ""
+
+
 def _load_project(
     header: list[str], rows: list[tuple[int, list[str]]], name: str, v: _Validator
 ) -> tuple[list[dict], LoadReport]:
@@ -498,8 +637,19 @@ def _load_project(
             name, header, f"missing required column(s) {', '.join(missing)}"
         )
     index = {c: lower.index(c) for c in PROJECT_COLUMNS if c in lower}
+    present = set(index)
     report = LoadReport(file=name, schema="project")
     report.ignored_columns = [c for c in header if c and c.lower() not in PROJECT_COLUMNS]
+    absent = [c for c in PROJECT_DEFAULTS if c not in present]
+    if absent:
+        report.notes.append(
+            "column(s) absent, read with defaults: "
+            + ", ".join(f"{c} = {PROJECT_DEFAULTS[c]}" for c in absent)
+        )
+
+    def column_name(col: str) -> str:
+        return header[index[col]] if col in index else col
+
     records: list[dict] = []
     for row, cells in rows:
         report.rows_read += 1
@@ -508,20 +658,20 @@ def _load_project(
             continue
         get = {c: _cell(cells, index.get(c)) for c in PROJECT_COLUMNS}
         if not get["model"]:
-            raise v.error("missing model name", row, header[index["model"]])
+            raise v.error("missing model name", row, column_name("model"))
         rec: dict = {"_row": row, "model": get["model"]}
-        rec["date"] = v.date(get["date"], row, header[index["date"]])
-        for col in NUMERIC_COLUMNS:
-            column_name = header[index[col]] if col in index else col
-            rec[col] = v.positive(get[col], row, column_name)
-        if math.isnan(rec["tokens"]):
-            report.flag(FLAG_NO_TOKENS)
+        rec["date"] = v.date(get["date"], row, column_name("date"))
+        rec["tokens_published"] = v.positive(get["tokens"], row, column_name("tokens"))
+        for col in _FILE_NUMERIC:
+            rec[col] = v.positive(get[col], row, column_name(col))
+        _project_categories(rec, get, present, row, v)
+        _tokens_trained(rec)
         confidence = get["confidence"].lower()
         if confidence and confidence not in CONFIDENCE_LEVELS:
             raise v.error(
                 f"confidence {get['confidence']!r} is not one of {', '.join(CONFIDENCE_LEVELS)}",
                 row,
-                header[index["confidence"]],
+                column_name("confidence"),
             )
         for col in ("organization", "published_size", "conversion", "source_url", "notes"):
             rec[col] = get[col]
@@ -574,36 +724,9 @@ def _load_epoch(
             report.drop(DROP_NOT_LANGUAGE)
             continue
         raw_size = _cell(cells, idx[size_col])
-        if not raw_size:
-            report.drop(DROP_NO_SIZE)
-            continue
-        try:
-            value = parse_number(raw_size)
-        except ValueError:
-            if _NONFINITE.match(raw_size):
-                raise v.error(f"{raw_size!r} is not a finite number", row, size_col) from None
-            if _NUMBER.match(raw_size):  # a number, but too large for a float
-                raise v.error(f"{raw_size!r} is too large", row, size_col) from None
-            report.drop(DROP_BAD_SIZE)
-            continue
-        if value is None or value <= 0:
-            raise v.error(f"dataset size {raw_size!r} must be positive", row, size_col)
-        model = _cell(cells, idx[name_col])
-        if not model:
-            raise v.error("missing model name", row, name_col)
-        raw_date = _cell(cells, idx[EPOCH_DATE_COLUMN])
-        if not raw_date:
-            report.drop(DROP_NO_DATE)
-            continue
-        rec: dict = {"_row": row, "model": model}
-        rec["date"] = v.date(raw_date, row, EPOCH_DATE_COLUMN)
-        # Epoch's convention is 1 token = 0.75 words, so tokens = words x 4/3. (Epoch's
-        # own 2024 code multiplies the stored words by 4/5 to "convert to tokens", which
-        # goes the wrong way: it shrinks word counts instead of enlarging them.)
-        rec["tokens"] = value / WORDS_PER_TOKEN if in_words else value
-        rec["unique_tokens"] = math.nan
+        numbers: dict[str, float] = {}
         for src, dst in EPOCH_NUMERIC.items():
-            rec[dst] = math.nan
+            numbers[dst] = math.nan
             if src not in idx:
                 continue
             try:
@@ -614,10 +737,56 @@ def _load_epoch(
             if number is not None and number <= 0:
                 bad_optional[src] = bad_optional.get(src, 0) + 1
                 number = None
-            rec[dst] = math.nan if number is None else number
+            numbers[dst] = math.nan if number is None else number
+        if not raw_size and math.isnan(numbers["compute_flop"]):
+            report.drop(DROP_NO_SIZE)
+            continue
+        value = None
+        if raw_size:
+            try:
+                value = parse_number(raw_size)
+            except ValueError:
+                if _NONFINITE.match(raw_size):
+                    raise v.error(f"{raw_size!r} is not a finite number", row, size_col) from None
+                if _NUMBER.match(raw_size):  # a number, but too large for a float
+                    raise v.error(f"{raw_size!r} is too large", row, size_col) from None
+                report.drop(DROP_BAD_SIZE)
+                continue
+            if value is None or value <= 0:
+                raise v.error(f"dataset size {raw_size!r} must be positive", row, size_col)
+        model = _cell(cells, idx[name_col])
+        if not model:
+            raise v.error("missing model name", row, name_col)
+        raw_date = _cell(cells, idx[EPOCH_DATE_COLUMN])
+        if not raw_date:
+            report.drop(DROP_NO_DATE)
+            continue
+        rec: dict = {"_row": row, "model": model, **numbers}
+        rec["date"] = v.date(raw_date, row, EPOCH_DATE_COLUMN)
+        rec["unique_tokens"] = math.nan
+        rec["text_share"] = math.nan
+        rec["family"] = model
+        rec["modality"] = "text" if set(domains) <= {"language"} else "multimodal"
+        rec["compute_source"] = "" if math.isnan(rec["compute_flop"]) else "estimate"
+        if value is None:
+            # A language model whose training compute is known but whose data is not.
+            rec["disclosure"] = "undisclosed"
+            rec["tokens_published"] = math.nan
+            rec["tokens_bound"] = rec["tokens_kind"] = ""
+            rec["published_size"] = "not disclosed"
+            rec["conversion"] = ""
+        else:
+            rec["disclosure"] = "disclosed"
+            # Epoch's convention is 1 token = 0.75 words, so tokens = words x 4/3. (Epoch's
+            # own 2024 code multiplies the stored words by 4/5 to "convert to tokens",
+            # which goes the wrong way: it shrinks word counts instead of enlarging them.)
+            rec["tokens_published"] = value / WORDS_PER_TOKEN if in_words else value
+            rec["tokens_bound"] = "exact"
+            rec["tokens_kind"] = _epoch_tokens_kind(rec)
+            rec["published_size"] = f"{raw_size} {'words' if in_words else 'tokens'}"
+            rec["conversion"] = conversion
+        _tokens_trained(rec)
         rec["organization"] = _cell(cells, idx.get("Organization"))
-        rec["published_size"] = f"{raw_size} {'words' if in_words else 'tokens'}"
-        rec["conversion"] = conversion
         rec["confidence"] = _cell(cells, idx.get("Confidence")).lower()
         rec["source_url"] = _cell(cells, idx.get("Link"))
         rec["notes"] = _cell(cells, idx.get("Dataset size notes"))
@@ -627,14 +796,46 @@ def _load_epoch(
     return records, report
 
 
+FLAG_EPOCHS_IGNORED = (
+    "Epochs value ignored: the dataset size already matches compute as tokens trained (C = 6ND)"
+)
+
+
+def _epoch_tokens_kind(rec: dict) -> str:
+    """``corpus`` (Epoch records a dataset and its passes) unless compute says otherwise.
+
+    Epoch's size column holds the dataset and ``Epochs`` the passes over it, but some rows
+    already hold the tokens processed. Where parameters and compute are known, C = 6·N·D
+    decides: if the size alone matches the compute better (in log ratio) than the size
+    times the epochs, the size is taken as tokens trained and the epochs are ignored.
+    """
+    epochs, size = rec["epochs"], rec["tokens_published"]
+    n, flop = rec["parameters"], rec["compute_flop"]
+    if math.isnan(epochs) or epochs == 1 or math.isnan(n) or math.isnan(flop):
+        return "corpus"
+    as_trained = abs(math.log10(6 * n * size / flop))
+    as_corpus = abs(math.log10(6 * n * size * epochs / flop))
+    if as_trained < as_corpus:
+        _flag(rec, FLAG_EPOCHS_IGNORED)
+        rec["unique_tokens"] = math.nan
+        return "trained"
+    return "corpus"
+
+
 _COMPARE = (
     "organization",
     "date",
+    "disclosure",
     "tokens",
+    "tokens_bound",
+    "tokens_kind",
     "unique_tokens",
     "epochs",
+    "modality",
+    "family",
     "parameters",
     "compute_flop",
+    "compute_source",
     "confidence",
 )
 
@@ -700,6 +901,9 @@ def _parse(raw: bytes, name: str, *, expect: str | None = None) -> pd.DataFrame:
             "Training dataset size ...)",
         )
     records = _dedupe(records, report, v)
+    for rec in records:
+        for reason in rec.get("_flags", ()):
+            report.flag(reason)
     report.rows_kept = len(records)
     if not records:
         raise DataError(f"no usable rows: {report}", file=name)
@@ -810,6 +1014,34 @@ def load_stock_estimates(path=None) -> pd.DataFrame:
     return df
 
 
+#: Categorical columns counted by ``forecast data check``, with their allowed values.
+_COUNTED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("disclosure", DISCLOSURE_LEVELS),
+    ("tokens_bound", TOKENS_BOUNDS),
+    ("tokens_kind", TOKENS_KINDS),
+    ("modality", MODALITIES),
+    ("compute_source", COMPUTE_SOURCES),
+)
+
+
+def _category_counts(df: pd.DataFrame) -> list[str]:
+    """One line per categorical column: ``by disclosure: disclosed 120, undisclosed 20``."""
+    lines = []
+    for column, allowed in _COUNTED:
+        counts = df[column].value_counts()
+        parts = [f"{value} {int(counts.get(value, 0))}" for value in allowed]
+        blank = int(counts.get("", 0))
+        if blank:
+            parts.append(f"(none) {blank}")
+        lines.append(f"by {column}: " + ", ".join(parts))
+    undisclosed = df["disclosure"] == "undisclosed"
+    with_compute = int((undisclosed & df["compute_flop"].notna()).sum())
+    lines.append(
+        f"undisclosed runs with training compute: {with_compute} of {int(undisclosed.sum())}"
+    )
+    return lines
+
+
 def check_models_file(path) -> CheckReport:
     """Validate a models CSV and describe it (schema, row counts, date range, largest run).
 
@@ -835,12 +1067,16 @@ def check_models_file(path) -> CheckReport:
         lines.append("rows dropped: 0")
     lines.append(f"date range: {df['date'].min():%Y-%m-%d} to {df['date'].max():%Y-%m-%d}")
     with_tokens = df["tokens"].notna()
-    lines.append(f"models with a token count: {int(with_tokens.sum())} of {len(df)}")
+    lines.append(f"models with tokens trained: {int(with_tokens.sum())} of {len(df)}")
     if with_tokens.any():
         top = df.loc[df.loc[with_tokens, "tokens"].idxmax()]
         lines.append(
-            f"largest run: {top['model']} ({top['tokens']:.3g} tokens, {top['date']:%Y-%m-%d})"
+            f"largest run: {top['model']} ({top['tokens']:.3g} tokens trained, "
+            f"{top['date']:%Y-%m-%d})"
         )
+    lines.extend(_category_counts(df))
+    families = df["family"].nunique()
+    lines.append(f"families (runs sharing one corpus and release): {families} for {len(df)} rows")
     problems = [f"{n} row(s) kept with {r}" for r, n in report.flagged.items()]
     if report.ignored_columns:
         problems.append("ignored column(s): " + ", ".join(report.ignored_columns))
@@ -851,12 +1087,13 @@ def check_models_file(path) -> CheckReport:
 
 
 def models_frame_hash(df: pd.DataFrame) -> str:
-    """Stable sha256 (hex) of the ``model``, ``date``, ``tokens``, ``compute_flop`` columns.
+    """Stable sha256 (hex) of the ``model``, ``date``, ``tokens``, ``compute_flop``, ``family`` columns.
 
     Independent of row order and of other columns; tokens and FLOP are hashed exactly
     (``float.hex``), NaN as ``nan``. Used as a cache key for fits. ``tokens`` is required;
     a frame without ``date`` is hashed on ``year`` (decimal years), a missing ``model``
-    or ``compute_flop`` column hashes as empty names / NaN.
+    or ``compute_flop`` column hashes as empty names / NaN, a missing ``family`` as the
+    model names (each run its own family).
     """
     if "tokens" not in df.columns or not ({"date", "year"} & set(df.columns)):
         raise DataError(
@@ -875,12 +1112,13 @@ def models_frame_hash(df: pd.DataFrame) -> str:
         dates = ["y" + fmt(y) for y in df["year"].tolist()]
     models = df["model"].astype(str).tolist() if "model" in df.columns else [""] * n
     flops = df["compute_flop"].tolist() if "compute_flop" in df.columns else [math.nan] * n
+    families = df["family"].astype(str).tolist() if "family" in df.columns else models
     lines = sorted(
-        "\t".join([m, d, fmt(t), fmt(c)])
-        for m, d, t, c in zip(models, dates, df["tokens"].tolist(), flops, strict=True)
+        "\t".join([m, d, fmt(t), fmt(c), f])
+        for m, d, t, c, f in zip(models, dates, df["tokens"].tolist(), flops, families, strict=True)
     )
     digest = hashlib.sha256()
-    digest.update(b"forecast-models-v1\n")
+    digest.update(b"forecast-models-v2\n")
     for line in lines:
         digest.update(line.encode("utf-8") + b"\n")
     return digest.hexdigest()

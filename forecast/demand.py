@@ -103,12 +103,22 @@ class SamplerConfig:
 def frontier_rows(models: pd.DataFrame, value: str = "tokens", k: int = FRONTIER_K) -> pd.DataFrame:
     """Rows that were among the ``k`` largest (by ``value``) of all runs released up to their date.
 
+    A ``family`` column (runs sharing one corpus and release) counts each family once,
+    by its largest run.
+
     Why this definition: exhaustion happens when the *largest* runs meet the stock, so
     the frontier, not the typical model, is what must be projected. A strict record
     (k = 1) keeps too few points to estimate a trend with its uncertainty; top-5 at
     release keeps the upper envelope while using every row to decide membership.
     """
     rows = models.dropna(subset=[value]).sort_values(["date", "model"])
+    if "family" in rows.columns:
+        # Runs that share one corpus and release (e.g. Llama 2 7B/13B/70B) are one piece
+        # of evidence about the frontier, not three: keep each family's largest run.
+        family = rows["family"].where(rows["family"].astype(str) != "", rows["model"])
+        order = rows.assign(_family=family, _neg=-rows[value].to_numpy(dtype=float))
+        keep = order.sort_values(["_neg", "date", "model"]).drop_duplicates("_family").index
+        rows = rows.loc[rows.index.isin(keep)]
     dates = rows["date"].to_numpy()
     values = rows[value].to_numpy(dtype=float)
     # larger[i, j]: run j was released no later than run i and is strictly larger.

@@ -277,3 +277,29 @@ def test_console_script_error_is_one_line(tmp_path):
     assert proc.returncode == 2
     assert "unknown scenario 'no-such-scenario'" in one_line_error(proc.stderr)
     assert proc.stdout == ""
+
+
+def test_data_check_counts_descriptive_columns(capsys, no_network):
+    code, out, err = run(capsys, ["data", "check", str(REPO / "data" / "training_runs.csv")])
+    assert code == 0, err
+    for column in ("disclosure", "tokens_bound", "tokens_kind", "modality", "compute_source"):
+        assert f"by {column}: " in out
+    assert "undisclosed runs with training compute: " in out
+
+
+def test_data_check_invalid_descriptive_value_exits_2(capsys, tmp_path):
+    lines = (REPO / "data" / "training_runs.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO("\n".join(lines[1:3]))))
+    rows[1][header.index("modality")] = "holographic"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+    path = tmp_path / "runs.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    code, out, err = run(capsys, ["data", "check", str(path)])
+    assert code == 2
+    line = one_line_error(err)
+    assert f"{path}, row 3, column 'modality'" in line and "holographic" in line

@@ -98,13 +98,19 @@ def test_epoch_variants(fixtures_dir, name, column, in_words):
     assert a["source_url"] == "https://example.org/a"
     assert a["date"] == pd.Timestamp("2020-05-28")
     assert a["year"] == pytest.approx(2020 + 148 / 366)
-    assert math.isnan(a["unique_tokens"])
+    # Epoch records the dataset (corpus) and its passes: one epoch, so corpus = trained.
+    assert a["tokens_kind"] == "corpus" and a["disclosure"] == "disclosed"
+    assert a["unique_tokens"] == a["tokens_published"] == a["tokens"]
+    assert (a["modality"], a["tokens_bound"], a["compute_source"]) == ("text", "exact", "estimate")
+    assert a["family"] == "LangA"
     assert ("words" in a["published_size"]) == in_words
     assert ("4/3" in a["conversion"]) == in_words
     assert column in a["conversion"]
     b = df.set_index("model").loc["MultiB"]
     assert b["confidence"] == "likely"
     assert math.isnan(b["compute_flop"]) and math.isnan(b["epochs"])
+    assert b["modality"] == "multimodal" and b["compute_source"] == ""
+    assert report.flagged == {data.FLAG_ONE_PASS: int(df["epochs"].isna().sum())}
     assert report.dropped[data.DROP_NOT_LANGUAGE] == 1
     assert report.dropped[data.DROP_NO_SIZE] == 1
 
@@ -334,8 +340,12 @@ def test_check_models_file_ok(fixtures_dir):
     assert "schema: project" in result.text
     assert "rows read: 4" in result.text
     assert "date range: 2020-05-01 to 2024-04-18" in result.text
-    assert "models with a token count: 3 of 4" in result.text
-    assert "largest run: Llama 3-70B (1.5e+13 tokens, 2024-04-18)" in result.text
+    assert "models with tokens trained: 3 of 4" in result.text
+    assert "largest run: Llama 3-70B (1.5e+13 tokens trained, 2024-04-18)" in result.text
+    # the fixture has none of the descriptive columns: defaults, said in the report
+    assert "by disclosure: disclosed 3, undisclosed 1" in result.text
+    assert "by tokens_kind: trained 3, corpus 0, (none) 1" in result.text
+    assert "read with defaults" in result.text
     assert "no disclosed token count" in result.text
 
 
@@ -343,7 +353,7 @@ def test_check_models_file_reports_drops(fixtures_dir):
     result = check_models_file(fixtures_dir / "epoch_system_datapoints.csv")
     assert result.ok
     assert "not a language model: 1" in result.text
-    assert "no dataset size: 1" in result.text
+    assert "no dataset size and no training compute: 1" in result.text
 
 
 def test_check_models_file_invalid(fixtures_dir):
@@ -413,14 +423,26 @@ def test_epoch_extract(epoch_extract):
     assert report.schema == "epoch:Training dataset size (total)"
     assert report.rows_read == 827
     assert df["tokens"].notna().sum() >= 240
-    assert report.rows_kept == 275
-    assert report.dropped == {data.DROP_NOT_LANGUAGE: 467, data.DROP_NO_SIZE: 85}
+    # 275 language rows with a size, plus 28 with compute but no size (undisclosed)
+    assert report.rows_kept == 303
+    assert report.dropped == {data.DROP_NOT_LANGUAGE: 467, data.DROP_NO_SIZE: 57}
+    assert (df["disclosure"] == "undisclosed").sum() == 28
+    assert df.loc[df["disclosure"] == "undisclosed", "tokens"].isna().all()
+    assert df.loc[df["disclosure"] == "undisclosed", "compute_flop"].notna().all()
     by = df.set_index("model")
     assert by.loc["Llama 3-70B", "tokens"] == 1.5e13
     assert by.loc["Chinchilla", "tokens"] == 1.4e12
-    assert df.loc[df["tokens"].idxmax(), "model"] == "Llama 3-70B"
+    # Epochs multiply the dataset into tokens trained: RoBERTa's 48 passes over ~4.3e10
+    assert by.loc["RoBERTa Large", "tokens_kind"] == "corpus"
+    assert by.loc["RoBERTa Large", "tokens"] == pytest.approx(2.048e12)
+    # ... unless C = 6ND says the size already counts tokens trained (H3: 509 "epochs")
+    assert by.loc["Hybrid H3-2.7B", "tokens_kind"] == "trained"
+    assert by.loc["Hybrid H3-2.7B", "tokens"] == 4e11
+    text = df[df["modality"] == "text"]
+    assert text.loc[text["tokens"].idxmax(), "model"] == "Llama 3-70B"
     assert df["date"].max() <= pd.Timestamp("2024-06-30")
-    assert (df["confidence"].value_counts().get("confident", 0)) == 161
+    disclosed = df[df["disclosure"] == "disclosed"]
+    assert (disclosed["confidence"].value_counts().get("confident", 0)) == 161
 
 
 # --- property tests ------------------------------------------------------------------
@@ -640,3 +662,118 @@ def test_local_path_never_touches_network(monkeypatch, fixtures_dir):
 
     monkeypatch.setattr(data.urllib.request, "urlopen", boom)
     assert len(load_models(str(fixtures_dir / "epoch_total.csv"))) == 3
+
+
+# --- descriptive columns (disclosure, bound, kind, modality, family, compute source) ------
+
+FULL_HEADER = ",".join(data.PROJECT_COLUMNS)
+
+
+def _full_row(**cells: str) -> str:
+    values = {
+        "model": "M",
+        "date": "2024-01-01",
+        "disclosure": "disclosed",
+        "tokens": "1e12",
+        "tokens_bound": "exact",
+        "tokens_kind": "trained",
+        "modality": "text",
+        "family": "m",
+        "compute_flop": "6e23",
+        "compute_source": "derived-6ND",
+        "confidence": "confident",
+    }
+    values.update(cells)
+    return ",".join(values.get(c, "") for c in data.PROJECT_COLUMNS)
+
+
+def _write_rows(tmp_path, *rows: str):
+    path = tmp_path / "runs.csv"
+    path.write_text(FULL_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_descriptive_columns_valid(tmp_path):
+    path = _write_rows(
+        tmp_path,
+        _full_row(model="Trained", tokens="2e12", tokens_bound="lower"),
+        _full_row(model="Corpus", tokens="4e10", tokens_kind="corpus", epochs="50"),
+        _full_row(model="CorpusNoEpochs", tokens="4e10", tokens_kind="corpus"),
+        _full_row(
+            model="Hidden",
+            disclosure="undisclosed",
+            tokens="",
+            tokens_bound="",
+            tokens_kind="",
+            modality="multimodal",
+            text_share="",
+            family="",
+            compute_flop="5e26",
+            compute_source="estimate",
+        ),
+        _full_row(model="Share", modality="MULTIMODAL", text_share="0.8", compute_source="Reported"),
+    )
+    df = load_models(path)
+    by = df.set_index("model")
+    assert by.loc["Trained", "tokens"] == 2e12 and by.loc["Trained", "tokens_bound"] == "lower"
+    # corpus x epochs = tokens trained; the corpus is kept as the unique tokens
+    assert by.loc["Corpus", "tokens"] == pytest.approx(2e12)
+    assert by.loc["Corpus", "tokens_published"] == 4e10
+    assert by.loc["Corpus", "unique_tokens"] == 4e10
+    assert by.loc["CorpusNoEpochs", "tokens"] == 4e10
+    assert math.isnan(by.loc["Hidden", "tokens"])
+    assert by.loc["Hidden", "disclosure"] == "undisclosed"
+    assert by.loc["Hidden", "family"] == "Hidden"  # no family: its own
+    assert by.loc["Share", "modality"] == "multimodal"  # canonical spelling
+    assert by.loc["Share", "compute_source"] == "reported"
+    assert by.loc["Share", "text_share"] == 0.8
+    report = df.attrs["load_report"]
+    assert report.flagged == {
+        data.FLAG_LOWER_BOUND: 1,
+        data.FLAG_ONE_PASS: 1,
+        data.FLAG_NO_TOKENS: 1,
+    }
+    assert not report.notes  # every descriptive column present: no defaults
+
+
+@pytest.mark.parametrize(
+    ("cells", "column", "match"),
+    [
+        ({"disclosure": "secret"}, "disclosure", "not one of disclosed, undisclosed"),
+        ({"disclosure": "undisclosed"}, "tokens", "leave it empty"),
+        ({"disclosure": "disclosed", "tokens": "", "tokens_bound": "", "tokens_kind": ""},
+         "tokens", "'disclosed' but tokens is empty"),
+        ({"tokens_bound": "approx"}, "tokens_bound", "not one of exact, lower, upper"),
+        ({"tokens_bound": ""}, "tokens_bound", "required when tokens has a value"),
+        ({"tokens_kind": "seen"}, "tokens_kind", "not one of trained, corpus"),
+        ({"tokens_kind": ""}, "tokens_kind", "required"),
+        ({"modality": "video"}, "modality", "not one of text, multimodal"),
+        ({"modality": ""}, "modality", "required"),
+        ({"text_share": "1.5"}, "text_share", "fraction"),
+        ({"text_share": "0"}, "text_share", "positive"),
+        ({"compute_source": "rumour"}, "compute_source", "not one of reported, derived-6ND"),
+        ({"compute_source": ""}, "compute_source", "required when compute_flop"),
+        ({"compute_flop": ""}, "compute_source", "given but compute_flop is empty"),
+        ({"disclosure": "undisclosed", "tokens": "", "tokens_kind": ""},
+         "tokens_bound", "given but tokens is empty"),
+    ],
+)
+def test_descriptive_columns_invalid(tmp_path, cells, column, match):
+    path = _write_rows(tmp_path, _full_row(model="Fine"), _full_row(model="Bad", **cells))
+    raises_at(path, row=3, column=column, match=match)
+
+
+def test_family_counts_once_on_the_frontier():
+    from forecast.demand import frontier_rows
+
+    models = pd.DataFrame(
+        {
+            "model": ["S", "M", "L", "Other"],
+            "date": pd.to_datetime(["2023-07-18"] * 3 + ["2023-08-01"]),
+            "tokens": [2e12, 2e12, 2.1e12, 1e12],
+            "family": ["llama2", "llama2", "llama2", ""],
+        }
+    )
+    # one family member (its largest run) plus the run without a family
+    assert frontier_rows(models)["model"].tolist() == ["L", "Other"]
+    assert len(frontier_rows(models.drop(columns="family"))) == 4

@@ -336,7 +336,8 @@ def test_property_epoch_variants(size, name_col, rows, crlf, bom):
             dropped["not a language model"] = dropped.get("not a language model", 0) + 1
         elif kind == "nosize":
             cells[3] = ""
-            dropped["no dataset size"] = dropped.get("no dataset size", 0) + 1
+            key = "no dataset size and no training compute"
+            dropped[key] = dropped.get(key, 0) + 1
         elif kind == "alternatives":
             cells[3] = _q("1000,2000")
             key = "unparseable dataset size (e.g. comma-joined alternatives)"
