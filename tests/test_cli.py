@@ -7,6 +7,8 @@ no network).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import pathlib
@@ -290,16 +292,13 @@ def test_data_check_counts_descriptive_columns(capsys, no_network):
 def test_data_check_invalid_descriptive_value_exits_2(capsys, tmp_path):
     lines = (REPO / "data" / "training_runs.csv").read_text(encoding="utf-8").splitlines()
     header = lines[0].split(",")
-    import csv
-    import io
-
     rows = list(csv.reader(io.StringIO("\n".join(lines[1:3]))))
     rows[1][header.index("modality")] = "holographic"
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
     path = tmp_path / "runs.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
-    code, out, err = run(capsys, ["data", "check", str(path)])
+    code, _out, err = run(capsys, ["data", "check", str(path)])
     assert code == 2
     line = one_line_error(err)
     assert f"{path}, row 3, column 'modality'" in line and "holographic" in line

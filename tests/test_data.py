@@ -711,7 +711,9 @@ def test_descriptive_columns_valid(tmp_path):
             compute_flop="5e26",
             compute_source="estimate",
         ),
-        _full_row(model="Share", modality="MULTIMODAL", text_share="0.8", compute_source="Reported"),
+        _full_row(
+            model="Share", modality="MULTIMODAL", text_share="0.8", compute_source="Reported"
+        ),
     )
     df = load_models(path)
     by = df.set_index("model")
@@ -741,8 +743,11 @@ def test_descriptive_columns_valid(tmp_path):
     [
         ({"disclosure": "secret"}, "disclosure", "not one of disclosed, undisclosed"),
         ({"disclosure": "undisclosed"}, "tokens", "leave it empty"),
-        ({"disclosure": "disclosed", "tokens": "", "tokens_bound": "", "tokens_kind": ""},
-         "tokens", "'disclosed' but tokens is empty"),
+        (
+            {"disclosure": "disclosed", "tokens": "", "tokens_bound": "", "tokens_kind": ""},
+            "tokens",
+            "'disclosed' but tokens is empty",
+        ),
         ({"tokens_bound": "approx"}, "tokens_bound", "not one of exact, lower, upper"),
         ({"tokens_bound": ""}, "tokens_bound", "required when tokens has a value"),
         ({"tokens_kind": "seen"}, "tokens_kind", "not one of trained, corpus"),
@@ -754,8 +759,11 @@ def test_descriptive_columns_valid(tmp_path):
         ({"compute_source": "rumour"}, "compute_source", "not one of reported, derived-6ND"),
         ({"compute_source": ""}, "compute_source", "required when compute_flop"),
         ({"compute_flop": ""}, "compute_source", "given but compute_flop is empty"),
-        ({"disclosure": "undisclosed", "tokens": "", "tokens_kind": ""},
-         "tokens_bound", "given but tokens is empty"),
+        (
+            {"disclosure": "undisclosed", "tokens": "", "tokens_kind": ""},
+            "tokens_bound",
+            "given but tokens is empty",
+        ),
     ],
 )
 def test_descriptive_columns_invalid(tmp_path, cells, column, match):
