@@ -95,14 +95,16 @@ def stages(quick: bool) -> None:
             rec.update(r_hat_max=d.r_hat_max, ess_bulk_min=d.ess_bulk_min)
             total += rec["seconds"]
         ROWS.append(
-            {
-                "section": "stages",
-                "stage": f"fit set total ({name})",
-                "seconds": round(total, 2),
-                "target": "warm <= 15 s",
-            }
+            {"section": "stages", "stage": f"fit set total ({name})", "seconds": round(total, 2)}
         )
-        print(f"{'stages':10s} {'fit set total (' + name + ')':48s} {total:9.2f} s  [warm <= 15 s]")
+        print(f"{'stages':10s} {'fit set total (' + name + ')':48s} {total:9.2f} s")
+    # The default demand, fitted again in this process: nutpie reuses the compiled models
+    # (new data would be swapped in the same way), so this is the "warm (compiled)" time.
+    for name in samplers:
+        config = dm.SamplerConfig(**{**sampler.__dict__, "nuts_sampler": name})
+        with timed("stages", f"default demand again, compiled ({name})", "warm <= 3 s"):
+            for model_name in dm.DEFAULT_WEIGHTS:
+                {c.name: c for c in classes}[model_name]().fit(models, config)
     with timed("stages", "Epoch bootstrap of the growth (10k resamples)"):
         epoch_bootstrap(models, n_boot=10_000, seed=0)
 
@@ -117,7 +119,7 @@ def stages(quick: bool) -> None:
 
     with timed("stages", "fit_demand (set + LOO + average, cache off)"):
         ds = pipeline.fit_demand(models, sampler, use_cache=False)
-    with timed("stages", "run_scenario baseline (100k draws)"):
+    with timed("stages", "run_scenario baseline (100k draws)", "<= 1 s"):
         result = pipeline.run_scenario("baseline", ds)
     with timed("stages", "run_scenario epoch2024 (100k draws)"):
         epoch = pipeline.run_scenario("epoch2024", ds)
@@ -223,14 +225,14 @@ def end_to_end(skip_cold: bool) -> None:
             wall = time.perf_counter() - start
             line = [x for x in proc.stdout.splitlines() if x.startswith("@@")]
             rss = float(line[-1].split()[3]) if line else float("nan")
-            target = "cold <= 45 s" if i == 0 and not skip_cold else "warm <= 20 s"
+            target = "cold <= 60 s" if i == 0 and not skip_cold else "warm <= 15 s"
             ROWS.append(
                 {
                     "section": "end2end",
                     "stage": f"forecast report: {label}",
                     "seconds": round(wall, 2),
                     "max_rss_mb": round(rss, 1),
-                    "target": target + ", peak <= 1.5 GB",
+                    "target": target + ", peak <= 1 GB",
                     "returncode": proc.returncode,
                 }
             )

@@ -40,3 +40,28 @@ def compare(compare_dict, method: str = "stacking"):
     if "round_to" in inspect.signature(az.compare).parameters:
         return az.compare(compare_dict, method=method, round_to="none")
     return az.compare(compare_dict, method=method)
+
+
+def group_names(idata) -> list[str]:
+    """Names of the groups of a fit object (``posterior``, ``sample_stats``, ...)."""
+    if hasattr(idata, "groups") and callable(idata.groups):
+        return list(idata.groups())
+    return list(idata.children)
+
+
+def with_groups(idata, **groups: xr.Dataset):
+    """A new fit object of the same kind with exactly these groups, keeping ``idata.attrs``."""
+    attrs = dict(getattr(idata, "attrs", None) or {})
+    if isinstance(idata, getattr(az, "InferenceData", ())):
+        out = az.InferenceData(**groups)
+    else:
+        out = xr.DataTree.from_dict(dict(groups))
+    out.attrs.update(attrs)
+    return out
+
+
+def with_group(idata, name: str, dataset: xr.Dataset):
+    """``idata`` with group ``name`` added (or replaced)."""
+    groups = {g: group(idata, g) for g in group_names(idata)}
+    groups[name] = dataset
+    return with_groups(idata, **groups)

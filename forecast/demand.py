@@ -84,9 +84,14 @@ class SamplerConfig:
     target_accept: float = 0.95
     seed: int = 0
     progress: bool = False
-    #: "pymc" (default) or "nutpie" (optional package; compiles ~10 s per process, so it
-    #: only pays off for larger models: see benchmarks/README.md).
-    nuts_sampler: str = "pymc"
+    #: "nutpie" (default: compiled once per model structure and process, then reused for
+    #: new data; chains in parallel threads) or "pymc" (PyMC's own NUTS, chains in
+    #: parallel processes). Timings: benchmarks/README.md.
+    nuts_sampler: str = "nutpie"
+    #: Retry an unhealthy fit once with twice the tuning steps and draws.
+    escalate: bool = True
+    #: Set on a fit's sampler when the retry was used: the draws first asked for.
+    escalated_from: int | None = None
 
     def __post_init__(self) -> None:
         if self.nuts_sampler not in ("pymc", "nutpie"):
@@ -196,11 +201,32 @@ class DemandModel:
 
     # --- graph ---------------------------------------------------------------------
 
-    def _trend_priors(self, x: np.ndarray, scaling: _Scaling) -> dict:
+    def graph_data(self, x: np.ndarray, y: np.ndarray, scaling: _Scaling) -> dict[str, np.ndarray]:
+        """Every data-dependent value of the graph (``pm.Data``), standardised.
+
+        A compiled sampler is reused for new data whose arrays have the same shapes apart
+        from the observations (:meth:`structure`), so nothing data-dependent may be a
+        constant of the graph.
+        """
+        return {"x_std": np.asarray(x, dtype=float), "y_std": np.asarray(y, dtype=float)}
+
+    def structure(self, values: Mapping[str, np.ndarray]) -> tuple:
+        """What fixes a compiled graph: the model settings and the shapes of the
+        non-observation data (e.g. the number of knots)."""
+        shapes = tuple(
+            (k, np.shape(v)) for k, v in sorted(values.items()) if k not in ("x_std", "y_std")
+        )
+        return (json.dumps(self.config(), sort_keys=True), shapes)
+
+    def _trend_priors(self, data: dict, values: Mapping[str, np.ndarray]) -> dict:
         return {
             "intercept": pm.Normal("intercept", 0.0, 1.0),
             "slope": pm.Normal("slope", 0.0, 1.0),
         }
+
+    def label_posterior(self, posterior: xr.Dataset, scaling: _Scaling, values) -> xr.Dataset:
+        """Name the posterior's vector dimensions (nothing to do for a straight trend)."""
+        return posterior
 
     def _mean(self, params: dict, x):
         """Mean of standardised log10 size at standardised date ``x``.
@@ -238,12 +264,17 @@ class DemandModel:
         return self._mean(self.draw_params(fit, idx), x)
 
     def build(self, x: np.ndarray, y: np.ndarray, scaling: _Scaling) -> pm.Model:
-        coords = {"obs": np.arange(len(x))}
-        with pm.Model(coords=coords) as model:
-            params = self._trend_priors(x, scaling)
+        """The PyMC model for standardised dates ``x`` and log sizes ``y``."""
+        return self._build(self.graph_data(x, y, scaling))
+
+    def _build(self, values: Mapping[str, np.ndarray]) -> pm.Model:
+        with pm.Model() as model:
+            data = {name: pm.Data(name, value) for name, value in values.items()}
+            params = self._trend_priors(data, values)
             sigma = pm.HalfNormal("sigma", 1.0)
             nu = pm.Gamma("nu", 2.0, 0.1)
-            pm.StudentT("y", nu=nu, mu=self._mean(params, x), sigma=sigma, observed=y, dims="obs")
+            mu = self._mean(params, data["x_std"])
+            pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=data["y_std"])
         return model
 
     # --- fitting -------------------------------------------------------------------
@@ -257,27 +288,32 @@ class DemandModel:
         x_raw = rows["year"].to_numpy(dtype=float)
         y_raw = np.log10(rows[self.value_column].to_numpy(dtype=float))
         scaling = _Scaling.of(x_raw, y_raw)
-        with self.build(scaling.x(x_raw), scaling.y(y_raw), scaling):
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*chains.*")
-                # PyMC labels its dense-mass-matrix adaptation "experimental"; the fits'
-                # health is checked below like every other fit's.
-                warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt")
-                idata = pm.sample(
-                    draws=sampler.draws,
-                    tune=sampler.tune,
-                    chains=sampler.chains,
-                    cores=1,
-                    target_accept=sampler.target_accept,
-                    random_seed=sampler.seed,
-                    progressbar=sampler.progress,
-                    nuts_sampler=sampler.nuts_sampler,
-                    compute_convergence_checks=False,
-                    **({"init": self.nuts_init} if sampler.nuts_sampler == "pymc" else {}),
-                    idata_kwargs={"log_likelihood": True},
-                )
-                if not _compat.has_group(idata, "log_likelihood"):  # nutpie skips it
-                    idata = pm.compute_log_likelihood(idata, progressbar=False)
+        values = self.graph_data(scaling.x(x_raw), scaling.y(y_raw), scaling)
+        fit = self._sample(values, rows, scaling, sampler)
+        if not fit.diagnostics().healthy and sampler.escalate:
+            # One automatic retry with twice the tuning and draws (same seed, so the same
+            # result every time) before the fit is reported as unhealthy.
+            longer = replace(sampler, draws=2 * sampler.draws, tune=2 * sampler.tune)
+            fit = self._sample(values, rows, scaling, longer)
+            fit.sampler = replace(fit.sampler, escalated_from=sampler.draws)
+            fit.idata.attrs["forecast_sampler"] = json.dumps(asdict(fit.sampler), sort_keys=True)
+        fit.add_log_likelihood()
+        fit.warn_if_unhealthy()
+        return fit
+
+    def _sample(self, values, rows, scaling, sampler: SamplerConfig) -> DemandFit:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*chains.*")
+            if sampler.nuts_sampler == "nutpie":
+                idata = _sample_nutpie(self, values, sampler)
+            else:
+                idata = _sample_pymc(self, values, sampler)
+        posterior = self.label_posterior(_compat.group(idata, "posterior"), scaling, values)
+        idata = _compat.with_groups(
+            idata,
+            posterior=posterior,
+            sample_stats=_compat.group(idata, "sample_stats"),
+        )
         idata.attrs.update(
             {
                 "forecast_model": json.dumps(self.config(), sort_keys=True),
@@ -286,9 +322,7 @@ class DemandModel:
                 "forecast_version": __version__,
             }
         )
-        fit = DemandFit(model=self, idata=idata, rows=rows, scaling=scaling, sampler=sampler)
-        fit.warn_if_unhealthy()
-        return fit
+        return DemandFit(model=self, idata=idata, rows=rows, scaling=scaling, sampler=sampler)
 
     def _warn_short_history(self, rows: pd.DataFrame) -> None:
         span = float(np.ptp(rows["year"].to_numpy(dtype=float)))
@@ -306,6 +340,60 @@ class DemandModel:
     def to_tokens(self, log10_values: np.ndarray) -> np.ndarray:
         """Projected log10 values -> tokens (identity for token-based models)."""
         return np.power(10.0, log10_values)
+
+
+#: Standardised date of the padding knots: after any date a fit or projection uses.
+_PAD_KNOT = 1e6
+
+#: Compiled nutpie models of this process, by :meth:`DemandModel.structure`. Compiling
+#: takes seconds (numba); swapping the data of a compiled model takes microseconds, so the
+#: backtest's fits at several cutoffs compile each model structure once.
+_COMPILED: dict[tuple, object] = {}
+
+
+def _cores(chains: int) -> int:
+    return max(1, min(chains, os.cpu_count() or 1))
+
+
+def _sample_nutpie(model: DemandModel, values: Mapping[str, np.ndarray], sampler: SamplerConfig):
+    import nutpie
+
+    key = model.structure(values)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = nutpie.compile_pymc_model(model._build(values))
+        _COMPILED[key] = compiled
+    else:
+        compiled = compiled.with_data(**values)
+    return nutpie.sample(
+        compiled,
+        draws=sampler.draws,
+        tune=sampler.tune,
+        chains=sampler.chains,
+        cores=_cores(sampler.chains),
+        seed=sampler.seed,
+        target_accept=sampler.target_accept,
+        progress_bar=sampler.progress,
+        low_rank_modified_mass_matrix=model.nuts_init == "jitter+adapt_full",
+    )
+
+
+def _sample_pymc(model: DemandModel, values: Mapping[str, np.ndarray], sampler: SamplerConfig):
+    with model._build(values), warnings.catch_warnings():
+        # PyMC labels its dense-mass-matrix adaptation "experimental"; the fits' health is
+        # checked like every other fit's.
+        warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt")
+        return pm.sample(
+            draws=sampler.draws,
+            tune=sampler.tune,
+            chains=sampler.chains,
+            cores=_cores(sampler.chains),
+            target_accept=sampler.target_accept,
+            random_seed=sampler.seed,
+            progressbar=sampler.progress,
+            init=model.nuts_init,
+            compute_convergence_checks=False,
+        )
 
 
 class ExponentialTrend(DemandModel):
@@ -347,8 +435,12 @@ class SlowdownTrend(FrontierTrend):
     min_rows = 6
     transition_width = 0.3  # standardised date units (~0.5-1 year on the bundled data)
 
-    def _trend_priors(self, x: np.ndarray, scaling: _Scaling) -> dict:
+    def graph_data(self, x, y, scaling) -> dict[str, np.ndarray]:
         lo, hi = np.quantile(x, [0.1, 0.9])
+        return {**super().graph_data(x, y, scaling), "changepoint_range": np.array([lo, hi])}
+
+    def _trend_priors(self, data: dict, values) -> dict:
+        lo, hi = data["changepoint_range"][0], data["changepoint_range"][1]
         position = pm.Beta("changepoint_position", 2.0, 2.0)
         return {
             "intercept": pm.Normal("intercept", 0.0, 1.0),
@@ -390,6 +482,8 @@ class RandomWalkSlopeTrend(FrontierTrend):
     name = "random-walk-slope"
     label = "Frontier trend with a random-walk slope"
     min_rows = 6
+    #: Knots are padded to a multiple of this (see :meth:`graph_data`).
+    KNOT_BLOCK = 8
     #: Scale of the HalfNormal prior on the yearly slope change, OOM/yr per year. 0.25 lets
     #: growth move between ~0 and ~1 OOM/yr over a few years, as it did in 2018-2024.
     walk_prior_oom = 0.25
@@ -402,23 +496,55 @@ class RandomWalkSlopeTrend(FrontierTrend):
         """Calendar years (1 January) strictly between two decimal years."""
         return np.arange(np.floor(first_year) + 1.0, np.ceil(last_year), dtype=float)
 
-    def _trend_priors(self, x: np.ndarray, scaling: _Scaling) -> dict:
+    def graph_data(self, x, y, scaling) -> dict[str, np.ndarray]:
         years = scaling.years(x)
-        knots = self.knot_years(years.min(), years.max())
-        # The walk scale in standardised slope units (OOM/yr -> sd(log10) per sd(date)).
-        tau = pm.HalfNormal("slope_walk_sd", self.walk_prior_oom * scaling.x_sd / scaling.y_sd)
+        knots = scaling.x(self.knot_years(years.min(), years.max()))
+        # Knots are padded to a multiple of KNOT_BLOCK with knots far after the data: their
+        # ramps are zero at every observation, so their steps are prior draws that touch
+        # nothing (and are dropped from the posterior). Fits whose data span different
+        # numbers of years then share one compiled sampler (the backtest's cutoffs).
+        padding = np.full(-len(knots) % self.KNOT_BLOCK, _PAD_KNOT)
+        return {
+            **super().graph_data(x, y, scaling),
+            "knot_x": np.concatenate([knots, padding]),
+            # The walk scale in standardised slope units (OOM/yr -> sd(log10) per sd(date)).
+            "walk_scale": np.array(self.walk_prior_oom * scaling.x_sd / scaling.y_sd),
+        }
+
+    def _trend_priors(self, data: dict, values) -> dict:
+        tau = pm.HalfNormal("slope_walk_sd", data["walk_scale"])
         params = {
             "intercept": pm.Normal("intercept", 0.0, 1.0),
             "slope": pm.Normal("slope", 0.0, 1.0),
-            "knot_x": scaling.x(knots),
+            "knot_x": data["knot_x"],
         }
-        if len(knots):
-            pm.modelcontext(None).add_coord("knot", knots)
-            z = pm.Normal("slope_change_z", 0.0, 1.0, dims="knot")
-            params["slope_changes"] = pm.Deterministic("slope_changes", tau * z, dims="knot")
+        n_knots = len(values["knot_x"])
+        if n_knots:
+            z = pm.Normal("slope_change_z", 0.0, 1.0, shape=n_knots)
+            params["slope_changes"] = pm.Deterministic("slope_changes", tau * z)
         else:
             params["slope_changes"] = pt.zeros(0)
         return params
+
+    def label_posterior(self, posterior: xr.Dataset, scaling: _Scaling, values) -> xr.Dataset:
+        """The walk's vectors get the dimension ``knot`` with the knots' calendar years;
+        the padding knots (see :meth:`graph_data`) are dropped."""
+        if not len(values["knot_x"]):
+            return posterior
+        real = values["knot_x"] < _PAD_KNOT
+        walk = {posterior[name].dims[-1] for name in ("slope_change_z", "slope_changes")}
+        data_vars = {}
+        for name, da in posterior.data_vars.items():
+            if da.dims[-1] in walk:
+                data_vars[name] = ((*da.dims[:-1], "knot"), da.to_numpy()[..., real])
+            else:
+                data_vars[name] = (da.dims, da.to_numpy())
+        coords = {
+            "chain": posterior["chain"].to_numpy(),
+            "draw": posterior["draw"].to_numpy(),
+            "knot": np.round(scaling.years(values["knot_x"][real]), 6),
+        }
+        return xr.Dataset(data_vars, coords=coords, attrs=posterior.attrs)
 
     def _mean(self, params: dict, x):
         knot_x, delta = params["knot_x"], params["slope_changes"]
@@ -580,6 +706,25 @@ class DemandFit:
                 divergences=int(stats["diverging"].sum()),
             )
         return self._diagnostics
+
+    def add_log_likelihood(self) -> None:
+        """Add the pointwise log-likelihood of the fitted rows (group ``log_likelihood``,
+        variable ``y``, for PSIS-LOO), computed from the posterior draws with numpy."""
+        from scipy import stats
+
+        post = self.posterior
+        x = self.scaling.x(self.rows["year"].to_numpy(dtype=float)).reshape(1, -1)
+        y = self.scaling.y(np.log10(self.rows[self.model.value_column].to_numpy(dtype=float)))
+        mu = self.model._mean(self.model.draw_params(self), x)  # (draw, obs)
+        loglik = stats.t.logpdf(
+            y[None, :], df=self._flat("nu")[:, None], loc=mu, scale=self._flat("sigma")[:, None]
+        )
+        shape = (post.sizes["chain"], post.sizes["draw"], len(y))
+        dataset = xr.Dataset(
+            {"y": (("chain", "draw", "obs"), loglik.reshape(shape))},
+            coords={"chain": post["chain"].values, "draw": post["draw"].values},
+        )
+        self.idata = _compat.with_group(self.idata, "log_likelihood", dataset)
 
     def warn_if_unhealthy(self) -> None:
         for problem in self.diagnostics().problems:
@@ -838,6 +983,17 @@ def compare(fits: Sequence[DemandFit]) -> pd.DataFrame:
     )
     out["pareto_k_max"] = out["model"].map(k_max)
     return out.reset_index(drop=True)
+
+
+#: Columns of :func:`compare`'s table.
+COMPARISON_COLUMNS: tuple[str, ...] = ("model", "elpd_loo", "se", "p_loo", "weight", "pareto_k_max")
+
+
+def empty_comparison() -> pd.DataFrame:
+    """:func:`compare`'s table with no rows (the models it compares were not all fitted)."""
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object if c == "model" else float) for c in COMPARISON_COLUMNS}
+    )
 
 
 def _pareto_k(loo) -> np.ndarray:

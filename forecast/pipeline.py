@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,31 +124,58 @@ class DemandSet:
         return "<b>DemandSet</b>" + self.summary().to_html(index=False, float_format=_fmt3)
 
 
+def demand_models_needed(scenario: Scenario) -> tuple[str, ...]:
+    """Names of the demand fits a scenario's projection uses (none for Epoch 2022's)."""
+    model = scenario.demand.model
+    if model == "epoch2022":
+        return ()
+    if model == "average":
+        return tuple(dm.DEFAULT_WEIGHTS)
+    if model in ("compute", "epoch2024"):
+        return ("compute",)
+    return (model,)
+
+
 def fit_demand(
     models: pd.DataFrame | None = None,
     sampler: dm.SamplerConfig | None = None,
     *,
+    names: Sequence[str] | None = None,
     cache_dir=None,
     use_cache: bool = True,
     progress: Progress = _silent,
 ) -> DemandSet:
-    """Fit every demand model (:data:`forecast.demand.MODEL_CLASSES`) and the default mix.
+    """Fit the demand models and the default mix.
 
-    Fits are cached on disk (see :func:`forecast.demand.fit_cached`) and reused when the
-    data, settings and package version match; ``use_cache=False`` always samples.
+    ``names``: which models (:data:`forecast.demand.MODEL_CLASSES` names) to fit; default
+    all of them. The default mix's models are always fitted; the PSIS-LOO comparison is
+    made when every model in :data:`forecast.demand.LOO_MODELS` is fitted (else it is an
+    empty table). Fits are cached on disk (see :func:`forecast.demand.fit_cached`) and
+    reused when the data, settings and package version match; ``use_cache=False`` always
+    samples.
     """
     from forecast.data import load_training_runs
 
     models = load_training_runs() if models is None else models
     sampler = sampler or dm.SamplerConfig()
+    classes = {cls.name: cls for cls in dm.MODEL_CLASSES}
+    wanted = set(classes) if names is None else {*names, *dm.DEFAULT_WEIGHTS}
+    unknown = sorted(wanted - set(classes))
+    if unknown:
+        raise ForecastError(
+            f"unknown demand model(s) {', '.join(unknown)}; known: {', '.join(classes)}"
+        )
     fits: dict[str, dm.DemandFit] = {}
-    for model in (cls() for cls in dm.MODEL_CLASSES):
+    for model in (cls() for name, cls in classes.items() if name in wanted):
         progress(f"fitting {model.label}")
         if use_cache:
             fits[model.name] = dm.fit_cached(model, models, sampler, cache_dir)
         else:
             fits[model.name] = model.fit(models, sampler)
-    comparison = dm.compare([fits[name] for name in dm.LOO_MODELS])
+    if set(dm.LOO_MODELS) <= set(fits):
+        comparison = dm.compare([fits[name] for name in dm.LOO_MODELS])
+    else:
+        comparison = dm.empty_comparison()
     average = dm.ModelAverage.default(fits)
     boot = baselines.epoch_bootstrap(models, seed=sampler.seed)
     return DemandSet(models, fits, comparison, average, boot)
@@ -385,7 +412,7 @@ def _prepare(scenario, demand, draws, seed, models, progress, overrides):
     if changes:
         scenario = scenario.with_overrides(**changes)
     if demand is None and scenario.demand.model != "epoch2022":
-        demand = fit_demand(models, progress=progress)
+        demand = fit_demand(models, names=demand_models_needed(scenario), progress=progress)
     return scenario, demand
 
 

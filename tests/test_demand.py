@@ -296,8 +296,12 @@ def test_projection_shape_and_units(exp_fit):
     np.testing.assert_array_equal(proj["year"].to_numpy(), years)
     assert proj.attrs["units"] == "tokens"
     assert np.all(np.isfinite(proj.to_numpy())) and np.all(proj.to_numpy() > 0)
-    # default n_draws = every posterior draw (chains x draws)
-    assert exp_fit.project(years).sizes["draw"] == 600
+    # default n_draws = every posterior draw (chains x draws; twice the draws asked for
+    # when the fit needed the automatic longer retry)
+    sizes = exp_fit.posterior.sizes
+    assert exp_fit.project(years).sizes["draw"] == sizes["chain"] * sizes["draw"]
+    asked = exp_fit.sampler.escalated_from or exp_fit.sampler.draws
+    assert sizes["draw"] == asked * (2 if exp_fit.sampler.escalated_from else 1)
 
 
 # --- frontier rows -------------------------------------------------------------------------
