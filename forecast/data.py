@@ -36,7 +36,7 @@ import math
 import pathlib
 import re
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -557,20 +557,28 @@ def _tokens_trained(rec: dict) -> None:
 
 
 def _project_categories(
-    rec: dict, get: dict[str, str], present: set[str], row: int, v: _Validator
+    rec: dict,
+    get: dict[str, str],
+    present: set[str],
+    row: int,
+    v: _Validator,
+    name: Callable[[str], str],
 ) -> None:
-    """Validate the descriptive columns of one project row (or apply their defaults)."""
+    """Validate the descriptive columns of one project row (or apply their defaults).
+
+    ``name`` gives a column's spelling in the file's header, for the error messages.
+    """
     has_tokens = not math.isnan(rec["tokens_published"])
     has_compute = not math.isnan(rec["compute_flop"])
     if "disclosure" in present:
-        disclosure = _choice(v, get["disclosure"], DISCLOSURE_LEVELS, row, "disclosure")
+        disclosure = _choice(v, get["disclosure"], DISCLOSURE_LEVELS, row, name("disclosure"))
         if disclosure == "disclosed" and not has_tokens:
-            raise v.error("disclosure is 'disclosed' but tokens is empty", row, "tokens")
+            raise v.error("disclosure is 'disclosed' but tokens is empty", row, name("tokens"))
         if disclosure == "undisclosed" and has_tokens:
             raise v.error(
                 "disclosure is 'undisclosed' but tokens has a value (leave it empty)",
                 row,
-                "tokens",
+                name("tokens"),
             )
     else:
         disclosure = "disclosed" if has_tokens else "undisclosed"
@@ -580,21 +588,21 @@ def _project_categories(
             rec[column] = PROJECT_DEFAULTS[column] if has_tokens else ""
         elif has_tokens:
             if not get[column]:
-                raise v.error(f"{column} is required when tokens has a value", row, column)
-            rec[column] = _choice(v, get[column], allowed, row, column)
+                raise v.error(f"{column} is required when tokens has a value", row, name(column))
+            rec[column] = _choice(v, get[column], allowed, row, name(column))
         elif get[column]:
-            raise v.error(f"{column} {get[column]!r} given but tokens is empty", row, column)
+            raise v.error(f"{column} {get[column]!r} given but tokens is empty", row, name(column))
         else:
             rec[column] = ""
     if "modality" in present:
         if not get["modality"]:
-            raise v.error("modality is required (text or multimodal)", row, "modality")
-        rec["modality"] = _choice(v, get["modality"], MODALITIES, row, "modality")
+            raise v.error("modality is required (text or multimodal)", row, name("modality"))
+        rec["modality"] = _choice(v, get["modality"], MODALITIES, row, name("modality"))
     else:
         rec["modality"] = PROJECT_DEFAULTS["modality"]
-    share = v.positive(get["text_share"], row, "text_share")
+    share = v.positive(get["text_share"], row, name("text_share"))
     if share > 1:
-        raise v.error(f"text_share {share:g} must be a fraction in (0, 1]", row, "text_share")
+        raise v.error(f"text_share {share:g} must be a fraction in (0, 1]", row, name("text_share"))
     rec["text_share"] = share
     rec["family"] = get["family"] or rec["model"]
     if "compute_source" not in present:
@@ -602,16 +610,18 @@ def _project_categories(
     elif has_compute:
         if not get["compute_source"]:
             raise v.error(
-                "compute_source is required when compute_flop has a value", row, "compute_source"
+                "compute_source is required when compute_flop has a value",
+                row,
+                name("compute_source"),
             )
         rec["compute_source"] = _choice(
-            v, get["compute_source"], COMPUTE_SOURCES, row, "compute_source"
+            v, get["compute_source"], COMPUTE_SOURCES, row, name("compute_source")
         )
     elif get["compute_source"]:
         raise v.error(
             f"compute_source {get['compute_source']!r} given but compute_flop is empty",
             row,
-            "compute_source",
+            name("compute_source"),
         )
     else:
         rec["compute_source"] = ""
@@ -664,7 +674,7 @@ def _load_project(
         rec["tokens_published"] = v.positive(get["tokens"], row, column_name("tokens"))
         for col in _FILE_NUMERIC:
             rec[col] = v.positive(get[col], row, column_name(col))
-        _project_categories(rec, get, present, row, v)
+        _project_categories(rec, get, present, row, v, column_name)
         _tokens_trained(rec)
         confidence = get["confidence"].lower()
         if confidence and confidence not in CONFIDENCE_LEVELS:

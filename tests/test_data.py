@@ -785,3 +785,10 @@ def test_family_counts_once_on_the_frontier():
     # one family member (its largest run) plus the run without a family
     assert frontier_rows(models)["model"].tolist() == ["L", "Other"]
     assert len(frontier_rows(models.drop(columns="family"))) == 4
+
+
+def test_descriptive_column_errors_use_the_headers_spelling(tmp_path):
+    path = tmp_path / "runs.csv"
+    header = FULL_HEADER.replace("modality", "Modality")
+    path.write_text(header + "\n" + _full_row(modality="video") + "\n", encoding="utf-8")
+    raises_at(path, row=2, column="Modality", match="not one of text, multimodal")
