@@ -100,11 +100,12 @@ def stages(quick: bool) -> None:
         print(f"{'stages':10s} {'fit set total (' + name + ')':48s} {total:9.2f} s")
     # The default demand, fitted again in this process: nutpie reuses the compiled models
     # (new data would be swapped in the same way), so this is the "warm (compiled)" time.
+    default_classes = [c for c in classes if c.name in dm.DEFAULT_WEIGHTS]
     for name in samplers:
         config = dm.SamplerConfig(**{**sampler.__dict__, "nuts_sampler": name})
         with timed("stages", f"default demand again, compiled ({name})", "warm <= 3 s"):
-            for model_name in dm.DEFAULT_WEIGHTS:
-                {c.name: c for c in classes}[model_name]().fit(models, config)
+            for cls in default_classes:
+                cls().fit(models, config)
     with timed("stages", "Epoch bootstrap of the growth (10k resamples)"):
         epoch_bootstrap(models, n_boot=10_000, seed=0)
 

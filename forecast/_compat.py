@@ -21,10 +21,6 @@ def group(idata, name: str) -> xr.Dataset:
     return as_dataset(idata[name])
 
 
-def has_group(idata, name: str) -> bool:
-    return name in idata
-
-
 def save(idata, path: Path) -> None:
     idata.to_netcdf(str(path))
 

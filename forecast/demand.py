@@ -174,8 +174,9 @@ class DemandModel:
     #: Whether the model is fitted to the frontier rows (LOO-comparable with other frontier models).
     frontier = False
     min_rows = 3
-    #: NUTS initialisation / mass-matrix adaptation (PyMC sampler only).
-    nuts_init = "jitter+adapt_diag"
+    #: Whether the posterior needs a dense (or low-rank) mass matrix: PyMC's
+    #: ``jitter+adapt_full`` init, nutpie's low-rank modified mass matrix.
+    dense_mass = False
 
     def config(self) -> dict:
         """Settings that change the fit (stored with saved fits)."""
@@ -293,10 +294,13 @@ class DemandModel:
         if not fit.diagnostics().healthy and sampler.escalate:
             # One automatic retry with twice the tuning and draws (same seed, so the same
             # result every time) before the fit is reported as unhealthy.
-            longer = replace(sampler, draws=2 * sampler.draws, tune=2 * sampler.tune)
+            longer = replace(
+                sampler,
+                draws=2 * sampler.draws,
+                tune=2 * sampler.tune,
+                escalated_from=sampler.draws,
+            )
             fit = self._sample(values, rows, scaling, longer)
-            fit.sampler = replace(fit.sampler, escalated_from=sampler.draws)
-            fit.idata.attrs["forecast_sampler"] = json.dumps(asdict(fit.sampler), sort_keys=True)
         fit.add_log_likelihood()
         fit.warn_if_unhealthy()
         return fit
@@ -374,7 +378,7 @@ def _sample_nutpie(model: DemandModel, values: Mapping[str, np.ndarray], sampler
         seed=sampler.seed,
         target_accept=sampler.target_accept,
         progress_bar=sampler.progress,
-        low_rank_modified_mass_matrix=model.nuts_init == "jitter+adapt_full",
+        low_rank_modified_mass_matrix=model.dense_mass,
     )
 
 
@@ -391,7 +395,7 @@ def _sample_pymc(model: DemandModel, values: Mapping[str, np.ndarray], sampler: 
             target_accept=sampler.target_accept,
             random_seed=sampler.seed,
             progressbar=sampler.progress,
-            init=model.nuts_init,
+            init="jitter+adapt_full" if model.dense_mass else "jitter+adapt_diag",
             compute_convergence_checks=False,
         )
 
@@ -489,7 +493,7 @@ class RandomWalkSlopeTrend(FrontierTrend):
     walk_prior_oom = 0.25
     # The ramp basis functions are strongly correlated with each other and with the
     # slope: a dense mass matrix cuts the tree depth (and the time) several-fold.
-    nuts_init = "jitter+adapt_full"
+    dense_mass = True
 
     @staticmethod
     def knot_years(first_year: float, last_year: float) -> np.ndarray:
