@@ -120,6 +120,7 @@ __all__ = [
 BACKTEST_SAMPLER = SamplerConfig()
 #: Every method a backtest can score, in table order.
 METHODS: tuple[str, ...] = (
+    "damped-trend",
     "exponential",
     "frontier",
     "slowdown",

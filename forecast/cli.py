@@ -336,6 +336,30 @@ def cmd_fit(args) -> int:
         "data date.\n  loo_weight: PSIS-LOO stacking weight (fit inside the history, a "
         "diagnostic); default_weight: weight in the default demand (docs/model.md, section 3)."
     )
+    for fit in demand.fits.values():
+        for problem in fit.diagnostics().problems:
+            print(f"  WARNING: {fit.name}: {problem}")
+    v2 = demand.fits.get("damped-trend")
+    if v2 is not None:
+        used = v2.model.usage(v2)
+        print(
+            f"\n  {v2.model.label}: {len(used['rows_used'])} runs (one per family), "
+            f"{len(used['censored'])} censored at a published bound, "
+            f"{len(used['undisclosed'])} undisclosed entering through their compute."
+        )
+        growth = v2.model.growth_table(v2)
+        print("  growth of the largest run, OOM/yr (median, 80% interval):")
+        for row in growth.itertuples():
+            print(
+                f"    {row.at:<20} {row.oom_per_year:5.2f} [{row.oom_p10:5.2f}, {row.oom_p90:5.2f}]"
+                f"  = {row.growth_per_year:.2f}x/yr"
+            )
+        prior = used["prior_predictive"]
+        print(
+            f"  prior predictive for {prior['year']:.0f} (priors alone, docs/model.md): "
+            f"P(growth above 2 OOM/yr) = {prior['p_rate_above_2_oom']:.2%}, "
+            f"P(largest run below today's) = {prior['p_below_data_date']:.1%}"
+        )
     return EXIT_OK
 
 

@@ -66,10 +66,12 @@ CHINCHILLA_TOKENS_PER_PARAMETER = 20.0
 FRONTIER_K = 5
 #: Frontier token models fitted to the same rows, compared by PSIS-LOO (:func:`compare`).
 LOO_MODELS: tuple[str, ...] = ("frontier", "slowdown", "random-walk-slope")
-#: The default demand (:class:`ModelAverage`): equal weights on the global trend (growth
-#: goes on as it did on average) and the local trend (growth keeps changing as it did).
-#: Why fixed and equal rather than LOO stacking: see docs/model.md, "Default demand".
-DEFAULT_WEIGHTS: dict[str, float] = {"frontier": 0.5, "random-walk-slope": 0.5}
+#: The default demand (:class:`ModelAverage`, scenario key ``average``): the damped
+#: frontier-record model alone (:class:`forecast.damped.DampedFrontierTrend`). 0.2's
+#: hand-chosen equal mix of the straight frontier trend and the random-walk slope is the
+#: sensitivity lever "demand model"; a combination would need weights earned out of
+#: sample (docs/model.md, "Default demand").
+DEFAULT_WEIGHTS: dict[str, float] = {"damped-trend": 1.0}
 #: Upper clip of projected log10 values (see DemandFit.project); the lower clip is 0.
 MAX_LOG10 = 200.0
 
@@ -177,6 +179,8 @@ class DemandModel:
     #: Whether the posterior needs a dense (or low-rank) mass matrix: PyMC's
     #: ``jitter+adapt_full`` init, nutpie's low-rank modified mass matrix.
     dense_mass = False
+    #: Keys of :meth:`graph_data` used to label the posterior, not by the graph.
+    _LABELS_ONLY: tuple[str, ...] = ()
 
     def config(self) -> dict:
         """Settings that change the fit (stored with saved fits)."""
@@ -286,10 +290,7 @@ class DemandModel:
         rows = self.select(models)
         self._check_rows(rows)
         self._warn_short_history(rows)
-        x_raw = rows["year"].to_numpy(dtype=float)
-        y_raw = np.log10(rows[self.value_column].to_numpy(dtype=float))
-        scaling = _Scaling.of(x_raw, y_raw)
-        values = self.graph_data(scaling.x(x_raw), scaling.y(y_raw), scaling)
+        values, scaling = self.prepare(rows)
         fit = self._sample(values, rows, scaling, sampler)
         if not fit.diagnostics().healthy and sampler.escalate:
             # One automatic retry with twice the tuning and draws (same seed, so the same
@@ -304,6 +305,13 @@ class DemandModel:
         fit.add_log_likelihood()
         fit.warn_if_unhealthy()
         return fit
+
+    def prepare(self, rows: pd.DataFrame) -> tuple[dict[str, np.ndarray], _Scaling]:
+        """The graph's data (:meth:`graph_data`) and the scaling of the selected rows."""
+        x_raw = rows["year"].to_numpy(dtype=float)
+        y_raw = np.log10(rows[self.value_column].to_numpy(dtype=float))
+        scaling = _Scaling.of(x_raw, y_raw)
+        return self.graph_data(scaling.x(x_raw), scaling.y(y_raw), scaling), scaling
 
     def _sample(self, values, rows, scaling, sampler: SamplerConfig) -> DemandFit:
         with warnings.catch_warnings():
@@ -345,6 +353,78 @@ class DemandModel:
         """Projected log10 values -> tokens (identity for token-based models)."""
         return np.power(10.0, log10_values)
 
+    def project_log10(
+        self, fit: DemandFit, years: np.ndarray, n_draws: int | None, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Draws (draw, year) of the projected log10 value (of :attr:`value_column`).
+
+        Each trajectory is a posterior draw of the trend (for the random walk: plus its
+        future steps) and one Student-t residual held for the whole trajectory, so every
+        date's marginal is the posterior predictive of a frontier-set run.
+        """
+        nu, sigma = fit._flat("nu"), fit._flat("sigma")
+        total = len(nu)
+        idx = np.arange(total) if n_draws is None else rng.integers(0, total, size=n_draws)
+        mean = self.projected_mean(fit, idx, rng, fit.scaling.x(years)[None, :])
+        residual = rng.standard_t(nu[idx])[:, None] * sigma[idx, None]
+        return fit.scaling.log10(mean + residual)
+
+    def log_likelihood(self, fit: DemandFit) -> np.ndarray:
+        """Pointwise log-likelihood (draw, row) of the fitted rows, in standardised units."""
+        from scipy import stats
+
+        x = fit.scaling.x(fit.rows["year"].to_numpy(dtype=float)).reshape(1, -1)
+        y = fit.scaling.y(np.log10(fit.rows[self.value_column].to_numpy(dtype=float)))
+        mu = self._mean(self.draw_params(fit), x)  # (draw, obs)
+        return stats.t.logpdf(
+            y[None, :], df=fit._flat("nu")[:, None], loc=mu, scale=fit._flat("sigma")[:, None]
+        )
+
+    def predictive_rows(self, fit: DemandFit, n_draws: int, seed: int) -> pd.DataFrame:
+        """Posterior predictive log10 values at the fitted rows: columns model, year,
+        observed and the quantiles p2_5, p10, median, p90, p97_5 (the check's data)."""
+        rng = np.random.default_rng(seed)
+        nu, sigma = fit._flat("nu"), fit._flat("sigma")
+        idx = rng.integers(0, len(nu), size=n_draws)
+        years = fit.rows["year"].to_numpy(dtype=float)
+        mean = self._mean(self.draw_params(fit, idx), fit.scaling.x(years)[None, :])
+        pred = fit.scaling.log10(mean + rng.standard_t(nu[idx])[:, None] * sigma[idx, None])
+        observed = np.log10(fit.rows[self.value_column].to_numpy(dtype=float))
+        return _predictive_frame(fit.name, years, observed, pred)
+
+    def usage(self, fit: DemandFit) -> dict:
+        """The rows a fit used, for ``forecast fit --json``: ``rows_used`` (model names),
+        ``censored`` and ``undisclosed`` (none here: every row is an exact size)."""
+        return {
+            "rows_used": [str(m) for m in fit.rows["model"]],
+            "censored": [],
+            "undisclosed": [],
+        }
+
+    #: Columns of the fitted rows stored with a saved fit.
+    stored_columns: tuple[str, ...] = ("model", "date", "year")
+
+    def rows_to_store(self, rows: pd.DataFrame) -> pd.DataFrame:
+        columns = [*self.stored_columns, self.value_column]
+        return rows[[c for c in dict.fromkeys(columns) if c in rows.columns]]
+
+
+def _predictive_frame(name: str, years, observed, pred: np.ndarray) -> pd.DataFrame:
+    q = np.quantile(pred, [0.025, 0.1, 0.5, 0.9, 0.975], axis=0)
+    return pd.DataFrame(
+        {
+            "kind": "ppc",
+            "model": name,
+            "year": np.asarray(years, dtype=float),
+            "observed": observed,
+            "p2_5": q[0],
+            "p10": q[1],
+            "median": q[2],
+            "p90": q[3],
+            "p97_5": q[4],
+        }
+    )
+
 
 #: Standardised date of the padding knots: after any date a fit or projection uses.
 _PAD_KNOT = 1e6
@@ -368,7 +448,9 @@ def _sample_nutpie(model: DemandModel, values: Mapping[str, np.ndarray], sampler
         compiled = nutpie.compile_pymc_model(model._build(values))
         _COMPILED[key] = compiled
     else:
-        compiled = compiled.with_data(**values)
+        compiled = compiled.with_data(
+            **{k: v for k, v in values.items() if k not in model._LABELS_ONLY}
+        )
     return nutpie.sample(
         compiled,
         draws=sampler.draws,
@@ -700,7 +782,10 @@ class DemandFit:
         if self._diagnostics is None:
             import arviz as az
 
-            names = [n for n in self.posterior.data_vars if n not in ("changepoint",)]
+            post = self.posterior
+            # Empty vectors (e.g. no undisclosed runs before a backtest cutoff) have no
+            # statistics.
+            names = [n for n in post.data_vars if n != "changepoint" and post[n].size > 0]
             rhat = _compat.as_dataset(az.rhat(self.idata, var_names=names))
             ess = _compat.as_dataset(az.ess(self.idata, var_names=names, method="bulk"))
             stats = _compat.group(self.idata, "sample_stats")
@@ -714,16 +799,9 @@ class DemandFit:
     def add_log_likelihood(self) -> None:
         """Add the pointwise log-likelihood of the fitted rows (group ``log_likelihood``,
         variable ``y``, for PSIS-LOO), computed from the posterior draws with numpy."""
-        from scipy import stats
-
         post = self.posterior
-        x = self.scaling.x(self.rows["year"].to_numpy(dtype=float)).reshape(1, -1)
-        y = self.scaling.y(np.log10(self.rows[self.model.value_column].to_numpy(dtype=float)))
-        mu = self.model._mean(self.model.draw_params(self), x)  # (draw, obs)
-        loglik = stats.t.logpdf(
-            y[None, :], df=self._flat("nu")[:, None], loc=mu, scale=self._flat("sigma")[:, None]
-        )
-        shape = (post.sizes["chain"], post.sizes["draw"], len(y))
+        loglik = self.model.log_likelihood(self)
+        shape = (post.sizes["chain"], post.sizes["draw"], loglik.shape[1])
         dataset = xr.Dataset(
             {"y": (("chain", "draw", "obs"), loglik.reshape(shape))},
             coords={"chain": post["chain"].values, "draw": post["draw"].values},
@@ -760,21 +838,16 @@ class DemandFit:
         """Draws of the projected training-set size in tokens, dims ``(draw, year)``.
 
         ``n_draws`` defaults to the number of posterior draws; more are made by
-        resampling posterior draws. Each trajectory gets one Student-t residual, so the
-        marginal at each date is the posterior predictive.
+        resampling posterior draws. What a trajectory is depends on the model
+        (:meth:`DemandModel.project_log10`).
         """
         rng = np.random.default_rng(seed)
         years = np.atleast_1d(np.asarray(years, dtype=float))
-        nu, sigma = self._flat("nu"), self._flat("sigma")
-        total = len(nu)
-        idx = np.arange(total) if n_draws is None else rng.integers(0, total, size=n_draws)
-        mean = self.model.projected_mean(self, idx, rng, self.scaling.x(years)[None, :])
-        residual = rng.standard_t(nu[idx])[:, None] * sigma[idx, None]
-        # Student-t tails with small nu can put a draw at 10^400 or 10^-400 (float overflow
-        # / underflow to 0). Such draws are far above any stock, or below one token, either
-        # way, so they are clipped to [10^0, 10^200]: no crossing date changes, and
-        # downstream code never sees inf or 0.
-        log10_values = np.clip(self.scaling.log10(mean + residual), 0.0, MAX_LOG10)
+        # Extreme draws (Student-t tails with small nu, or an exploding trend) could
+        # overflow to 10^400 or underflow to 0. Such draws are far above any stock, or
+        # below one token, either way, so they are clipped to [10^0, 10^200]: no crossing
+        # date changes, and downstream code never sees inf or 0.
+        log10_values = np.clip(self.model.project_log10(self, years, n_draws, rng), 0.0, MAX_LOG10)
         return xr.DataArray(
             self.model.to_tokens(log10_values),
             dims=("draw", "year"),
@@ -843,15 +916,15 @@ class DemandFit:
     def save(self, path: str | Path) -> Path:
         """Write the fit (posterior, data rows, configuration) to a netCDF file."""
         path = Path(path)
-        self.idata.attrs["forecast_rows"] = self.rows[
-            ["model", "date", "year", self.model.value_column]
-        ].to_json(orient="records", date_format="iso", double_precision=15)
+        self.idata.attrs["forecast_rows"] = self.model.rows_to_store(self.rows).to_json(
+            orient="records", date_format="iso", double_precision=15
+        )
         _compat.save(self.idata, path)
         return path
 
 
-#: Every demand model class, in the order :func:`forecast.fit_demand` fits them.
-MODEL_CLASSES: tuple[type[DemandModel], ...] = (
+#: The 0.2 model classes; :data:`MODEL_CLASSES` adds demand v2 before them.
+_V02_CLASSES: tuple[type[DemandModel], ...] = (
     ExponentialTrend,
     FrontierTrend,
     SlowdownTrend,
@@ -860,9 +933,20 @@ MODEL_CLASSES: tuple[type[DemandModel], ...] = (
 )
 
 
+def __getattr__(name: str):
+    # MODEL_CLASSES (every demand model class, in the order forecast.fit_demand fits
+    # them) includes forecast.damped's model, which subclasses DemandModel, so it is
+    # assembled on first use rather than at import (no import cycle).
+    if name == "MODEL_CLASSES":
+        from forecast.damped import DampedFrontierTrend
+
+        return (DampedFrontierTrend, *_V02_CLASSES)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def model_from_config(config: dict) -> DemandModel:
     """Rebuild a demand model from :meth:`DemandModel.config`."""
-    cls = {c.name: c for c in MODEL_CLASSES}
+    cls = {c.name: c for c in __getattr__("MODEL_CLASSES")}
     kwargs = {k: v for k, v in config.items() if k not in ("name", "value_column")}
     try:
         return cls[config["name"]](**kwargs)

@@ -95,10 +95,12 @@ class DemandSet:
         return all(f.diagnostics().healthy for f in self.fits.values())
 
     def to_json_dict(self) -> list[dict]:
-        """``forecast fit --json``: per model name, growth, health, LOO and default weight."""
+        """``forecast fit --json``: per model name, growth, health, LOO and default weight,
+        and the rows used (:meth:`forecast.demand.DemandModel.usage`)."""
         out = []
         for _, row in self.summary().iterrows():
             weight = row["loo_weight"]
+            fit = self.fits[row["model"]]
             out.append(
                 {
                     "name": row["model"],
@@ -113,6 +115,8 @@ class DemandSet:
                     "divergences": int(row["divergences"]),
                     "loo_weight": None if pd.isna(weight) else float(weight),
                     "default_weight": float(row["default_weight"]),
+                    "healthy": fit.diagnostics().healthy,
+                    **fit.model.usage(fit),
                 }
             )
         return out
@@ -202,9 +206,13 @@ def demand_projector(
         raise ForecastError(f"scenario '{scenario.name}' needs fitted demand (fit_demand)")
 
     def compute_tokens(years, n, seed):
+        # Overtraining applies here only: compute-based demand assumes a tokens-per-
+        # parameter ratio, token trends already contain the industry's move to
+        # overtraining (DemandSpec refuses the lever for them).
         fit = demand.fits["compute"]
         scale = np.sqrt(spec.tokens_per_parameter / fit.model.tokens_per_parameter)
-        return fit.project(years, n, seed).to_numpy() * scale
+        boost = np.where(years >= spec.overtraining_from, np.sqrt(spec.overtraining), 1.0)
+        return fit.project(years, n, seed).to_numpy() * scale * boost[None, :]
 
     def base(years: np.ndarray, n: int, seed: int) -> np.ndarray:
         if spec.model == "epoch2022":
@@ -223,12 +231,7 @@ def demand_projector(
         return demand.fits[spec.model].project(years, n, seed).to_numpy()
 
     def project(years, n: int, seed: int) -> np.ndarray:
-        years = np.asarray(years, dtype=float)
-        values = base(years, n, seed)
-        if spec.overtraining != 1.0:
-            boost = np.where(years >= spec.overtraining_from, np.sqrt(spec.overtraining), 1.0)
-            values = values * boost[None, :]
-        return values
+        return base(np.asarray(years, dtype=float), n, seed)
 
     return project
 
@@ -413,16 +416,32 @@ def _prepare(scenario, demand, draws, seed, models, progress, overrides):
         scenario = scenario.with_overrides(**changes)
     if demand is None and scenario.demand.model != "epoch2022":
         demand = fit_demand(models, names=demand_models_needed(scenario), progress=progress)
-    return scenario, demand
+    return _at_data_date(scenario, demand, models), demand
+
+
+def _at_data_date(scenario: Scenario, demand: DemandSet | None, models=None) -> Scenario:
+    """Resolve ``start = "data"`` to the latest run's release date (decimal year)."""
+    if not isinstance(scenario.start, str):
+        return scenario
+    if demand is not None:
+        models = demand.models
+    if models is None:
+        from forecast.data import load_training_runs
+
+        models = load_training_runs()
+    return scenario.at_data_date(float(models["year"].max()))
 
 
 def simulate_exhaustion(scenario: Scenario, demand: DemandSet | None) -> ExhaustionResult:
     """The exhaustion-date draws alone: joint demand and stock trajectories on a monthly
     grid from ``scenario.start`` to ``scenario.horizon``, first crossing per draw, in
     chunks of 10,000 draws (same scenario seed, same numbers)."""
+    scenario = _at_data_date(scenario, demand)
     stock_model = scenario.stock.build()
     project = demand_projector(scenario, demand)
-    grid = monthly_grid(scenario.start, scenario.horizon)
+    # The grid starts at the start date itself (the data date by default), so "already
+    # exhausted" means exhausted at that date, then runs on the first of each month.
+    grid = np.union1d([scenario.start], monthly_grid(scenario.start, scenario.horizon))
 
     def sample_chunk(n: int, chunk_seed: int):
         seeds = np.random.SeedSequence(chunk_seed).generate_state(2)

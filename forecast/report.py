@@ -246,7 +246,39 @@ def _growth_sentence(demand, data_date: str) -> str:
             f" The compute model gives {oom['compute']:.2f} OOM/yr of tokens: Chinchilla "
             "allocation turns compute growth into its square root in tokens."
         )
+    v2 = demand.fits.get("damped-trend")
+    if v2 is not None:
+        text += " " + _v2_sentence(v2)
     return text
+
+
+def _v2_sentence(fit) -> str:
+    """The default demand's growth, undisclosed runs and prior checks, in words."""
+    used = fit.model.usage(fit)
+    growth = fit.model.growth_table(fit).set_index("at")
+    now, *later, long_run = growth.index
+
+    def rate(at: str) -> str:
+        r = growth.loc[at]
+        return (
+            f"{r['oom_per_year']:.2f} OOM/yr ({r['growth_per_year']:.1f}x; 80% interval "
+            f"{r['oom_p10']:.2f} to {r['oom_p90']:.2f})"
+        )
+
+    prior = used["prior_predictive"]
+    biggest = sorted(used["undisclosed"], key=lambda u: -u["tokens_median"])[:3]
+    named = ", ".join(f"{u['model']} ~{u['tokens_median'] / 1e12:.0f}T" for u in biggest)
+    return (
+        f"The default demand, the damped frontier record, follows the largest run: "
+        f"{len(used['rows_used'])} runs (one per family), {len(used['censored'])} of them "
+        f"published as bounds, and {len(used['undisclosed'])} undisclosed runs entering "
+        f"through their training compute (largest posterior medians: {named}). It puts "
+        f"growth at {rate(now)} at the data date, {rate(later[-1])} in {later[-1]}, and "
+        f"{rate(long_run)} in the long run. Its priors alone give "
+        f"P(growth above 2 OOM/yr in {prior['year']:.0f}) = {prior['p_rate_above_2_oom']:.1%} "
+        f"and P(largest run in {prior['year']:.0f} below today's) = "
+        f"{prior['p_below_data_date']:.0%} (docs/model.md, 2.8)."
+    )
 
 
 def _backtest_sentence(rolling: pd.DataFrame, calibration: pd.DataFrame) -> str:

@@ -9,7 +9,8 @@ TOML layout (every key optional except ``name``; unknown keys are errors)::
     name = "my-scenario"
     description = "One line shown by `forecast scenarios`."
     extends = "baseline"          # start from another scenario and override keys
-    start = 2024.0                # first date of the monthly grid (decimal year)
+    start = "data"                # first date of the monthly grid: "data" (the latest
+                                  # run's date, the default) or a decimal year
     horizon = 2100.0              # last date; draws not exhausted by then are counted
     draws = 100000                # joint draws of demand and stock
     seed = 0
@@ -43,15 +44,20 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from forecast.errors import ScenarioError
 
+#: Demand models whose tokens come from compute (the overtraining lever applies to them).
+COMPUTE_DEMAND_MODELS = ("compute", "epoch2024")
+#: ``start`` value meaning the latest run's release date.
+DATA_DATE = "data"
 DEMAND_MODELS = (
     "average",
+    "damped-trend",
     "frontier",
     "slowdown",
     "random-walk-slope",
@@ -100,6 +106,13 @@ class DemandSpec:
         _number("demand.overtraining", self.overtraining, 1.0, 1000.0)
         _number("demand.overtraining_from", self.overtraining_from, 2000.0, 2100.0)
         _number("demand.tokens_per_parameter", self.tokens_per_parameter, 1.0, 10000.0)
+        if self.overtraining != 1.0 and self.model not in COMPUTE_DEMAND_MODELS:
+            raise ScenarioError(
+                f"demand.overtraining = {self.overtraining:g} needs compute-based demand "
+                f"(demand.model = {' or '.join(map(repr, COMPUTE_DEMAND_MODELS))}, got "
+                f"{self.model!r}): token trends already contain the move to overtraining "
+                "(docs/model.md, 'Overtraining')"
+            )
 
 
 @dataclass(frozen=True)
@@ -168,7 +181,9 @@ class Scenario:
     description: str = ""
     demand: DemandSpec = field(default_factory=DemandSpec)
     stock: StockSpec = field(default_factory=StockSpec)
-    start: float = 2024.0
+    #: First date of the grid (decimal year), or "data": the latest run's release date,
+    #: resolved when the scenario runs (:meth:`at_data_date`).
+    start: float | str = DATA_DATE
     horizon: float = 2100.0
     draws: int = 100_000
     seed: int = 0
@@ -178,9 +193,16 @@ class Scenario:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ScenarioError("scenario name must be a non-empty string")
-        _number("start", self.start, 1990.0, 2099.0)
+        if isinstance(self.start, str):
+            if self.start != DATA_DATE:
+                raise ScenarioError(
+                    f"start must be a decimal year or {DATA_DATE!r} (the latest run's date), "
+                    f"got {self.start!r}"
+                )
+        else:
+            _number("start", self.start, 1990.0, 2099.0)
         _number("horizon", self.horizon, 2000.0, 2300.0)
-        if self.horizon <= self.start + 1:
+        if not isinstance(self.start, str) and self.horizon <= self.start + 1:
             raise ScenarioError(
                 f"horizon ({self.horizon}) must be more than a year after start ({self.start})"
             )
@@ -222,6 +244,12 @@ class Scenario:
     def to_toml(self) -> str:
         """TOML text that :func:`from_toml` reads back to an equal scenario."""
         return _dump_toml(self.to_dict())
+
+    def at_data_date(self, data_year: float) -> Scenario:
+        """This scenario with ``start = "data"`` replaced by ``data_year`` (decimal year)."""
+        if self.start != DATA_DATE:
+            return self
+        return replace(self, start=round(float(data_year), 4))
 
     def with_overrides(self, **changes) -> Scenario:
         """A copy with top-level or dotted changes, e.g. ``{"demand.overtraining": 5}``."""
@@ -292,7 +320,7 @@ def from_dict(data: dict, source: str = "<dict>") -> Scenario:
             description=data.get("description", ""),
             demand=DemandSpec(**data.get("demand", {})),
             stock=StockSpec(**data.get("stock", {})),
-            start=data.get("start", 2024.0),
+            start=data.get("start", DATA_DATE),
             horizon=data.get("horizon", 2100.0),
             draws=data.get("draws", 100_000),
             seed=data.get("seed", 0),

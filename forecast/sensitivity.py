@@ -8,7 +8,7 @@ tornado. The default levers and their ends (:data:`DEFAULT_LEVERS`):
 =====================  ===============================  =================================
 lever                  low end                          high end
 =====================  ===============================  =================================
-overtraining           1x (Chinchilla, 20 tokens/param) 10x tokens/param (sqrt(10) = 3.2x data)
+overtraining           compute demand, 1x (Chinchilla)  compute demand, 10x (sqrt(10) = 3.2x data)
 repetition epochs      1 epoch (no repetition)          16 epochs (Muennighoff: 10.6x unique)
 quality fraction       fixed 0.1 of the web usable      fixed 0.4
 stock growth           fixed 1.0/yr (no new text)       fixed 1.15/yr
@@ -19,6 +19,8 @@ demand model           frontier trend only              random-walk slope only
 =====================  ===============================  =================================
 
 Every run uses the same seed, so differences come from the lever, not from sampling noise.
+Overtraining applies to compute-based demand only (token trends already contain it), so
+both of its ends switch the demand to the compute trend.
 """
 
 from __future__ import annotations
@@ -50,7 +52,13 @@ _SYNTHETIC_2X = {"ratio": 2.0, "efficiency": 0.5, "cap": 2.0}
 
 #: The default levers (see the module docstring for the sources of each end).
 DEFAULT_LEVERS: tuple[Lever, ...] = (
-    Lever("overtraining", "1x", {"demand.overtraining": 1.0}, "10x", {"demand.overtraining": 10.0}),
+    Lever(
+        "overtraining",
+        "compute demand, 1x",
+        {"demand.model": "compute", "demand.overtraining": 1.0},
+        "compute demand, 10x",
+        {"demand.model": "compute", "demand.overtraining": 10.0},
+    ),
     Lever(
         "repetition epochs",
         "1 epoch",

@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 from forecast.backtest import (
+    METHODS,
     BacktestResult,
     backtest,
     calibration_by_history,
@@ -333,6 +334,7 @@ def test_all_methods_with_model_average(synthetic):
         res = backtest(synthetic, "2022-01-01", sampler=SMALL, n_draws=1000)
     assert res.default == "average"
     assert list(res.methods["method"]) == [
+        "damped-trend",
         "exponential",
         "frontier",
         "slowdown",
@@ -341,9 +343,10 @@ def test_all_methods_with_model_average(synthetic):
         "ols",
         "epoch-bootstrap",
     ]
-    assert res.weights == {"frontier": 0.5, "random-walk-slope": 0.5}
+    assert res.weights == {"damped-trend": 1.0}
     assert np.isfinite(res.methods["crps"]).all()
     assert set(res.diagnostics["method"]) == {
+        "damped-trend",
         "exponential",
         "frontier",
         "slowdown",
@@ -368,7 +371,7 @@ def test_rolling_origin_on_bundled_data():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = rolling_origin(load_training_runs())
-    assert len(table) == 5 * 7
+    assert len(table) == 5 * len(METHODS)
     assert set(table["cutoff"]) == {
         "2020-01-01",
         "2021-01-01",

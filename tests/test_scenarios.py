@@ -107,7 +107,7 @@ def test_extends_unknown_parent():
             r"unknown key\(s\) \['boost'\] in stock\.synthetic",
         ),
         ('name = "x"\nstart = 2050.0\nhorizon = 2050.5\n', r"horizon \(2050\.5\) must be more"),
-        ('name = "x"\nstart = "2024"\n', r"start must be a number"),
+        ('name = "x"\nstart = "2024"\n', r"start must be a decimal year or 'data'"),
         ('name = "x"\ndemand = 3\n', r"\[demand\] must be a table"),
         ('description = "no name"\n', r"missing required key 'name'"),
         ('name = ""\n', r"scenario name must be a non-empty string"),
@@ -128,8 +128,10 @@ def test_out_of_range_through_extends():
 
 def test_with_overrides_dotted_keys():
     base = sc.load_scenario("baseline")
-    s = base.with_overrides(**{"demand.overtraining": 5.0, "stock.epochs": 16, "draws": 2000})
-    assert s.demand.overtraining == 5.0
+    s = base.with_overrides(
+        **{"demand.tokens_per_parameter": 40.0, "stock.epochs": 16, "draws": 2000}
+    )
+    assert s.demand.tokens_per_parameter == 40.0
     assert s.stock.epochs == 16
     assert s.draws == 2000
     assert s.demand.model == base.demand.model  # untouched keys kept
@@ -147,7 +149,9 @@ def test_with_overrides_dotted_keys():
 
 def test_load_scenario_from_file(tmp_path):
     path = tmp_path / "mine.toml"
-    path.write_text('name = "mine"\nextends = "baseline"\n[demand]\novertraining = 2.0\n')
+    path.write_text(
+        'name = "mine"\nextends = "baseline"\n[demand]\nmodel = "compute"\novertraining = 2.0\n'
+    )
     s = sc.load_scenario(path)
     assert s.name == "mine" and s.demand.overtraining == 2.0
     assert sc.load_scenario(str(path)) == s

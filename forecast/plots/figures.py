@@ -29,7 +29,6 @@ from forecast.plots._style import (
     new_figure,
     token_formatter,
 )
-from forecast.units import decimal_years
 
 __all__ = [
     "MILESTONES",
@@ -775,29 +774,7 @@ _RANK_BINS = 20
 
 def _ppc(fit, n_draws: int, seed: int) -> pd.DataFrame:
     """Posterior predictive log10 values at the fitted rows (the model's own quantity)."""
-    rng = np.random.default_rng(seed)
-    nu, sigma = fit._flat("nu"), fit._flat("sigma")
-    idx = rng.integers(0, len(nu), size=n_draws)
-    params = fit.model.draw_params(fit, idx)
-    years = decimal_years(fit.rows["date"])
-    mean = fit.model._mean(params, fit.scaling.x(years)[None, :])
-    y = mean + rng.standard_t(nu[idx])[:, None] * sigma[idx, None]
-    pred = fit.scaling.log10(y)
-    q = np.quantile(pred, [0.025, 0.1, 0.5, 0.9, 0.975], axis=0)
-    observed = np.log10(fit.rows[fit.model.value_column].to_numpy(dtype=float))
-    return pd.DataFrame(
-        {
-            "kind": "ppc",
-            "model": fit.name,
-            "year": years,
-            "observed": observed,
-            "p2_5": q[0],
-            "p10": q[1],
-            "median": q[2],
-            "p90": q[3],
-            "p97_5": q[4],
-        }
-    )
+    return fit.model.predictive_rows(fit, n_draws, seed)
 
 
 def _ranks(fit) -> pd.DataFrame:
