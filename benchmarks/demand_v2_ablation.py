@@ -30,8 +30,9 @@ from forecast.pipeline import fit_demand, run_scenario
 
 
 def _with_default(demand, fits: dict, weights: dict):
+    fits = {**demand.fits, **fits}
     average = dm.ModelAverage([fits[n] for n in weights], list(weights.values()))
-    return dataclasses.replace(demand, fits={**demand.fits, **fits}, average=average)
+    return dataclasses.replace(demand, fits=fits, average=average)
 
 
 def main() -> None:

@@ -481,7 +481,7 @@ def _fit_methods(
         diag_rows.append(
             {
                 "method": name,
-                "rows": len(fit.rows),
+                "rows": fit.n_rows,
                 "r_hat_max": d.r_hat_max,
                 "ess_bulk_min": d.ess_bulk_min,
                 "divergences": d.divergences,

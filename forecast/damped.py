@@ -70,6 +70,8 @@ RATIO_MIN_COMPUTE = 1e24
 RATIO_YEAR = 2024.0
 RATIO_LOG10_COMPUTE = 25.0
 LOG10_6 = float(np.log10(6.0))
+#: log-sd of the LogNormal prior of the rate's yearly innovation.
+INNOVATION_LOG_SD = 0.75
 #: Rows of the padded blocks (see :meth:`DampedFrontierTrend.graph_values`).
 BLOCK = 8
 
@@ -95,6 +97,9 @@ class DampedFrontierTrend(DemandModel):
     frontier = False  # not fitted to the top-5 rows: not LOO-comparable with them
     min_rows = 6
     dense_mass = True
+    #: The frontier is an edge with little noise: steps must be small near it (fits at
+    #: 0.95 had 1-15 divergences on simulated frontiers).
+    min_target_accept = 0.99
 
     # --- priors (natural units) ----------------------------------------------------
     #: Long-run growth of the largest run, OOM/yr: Normal(mean, sd). Epoch AI measured
@@ -108,15 +113,21 @@ class DampedFrontierTrend(DemandModel):
     #: scale, not the AR(1)'s stationary one (which diverges as persistence -> 1 and
     #: made the sampler's geometry a funnel).
     initial_rate_sd = 0.5
-    #: HalfNormal scale of the yearly innovation of the rate, OOM/yr per year.
-    innovation_prior_sd = 0.15
+    #: Median of the LogNormal prior (log-sd :data:`INNOVATION_LOG_SD`: 95% 0.035-0.65)
+    #: of the yearly innovation of the rate, OOM/yr per year. Zero-avoiding: with a
+    #: HalfNormal or Gamma(2) prior the centred rates made a funnel at innovations below
+    #: 0.02 (divergences in the recovery tests); the straight-line limit is approached,
+    #: not reached.
+    innovation_prior_median = 0.15
     #: Normal sd (OOM) of the frontier's level at the first data date, around the
     #: largest run of the data's first year.
     level_prior_sd = 1.0
     #: HalfNormal scale (OOM) of the mean gap of a run below the frontier.
     gap_prior_sd = 1.0
-    #: HalfNormal scale (OOM) of the reporting noise around the frontier.
-    noise_prior_sd = 0.2
+    #: Mean (OOM) of the Gamma(2, 2/mean) prior of the reporting noise around the
+    #: frontier. Zero-avoiding: as the noise goes to 0 the gap distribution becomes a
+    #: hard edge at the frontier, which the sampler cannot traverse (divergences).
+    noise_prior_mean = 0.1
     #: Tokens-per-parameter regression: Normal priors of the intercept (log10 ratio at
     #: 2024 and 1e25 FLOP; 1.5 = 32 tokens per parameter), the time and compute slopes,
     #: and the HalfNormal scale of its residual.
@@ -124,6 +135,9 @@ class DampedFrontierTrend(DemandModel):
     ratio_time_prior_sd = 0.3
     ratio_compute_prior_sd = 0.5
     ratio_sd_prior = 0.5
+
+    #: Rates parametrised centred (their AR(1) as prior density) or non-centred.
+    centred = True
 
     def __init__(self, undisclosed: bool = True, censored: bool = True) -> None:
         #: Use undisclosed runs through their compute (else they are left out).
@@ -185,7 +199,11 @@ class DampedFrontierTrend(DemandModel):
         keep = order.sort_values(["disclosed", "size"], ascending=False)
         keep = keep[~keep["family"].duplicated()].index
         rows["role_frontier"] = rows.index.isin(keep)
-        rows["role_ratio"] = has_tokens & compute.ge(RATIO_MIN_COMPUTE) & bound.eq("exact")
+        # Ratio rows: sizes with compute that is not itself an estimate (an estimate's
+        # error would enter the ratio's scatter and then again for undisclosed runs).
+        rows["role_ratio"] = (
+            has_tokens & compute.ge(RATIO_MIN_COMPUTE) & bound.eq("exact") & source.ne("estimate")
+        )
         if "tokens_bound" not in rows.columns:
             rows["tokens_bound"] = np.where(has_tokens, "exact", "")
         if not self.censored:
@@ -279,6 +297,14 @@ class DampedFrontierTrend(DemandModel):
             "und_log10_compute": padded(np.log10(compute_u) - RATIO_LOG10_COMPUTE),
             "und_time": padded(years[undisclosed] - RATIO_YEAR),
             "und_mask": mask(int(undisclosed.sum())),
+            "und_compute_sd": padded(
+                np.where(
+                    front["compute_source"].fillna("estimate").to_numpy()[undisclosed]
+                    == "reported",
+                    0.0,
+                    COMPUTE_ESTIMATE_SD_OOM,
+                )
+            ),
             "ratio_value": np.log10(6.0 * r_tokens**2 / r_compute),
             "ratio_time": ratio["year"].to_numpy(dtype=float) - RATIO_YEAR,
             "ratio_log10_compute": np.log10(r_compute) - RATIO_LOG10_COMPUTE,
@@ -312,27 +338,22 @@ class DampedFrontierTrend(DemandModel):
             }
             mu = pm.Normal("long_run_rate", *self.long_run_rate_prior)
             phi = pm.Beta("persistence", *self.persistence_prior)
-            sigma_eta = pm.HalfNormal("rate_innovation_sd", self.innovation_prior_sd)
-            # Centred: the data pin the in-sample rates down, so the AR(1) is written as
-            # the rates' prior density (a non-centred walk mixed 3-4x worse here). Padded
-            # segments touch no data and get a unit-normal placeholder density.
-            rate = pm.Flat("rate", shape=n_seg)
-            mean = mu + phi * (pt.concatenate([pt.stack([mu]), rate[:-1]]) - mu)
-            sd = pt.concatenate(
-                [pt.stack([pt.as_tensor(self.initial_rate_sd)]), pt.ones(n_seg - 1) * sigma_eta]
+            sigma_eta = pm.LogNormal(
+                "rate_innovation_sd", np.log(self.innovation_prior_median), INNOVATION_LOG_SD
             )
-            real = d["seg_real"]
-            pm.Potential(
-                "rate_prior",
-                pt.sum(
-                    real * pm.logp(pm.Normal.dist(mean, sd), rate)
-                    + (1.0 - real) * pm.logp(pm.Normal.dist(0.0, 1.0), rate)
-                ),
-            )
+            if self.centred:
+                rate = self._centred_rates(mu, phi, sigma_eta, d["seg_real"], n_seg)
+            else:
+                rate = self._non_centred_rates(mu, phi, sigma_eta, n_seg)
             pm.Deterministic("rate_now", pt.dot(d["last_segment"], rate))
-            level = pm.Normal("level_start", d["level_anchor"], self.level_prior_sd)
+            # Non-centred, so the sampler's starting point does not depend on the data
+            # (a compiled sampler reused for new data keeps its first initial point).
+            level_z = pm.Normal("level_start_z", 0.0, 1.0)
+            level = pm.Deterministic(
+                "level_start", d["level_anchor"] + self.level_prior_sd * level_z
+            )
             gap = pm.HalfNormal("gap_scale", self.gap_prior_sd)
-            noise = pm.HalfNormal("noise_sd", self.noise_prior_sd)
+            noise = pm.Gamma("noise_sd", 2.0, 2.0 / self.noise_prior_mean)
 
             def frontier(overlap):
                 return level + pt.dot(overlap, rate)
@@ -365,7 +386,9 @@ class DampedFrontierTrend(DemandModel):
             n_und = len(values["und_mask"])
             u = pm.Normal("undisclosed_z", 0.0, 1.0, shape=n_und)
             rho = a + b * d["und_time"] + c * d["und_log10_compute"]
-            spread = pt.sqrt(ratio_sd**2 + COMPUTE_ESTIMATE_SD_OOM**2)
+            # The compute error enters log10 D directly and through the regression's
+            # compute term: (1 + c) times it.
+            spread = pt.sqrt(ratio_sd**2 + ((1.0 + c) * d["und_compute_sd"]) ** 2)
             log10_tokens = pm.Deterministic(
                 "undisclosed_log10_tokens",
                 0.5 * (d["und_log10_compute"] + RATIO_LOG10_COMPUTE + rho + spread * u - LOG10_6),
@@ -374,13 +397,38 @@ class DampedFrontierTrend(DemandModel):
             pm.Potential("undisclosed", pt.sum(d["und_mask"] * pm.logp(und, -log10_tokens)))
         return model
 
+    def _centred_rates(self, mu, phi, sigma_eta, real, n_seg):
+        # The AR(1) written as the rates' prior density. Padded segments touch no data and
+        # get a unit-normal placeholder density.
+        rate = pm.Flat("rate", shape=n_seg)
+        mean = mu + phi * (pt.concatenate([pt.stack([mu]), rate[:-1]]) - mu)
+        sd = pt.concatenate(
+            [pt.stack([pt.as_tensor(self.initial_rate_sd)]), pt.ones(n_seg - 1) * sigma_eta]
+        )
+        pm.Potential(
+            "rate_prior",
+            pt.sum(
+                real * pm.logp(pm.Normal.dist(mean, sd), rate)
+                + (1.0 - real) * pm.logp(pm.Normal.dist(0.0, 1.0), rate)
+            ),
+        )
+        return rate
+
+    def _non_centred_rates(self, mu, phi, sigma_eta, n_seg):
+        # rate_j - mu = sum_k phi^(j-k) innovation_k: standard-normal innovations scaled.
+        z = pm.Normal("rate_z", 0.0, 1.0, shape=n_seg)
+        lag = np.subtract.outer(np.arange(n_seg), np.arange(n_seg))
+        decay = pt.where(lag >= 0, phi ** np.maximum(lag, 0), 0.0)
+        innovations = pt.concatenate([self.initial_rate_sd * z[:1], sigma_eta * z[1:]])
+        return pm.Deterministic("rate", mu + pt.dot(decay, innovations))
+
     def label_posterior(self, posterior: xr.Dataset, scaling: _Scaling, values) -> xr.Dataset:
         """Segments get the dimension ``segment`` (start years), undisclosed runs the
         dimension ``undisclosed`` (row order of ``role_frontier`` rows without tokens);
         padding is dropped."""
         real_seg = values["seg_start"] < _PAD_KNOT
         real_und = values["und_mask"] > 0
-        by_length = {"rate": real_seg}
+        by_length = {"rate": real_seg, "rate_z": real_seg}
         by_length |= {"undisclosed_z": real_und, "undisclosed_log10_tokens": real_und}
         data_vars = {}
         for name, da in posterior.data_vars.items():
@@ -447,8 +495,8 @@ class DampedFrontierTrend(DemandModel):
         t_last = params["t_last"]
         n = len(params["level_start"])
         past = self._mean(params, np.minimum(years, t_last)[None, :])
+        # Every 1 January after the data date (and on it, when the data date is one).
         knots = np.arange(np.ceil(t_last), years.max(initial=t_last), dtype=float)
-        knots = knots[knots > t_last]
         mu = params["long_run_rate"][:, :1]
         phi = params["persistence"][:, :1]
         sigma = params["rate_innovation_sd"][:, :1]
@@ -501,7 +549,9 @@ class DampedFrontierTrend(DemandModel):
         ends = values["seg_end"][real]
         mu = rng.normal(*self.long_run_rate_prior, size=(n, 1))
         phi = rng.beta(*self.persistence_prior, size=(n, 1))
-        sigma = np.abs(rng.normal(0.0, self.innovation_prior_sd, size=(n, 1)))
+        sigma = self.innovation_prior_median * np.exp(
+            INNOVATION_LOG_SD * rng.standard_normal((n, 1))
+        )
         rate = np.empty((n, len(starts)))
         rate[:, 0] = mu[:, 0] + self.initial_rate_sd * rng.standard_normal(n)
         for j in range(1, len(starts)):
@@ -517,7 +567,7 @@ class DampedFrontierTrend(DemandModel):
             "persistence": phi,
             "rate_innovation_sd": sigma,
             "gap_scale": np.abs(rng.normal(0.0, self.gap_prior_sd, size=(n, 1))),
-            "noise_sd": np.abs(rng.normal(0.0, self.noise_prior_sd, size=(n, 1))),
+            "noise_sd": rng.gamma(2.0, self.noise_prior_mean / 2.0, size=(n, 1)),
             "seg_start": starts,
             "seg_end": ends,
             "t_last": float(ends[-1]),
@@ -576,6 +626,10 @@ class DampedFrontierTrend(DemandModel):
         gap = rng.exponential(1.0, f.shape) * params["gap_scale"]
         pred = f - gap + rng.standard_normal(f.shape) * params["noise_sd"]
         return _predictive_frame(fit.name, years, np.log10(tokens[keep]), pred)
+
+    def n_rows_used(self, rows: pd.DataFrame) -> int:
+        """Frontier runs (one per family); the ratio regression's extra rows not counted."""
+        return int(rows["role_frontier"].astype(bool).sum())
 
     def usage(self, fit: DemandFit) -> dict:
         """Rows used (the frontier rows: one per family), the censored rows with their

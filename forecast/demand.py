@@ -179,6 +179,8 @@ class DemandModel:
     #: Whether the posterior needs a dense (or low-rank) mass matrix: PyMC's
     #: ``jitter+adapt_full`` init, nutpie's low-rank modified mass matrix.
     dense_mass = False
+    #: Lowest target acceptance this model samples with (None: the sampler's).
+    min_target_accept: float | None = None
     #: Keys of :meth:`graph_data` used to label the posterior, not by the graph.
     _LABELS_ONLY: tuple[str, ...] = ()
 
@@ -314,6 +316,8 @@ class DemandModel:
         return self.graph_data(scaling.x(x_raw), scaling.y(y_raw), scaling), scaling
 
     def _sample(self, values, rows, scaling, sampler: SamplerConfig) -> DemandFit:
+        if self.min_target_accept and sampler.target_accept < self.min_target_accept:
+            sampler = replace(sampler, target_accept=self.min_target_accept)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*chains.*")
             if sampler.nuts_sampler == "nutpie":
@@ -391,6 +395,10 @@ class DemandModel:
         pred = fit.scaling.log10(mean + rng.standard_t(nu[idx])[:, None] * sigma[idx, None])
         observed = np.log10(fit.rows[self.value_column].to_numpy(dtype=float))
         return _predictive_frame(fit.name, years, observed, pred)
+
+    def n_rows_used(self, rows: pd.DataFrame) -> int:
+        """Runs of the selected ``rows`` the likelihood uses (all of them here)."""
+        return len(rows)
 
     def usage(self, fit: DemandFit) -> dict:
         """The rows a fit used, for ``forecast fit --json``: ``rows_used`` (model names),
@@ -773,6 +781,11 @@ class DemandFit:
         return self.model.name
 
     @property
+    def n_rows(self) -> int:
+        """Number of runs the fit's likelihood uses (:meth:`DemandModel.n_rows_used`)."""
+        return self.model.n_rows_used(self.rows)
+
+    @property
     def posterior(self) -> xr.Dataset:
         return _compat.group(self.idata, "posterior")
 
@@ -892,7 +905,7 @@ class DemandFit:
             [
                 {
                     "model": self.name,
-                    "rows": len(self.rows),
+                    "rows": self.n_rows,
                     "growth_per_year": g.loc["growth_per_year", "median"],
                     "growth_p2_5": g.loc["growth_per_year", "p2_5"],
                     "growth_p97_5": g.loc["growth_per_year", "p97_5"],

@@ -189,7 +189,7 @@ def growth_frame(demand) -> pd.DataFrame:
         rows.append(
             {
                 "model": fit.model.label,
-                "rows": len(fit.rows),
+                "rows": fit.n_rows,
                 "x/yr": f"{g.loc['growth_per_year', 'median']:.2f} "
                 f"[{g.loc['growth_per_year', 'p2_5']:.2f}, {g.loc['growth_per_year', 'p97_5']:.2f}]",
                 "OOM/yr": f"{g.loc['oom_per_year', 'median']:.3f} "

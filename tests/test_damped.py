@@ -8,6 +8,8 @@ parameters, so they need no sampling; the fit itself is tested once on the bundl
 
 from __future__ import annotations
 
+import json
+
 import arviz as az
 import numpy as np
 import pandas as pd
@@ -272,6 +274,16 @@ def test_bundled_fit_is_the_default_demand(bundled_demand):
     assert len(used["censored"]) >= 10
     growth = fit.model.growth_table(fit).set_index("at")
     assert 0.0 < growth.loc["long run", "oom_per_year"] < 1.0
+    # forecast fit --json: rows used, censored rows, undisclosed runs' posterior tokens, health
+    payload = {m["name"]: m for m in bundled_demand.to_json_dict()}
+    v2 = payload["damped-trend"]
+    assert v2["rows"] == len(v2["rows_used"]) == int(fit.rows["role_frontier"].sum())
+    assert {"model", "tokens", "bound"} == set(v2["censored"][0])
+    gpt45 = next(u for u in v2["undisclosed"] if u["model"] == "GPT-4.5")
+    assert 1e12 < gpt45["tokens_p10"] < gpt45["tokens_median"] < gpt45["tokens_p90"] < 1e15
+    assert isinstance(v2["healthy"], bool)
+    assert payload["frontier"]["undisclosed"] == []
+    json.dumps(list(payload.values()), allow_nan=False)
 
 
 def test_scenarios_start_at_the_data_date(bundled_demand):
