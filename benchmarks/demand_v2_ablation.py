@@ -46,7 +46,7 @@ def main() -> None:
     demand = fit_demand(models, sampler, names=["damped-trend", "frontier", "random-walk-slope"])
     v2 = demand.fits["damped-trend"]
     variants = {
-        "demand v2 (0.3 default)": (demand, {}),
+        "demand v2 (0.4 default)": (demand, {}),
         "0.2 default mix": (
             _with_default(demand, {}, {"frontier": 0.5, "random-walk-slope": 0.5}),
             {},
@@ -80,17 +80,20 @@ def main() -> None:
         )
     table = pd.DataFrame(rows)
     print(f"damped-trend fit healthy: {v2.diagnostics().healthy} ({v2.diagnostics()})")
+    years = ["median", "p10", "p90", "p2_5", "p97_5"]
+    shown = table.copy()
+    for column in shown.columns:
+        if column in years:
+            shown[column] = [("after 2100" if v != v else f"{v:.1f}") for v in shown[column]]
+        elif shown[column].dtype == float:
+            shown[column] = [f"{v:.3f}" for v in shown[column]]
     if args.markdown:
-        header = "| " + " | ".join(table.columns) + " |"
-        print(header + "\n" + "|---" * len(table.columns) + "|")
-        for row in table.itertuples(index=False):
-            print(
-                "| "
-                + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row)
-                + " |"
-            )
+        print("| " + " | ".join(shown.columns) + " |")
+        print("|---" * len(shown.columns) + "|")
+        for row in shown.itertuples(index=False):
+            print("| " + " | ".join(str(v) for v in row) + " |")
     else:
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(shown.to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -454,7 +454,10 @@ def _fit_methods(
     use_cache: bool,
     cache_dir,
 ) -> tuple[dict, pd.DataFrame, dict[str, float]]:
-    """Fit what ``methods`` need; returns projectors by name, diagnostics and weights."""
+    """Fit what ``methods`` need; returns projectors by name, diagnostics and weights.
+
+    ``train``: every run released before the cutoff; the baselines use those with tokens.
+    """
     fits: dict[str, DemandFit] = {}
     wanted = set(methods)
     if "average" in wanted:
@@ -495,6 +498,7 @@ def _fit_methods(
     if "average" in methods:
         weights = dict(DEFAULT_WEIGHTS)
         projectors["average"] = ModelAverage.default(fits)
+    train = train.dropna(subset=["tokens"])
     if "ols" in methods:
         projectors["ols"] = ols_trend(train)
     if "epoch-bootstrap" in methods:
@@ -621,6 +625,9 @@ def backtest(
         frame["year"] = decimal_years(frame["date"])
     with_tokens = frame.dropna(subset=["tokens"])
     train = with_tokens[with_tokens["date"] < cutoff_ts].sort_values(["date", "model"])
+    # Everything known before the cutoff, including runs without a size (demand v2 uses
+    # their compute); models that need sizes select them themselves.
+    known = frame[frame["date"] < cutoff_ts].sort_values(["date", "model"])
     test = with_tokens[with_tokens["date"] >= cutoff_ts].sort_values(["date", "model"])
     messages: list[str] = []
 
@@ -656,7 +663,7 @@ def backtest(
     with warnings.catch_warnings():  # said once, in messages
         warnings.simplefilter("ignore", ShortHistoryWarning)
         projectors, diagnostics, weights = _fit_methods(
-            train, chosen, sampler, cutoff_year, seed, messages, use_cache, cache_dir
+            known, chosen, sampler, cutoff_year, seed, messages, use_cache, cache_dir
         )
 
     periods = frontier_periods(test)
