@@ -186,6 +186,7 @@ class DampedFrontierTrend(DemandModel):
         compute = pd.to_numeric(rows["compute_flop"], errors="coerce")
         bound = rows.get("tokens_bound", pd.Series("exact", index=rows.index)).fillna("exact")
         source = rows.get("compute_source", pd.Series("", index=rows.index)).fillna("")
+        rows["compute_source"] = source  # "" = unknown: treated as an estimate
         has_tokens = tokens.gt(0)
         has_compute = compute.gt(0)
         # Compute derived from 6ND of the same row is that row's size again, not evidence.
@@ -304,8 +305,7 @@ class DampedFrontierTrend(DemandModel):
             "und_mask": mask(int(undisclosed.sum())),
             "und_compute_sd": padded(
                 np.where(
-                    front["compute_source"].fillna("estimate").to_numpy()[undisclosed]
-                    == "reported",
+                    front["compute_source"].fillna("").to_numpy()[undisclosed] == "reported",
                     0.0,
                     COMPUTE_ESTIMATE_SD_OOM,
                 )

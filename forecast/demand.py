@@ -23,11 +23,12 @@ Models (each owns its PyMC graph; ``fit`` returns a :class:`DemandFit`):
 - :class:`ComputeTrend`: the frontier training-compute trend (FLOP), converted to
   tokens by Chinchilla-optimal allocation ``D = sqrt(r * k * C / 6)``.
 
-The default demand (:data:`DEFAULT_WEIGHTS`, :class:`ModelAverage`) mixes the straight
-frontier trend and the random-walk slope equally. Projections are draws of the largest
-run's size at the requested dates: each draw is a posterior draw of the trend line (for
-the random walk: plus its future steps) and one residual drawn once per trajectory, so
-every date's marginal is the posterior predictive and each trajectory is smooth.
+The default demand (:data:`DEFAULT_WEIGHTS`, :class:`ModelAverage`) is demand v2,
+:class:`forecast.damped.DampedFrontierTrend` (the largest run as a damped frontier
+record). For the models of this module, projections are draws of the fitted quantity at
+the requested dates: each draw is a posterior draw of the trend line (for the random
+walk: plus its future steps) and one residual drawn once per trajectory, so every date's
+marginal is the posterior predictive and each trajectory is smooth.
 
 A fit to less than :data:`MIN_HISTORY_YEARS` of data warns (:class:`ShortHistoryWarning`).
 """

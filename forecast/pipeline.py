@@ -6,7 +6,7 @@
     >>> result = forecast.run_scenario("baseline", demand)       # exhaustion-date draws
 
 :class:`DemandSet` holds every demand fit (each cached on disk by data hash and
-settings), their LOO comparison and the default demand mixture (``average``). :func:`run_scenario`
+settings), their LOO comparison and the default demand (``average``: demand v2). :func:`run_scenario`
 draws joint trajectories of demand and stock on a monthly grid, in chunks, and returns a
 :class:`ScenarioResult` with the exhaustion-date distribution and everything the figures
 and the report need.

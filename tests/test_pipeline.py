@@ -250,6 +250,7 @@ def test_result_tables(run):
     assert np.all(np.diff(q, axis=1) >= 0)  # quantiles ordered
     assert set(result.stock_steps.columns) == {"step", "year", "p5", "median", "p95"}
     assert set(result.diagnostics["model"]) == {
+        "damped-trend",
         "exponential",
         "frontier",
         "slowdown",
@@ -277,11 +278,12 @@ def test_demand_set(bundled_demand):
         "compute",
     }
     assert ds.comparison["weight"].sum() == pytest.approx(1.0, abs=1e-6)
-    # The default demand: fixed equal weights, not the LOO stacking weights.
-    np.testing.assert_array_equal(ds.average.weights, [0.5, 0.5])
-    assert [f.name for f in ds.average.fits] == ["frontier", "random-walk-slope"]
+    # The default demand: demand v2 alone, not the LOO stacking weights.
+    np.testing.assert_array_equal(ds.average.weights, [1.0])
+    assert [f.name for f in ds.average.fits] == ["damped-trend"]
     summary = ds.summary()
     assert summary.set_index("model")["loo_weight"].isna().to_dict() == {
+        "damped-trend": True,
         "exponential": True,
         "frontier": False,
         "slowdown": False,
@@ -289,10 +291,11 @@ def test_demand_set(bundled_demand):
         "compute": True,
     }
     assert summary.set_index("model")["default_weight"].to_dict() == {
+        "damped-trend": 1.0,
         "exponential": 0.0,
-        "frontier": 0.5,
+        "frontier": 0.0,
         "slowdown": 0.0,
-        "random-walk-slope": 0.5,
+        "random-walk-slope": 0.0,
         "compute": 0.0,
     }
     records = ds.to_json_dict()
