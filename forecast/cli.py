@@ -347,12 +347,12 @@ def cmd_fit(args) -> int:
             f"{len(used['censored'])} censored at a published bound, "
             f"{len(used['undisclosed'])} undisclosed entering through their compute."
         )
-        growth = v2.model.growth_table(v2)
         print("  growth of the largest run, OOM/yr (median, 80% interval):")
-        for row in growth.itertuples():
+        for row in used["growth_oom_per_year"]:
             print(
-                f"    {row.at:<20} {row.oom_per_year:5.2f} [{row.oom_p10:5.2f}, {row.oom_p90:5.2f}]"
-                f"  = {row.growth_per_year:.2f}x/yr"
+                f"    {row['at']:<20} {row['oom_per_year']:5.2f} "
+                f"[{row['oom_p10']:5.2f}, {row['oom_p90']:5.2f}]"
+                f"  = {10 ** row['oom_per_year']:.2f}x/yr"
             )
         prior = used["prior_predictive"]
         print(

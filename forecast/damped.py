@@ -55,6 +55,7 @@ from forecast.demand import (
     DemandModel,
     _predictive_frame,
     _Scaling,
+    drop_padding,
 )
 from forecast.errors import DataError
 
@@ -82,6 +83,11 @@ _IDENTITY = _Scaling(0.0, 1.0, 0.0, 1.0)
 
 def _pad(n: int) -> int:
     return n + (-n % BLOCK)
+
+
+def _frontier(fit: DemandFit) -> pd.DataFrame:
+    """The fit's frontier rows (one run per family; ``role_frontier``)."""
+    return fit.rows[fit.rows["role_frontier"].astype(bool)]
 
 
 def _overlap(years: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -315,7 +321,7 @@ class DampedFrontierTrend(DemandModel):
             "ratio_log10_compute": np.log10(r_compute) - RATIO_LOG10_COMPUTE,
         }
 
-    #: Data whose length may change without recompiling (observations).
+    #: Data whose length may change without recompiling (see DemandModel.structure).
     _OBSERVATIONS = (
         "obs_overlap",
         "obs_value",
@@ -326,12 +332,6 @@ class DampedFrontierTrend(DemandModel):
 
     #: Data used to label the posterior, not by the graph.
     _LABELS_ONLY = ("seg_start", "seg_end")
-
-    def structure(self, values: Mapping[str, np.ndarray]) -> tuple:
-        shapes = tuple(
-            (k, np.shape(v)) for k, v in sorted(values.items()) if k not in self._OBSERVATIONS
-        )
-        return (str(sorted(self.config().items())), shapes)
 
     def _build(self, values: Mapping[str, np.ndarray]) -> pm.Model:
         n_seg = len(values["seg_start"])
@@ -433,29 +433,25 @@ class DampedFrontierTrend(DemandModel):
         padding is dropped."""
         real_seg = values["seg_start"] < _PAD_KNOT
         real_und = values["und_mask"] > 0
-        by_length = {"rate": real_seg, "rate_z": real_seg}
-        by_length |= {"undisclosed_z": real_und, "undisclosed_log10_tokens": real_und}
-        data_vars = {}
-        for name, da in posterior.data_vars.items():
-            if name in by_length:
-                dim = "segment" if name.startswith("rate") else "undisclosed"
-                data_vars[name] = ((*da.dims[:2], dim), da.to_numpy()[..., by_length[name]])
-            else:
-                data_vars[name] = (da.dims, da.to_numpy())
-        coords = {
-            "chain": posterior["chain"].to_numpy(),
-            "draw": posterior["draw"].to_numpy(),
-            "segment": np.round(values["seg_start"][real_seg], 6),
-            "undisclosed": np.arange(int(real_und.sum())),
+        vectors = {name: ("segment", real_seg) for name in ("rate", "rate_z")}
+        vectors |= {
+            name: ("undisclosed", real_und)
+            for name in ("undisclosed_z", "undisclosed_log10_tokens")
         }
-        return xr.Dataset(data_vars, coords=coords, attrs=posterior.attrs)
+        return drop_padding(
+            posterior,
+            vectors,
+            {
+                "segment": np.round(values["seg_start"][real_seg], 6),
+                "undisclosed": np.arange(int(real_und.sum())),
+            },
+        )
 
     # --- posterior draws -------------------------------------------------------------
 
     @staticmethod
     def _segment_bounds(fit: DemandFit) -> tuple[np.ndarray, np.ndarray, float]:
-        front = fit.rows[fit.rows["role_frontier"].astype(bool)]
-        t_last = float(front["year"].max())
+        t_last = float(_frontier(fit)["year"].max())
         starts = fit.posterior["segment"].to_numpy().astype(float)
         ends = np.concatenate([starts[1:], [t_last]])
         return starts, ends, t_last
@@ -496,40 +492,48 @@ class DampedFrontierTrend(DemandModel):
         Dates up to the data date follow the fitted path; later ones continue the AR(1)
         of the rate with a fresh innovation every 1 January.
         """
+        return self._simulate(params, years, rng, with_rate=True)
+
+    def _simulate(self, params, years, rng, with_rate: bool):
         years = np.asarray(years, dtype=float)
         t_last = params["t_last"]
         n = len(params["level_start"])
-        past = self._mean(params, np.minimum(years, t_last)[None, :])
+        past_years = np.minimum(years, t_last)
+        past = self._mean(params, past_years[None, :])
         # Every 1 January after the data date (and on it, when the data date is one).
         knots = np.arange(np.ceil(t_last), years.max(initial=t_last), dtype=float)
-        mu = params["long_run_rate"][:, :1]
-        phi = params["persistence"][:, :1]
-        sigma = params["rate_innovation_sd"][:, :1]
+        mu = params["long_run_rate"][:, 0]
+        phi = params["persistence"][:, 0]
+        sigma = params["rate_innovation_sd"][:, 0]
         rates = np.empty((n, len(knots) + 1))
         rates[:, 0] = params["rate"][:, -1]
         shocks = rng.standard_normal((n, len(knots)))
         for k in range(len(knots)):
-            rates[:, k + 1] = (
-                mu[:, 0] + phi[:, 0] * (rates[:, k] - mu[:, 0]) + sigma[:, 0] * shocks[:, k]
-            )
+            rates[:, k + 1] = mu + phi * (rates[:, k] - mu) + sigma * shocks[:, k]
         starts = np.concatenate([[t_last], knots])
         ends = np.concatenate([knots, [np.inf]])
         covered = np.clip(years[:, None] - starts[None, :], 0.0, ends - starts)  # (year, seg)
         state = past + rates @ covered.T
-        # The rate in force at each date: the fitted segment's before the data date.
-        segment = np.searchsorted(starts, years, side="right") - 1
-        rate = np.where(
-            years[None, :] > t_last,
-            rates[:, np.clip(segment, 0, None)],
-            np.stack([self._slope(params, float(y)) for y in np.minimum(years, t_last)], axis=1),
+        if not with_rate:
+            return state, None
+        # The rate in force at each date: the fitted segment's (as :meth:`_slope`) up to
+        # the data date, the projected one after it.
+        fitted = np.clip(
+            np.searchsorted(params["seg_start"], past_years, side="right") - 1, 0, None
         )
+        projected = np.clip(np.searchsorted(starts, years, side="right") - 1, 0, None)
+        rate = np.where(years[None, :] > t_last, rates[:, projected], params["rate"][:, fitted])
         return state, rate
+
+    def _draw_index(self, fit: DemandFit, n_draws: int | None, rng) -> np.ndarray:
+        """Posterior draws to use: all of them, or ``n_draws`` resampled."""
+        total = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+        return np.arange(total) if n_draws is None else rng.integers(0, total, size=n_draws)
 
     def project_log10(self, fit, years, n_draws, rng) -> np.ndarray:
         """The largest run: the frontier state's running maximum along each trajectory."""
-        total = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
-        idx = np.arange(total) if n_draws is None else rng.integers(0, total, size=n_draws)
-        state, _ = self.simulate(self.draw_params(fit, idx), years, rng)
+        params = self.draw_params(fit, self._draw_index(fit, n_draws, rng))
+        state, _ = self._simulate(params, years, rng, with_rate=False)
         return np.maximum.accumulate(state, axis=1)
 
     def growth_draws(
@@ -537,9 +541,8 @@ class DampedFrontierTrend(DemandModel):
     ) -> np.ndarray:
         """Draws (draw, year) of the growth rate in OOM/yr at ``years``."""
         rng = np.random.default_rng(seed)
-        total = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
-        idx = rng.integers(0, total, size=n_draws)
-        _, rate = self.simulate(self.draw_params(fit, idx), np.atleast_1d(years), rng)
+        params = self.draw_params(fit, self._draw_index(fit, n_draws, rng))
+        _, rate = self.simulate(params, np.atleast_1d(years), rng)
         return rate
 
     # --- prior -----------------------------------------------------------------------
@@ -600,7 +603,7 @@ class DampedFrontierTrend(DemandModel):
     # --- checks ----------------------------------------------------------------------
 
     def _rows_arrays(self, fit: DemandFit):
-        front = fit.rows[fit.rows["role_frontier"].astype(bool)]
+        front = _frontier(fit)
         tokens = front["tokens"].to_numpy(dtype=float)
         bound = front["tokens_bound"].fillna("exact").astype(str).to_numpy()
         return front, tokens, bound
@@ -626,8 +629,7 @@ class DampedFrontierTrend(DemandModel):
         front, tokens, _ = self._rows_arrays(fit)
         keep = np.isfinite(tokens)
         years = front["year"].to_numpy(dtype=float)[keep]
-        total = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
-        params = self.draw_params(fit, rng.integers(0, total, size=n_draws))
+        params = self.draw_params(fit, self._draw_index(fit, n_draws, rng))
         f = self._mean(params, years[None, :])
         gap = rng.exponential(1.0, f.shape) * params["gap_scale"]
         pred = f - gap + rng.standard_normal(f.shape) * params["noise_sd"]
@@ -676,7 +678,7 @@ class DampedFrontierTrend(DemandModel):
     def undisclosed_table(self, fit: DemandFit) -> pd.DataFrame:
         """Undisclosed runs used: compute, and the posterior median and 80% interval of
         their tokens (the frontier and the tokens-per-parameter trend together)."""
-        front = fit.rows[fit.rows["role_frontier"].astype(bool)]
+        front = _frontier(fit)
         und = front[~np.isfinite(front["tokens"].to_numpy(dtype=float))]
         draws = fit.posterior["undisclosed_log10_tokens"].to_numpy()
         draws = draws.reshape(-1, draws.shape[-1])

@@ -218,11 +218,14 @@ class DemandModel:
         """
         return {"x_std": np.asarray(x, dtype=float), "y_std": np.asarray(y, dtype=float)}
 
+    #: Keys of :meth:`graph_data` whose length may change without recompiling.
+    _OBSERVATIONS: tuple[str, ...] = ("x_std", "y_std")
+
     def structure(self, values: Mapping[str, np.ndarray]) -> tuple:
         """What fixes a compiled graph: the model settings and the shapes of the
         non-observation data (e.g. the number of knots)."""
         shapes = tuple(
-            (k, np.shape(v)) for k, v in sorted(values.items()) if k not in ("x_std", "y_std")
+            (k, np.shape(v)) for k, v in sorted(values.items()) if k not in self._OBSERVATIONS
         )
         return (json.dumps(self.config(), sort_keys=True), shapes)
 
@@ -435,6 +438,30 @@ def _predictive_frame(name: str, years, observed, pred: np.ndarray) -> pd.DataFr
     )
 
 
+def drop_padding(
+    posterior: xr.Dataset,
+    vectors: Mapping[str, tuple[str, np.ndarray]],
+    coords: Mapping[str, np.ndarray],
+) -> xr.Dataset:
+    """``posterior`` with each vector variable ``name`` in ``vectors`` given the dimension
+    ``dim`` and only the entries of ``mask`` (``vectors[name] = (dim, mask)``): the padding
+    that lets fits of different sizes share one compiled sampler is dropped. ``coords``
+    label the new dimensions."""
+    data_vars = {}
+    for name, da in posterior.data_vars.items():
+        if name in vectors:
+            dim, mask = vectors[name]
+            data_vars[name] = ((*da.dims[:-1], dim), da.to_numpy()[..., mask])
+        else:
+            data_vars[name] = (da.dims, da.to_numpy())
+    coords = {
+        "chain": posterior["chain"].to_numpy(),
+        "draw": posterior["draw"].to_numpy(),
+        **coords,
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=posterior.attrs)
+
+
 #: Standardised date of the padding knots: after any date a fit or projection uses.
 _PAD_KNOT = 1e6
 
@@ -627,19 +654,11 @@ class RandomWalkSlopeTrend(FrontierTrend):
         if not len(values["knot_x"]):
             return posterior
         real = values["knot_x"] < _PAD_KNOT
-        walk = {posterior[name].dims[-1] for name in ("slope_change_z", "slope_changes")}
-        data_vars = {}
-        for name, da in posterior.data_vars.items():
-            if da.dims[-1] in walk:
-                data_vars[name] = ((*da.dims[:-1], "knot"), da.to_numpy()[..., real])
-            else:
-                data_vars[name] = (da.dims, da.to_numpy())
-        coords = {
-            "chain": posterior["chain"].to_numpy(),
-            "draw": posterior["draw"].to_numpy(),
-            "knot": np.round(scaling.years(values["knot_x"][real]), 6),
-        }
-        return xr.Dataset(data_vars, coords=coords, attrs=posterior.attrs)
+        return drop_padding(
+            posterior,
+            {name: ("knot", real) for name in ("slope_change_z", "slope_changes")},
+            {"knot": np.round(scaling.years(values["knot_x"][real]), 6)},
+        )
 
     def _mean(self, params: dict, x):
         knot_x, delta = params["knot_x"], params["slope_changes"]

@@ -255,13 +255,13 @@ def _growth_sentence(demand, data_date: str) -> str:
 def _v2_sentence(fit) -> str:
     """The default demand's growth, undisclosed runs and prior checks, in words."""
     used = fit.model.usage(fit)
-    growth = fit.model.growth_table(fit).set_index("at")
-    now, *later, long_run = growth.index
+    growth = {row["at"]: row for row in used["growth_oom_per_year"]}
+    now, *later, long_run = growth
 
     def rate(at: str) -> str:
-        r = growth.loc[at]
+        r = growth[at]
         return (
-            f"{r['oom_per_year']:.2f} OOM/yr ({r['growth_per_year']:.1f}x; 80% interval "
+            f"{r['oom_per_year']:.2f} OOM/yr ({10 ** r['oom_per_year']:.1f}x; 80% interval "
             f"{r['oom_p10']:.2f} to {r['oom_p90']:.2f})"
         )
 

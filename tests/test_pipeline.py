@@ -65,7 +65,7 @@ def test_epoch2024_reproduces_published_median(run):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap, documented in README: p10 is ~2027.0 (published 2026). Epoch's compute "
+    reason="known gap, documented in README: p10 is ~2027.4 (published 2026). Epoch's compute "
     "half (Besiroglu et al. 2022 samples, up to 1% of GWP) is not available offline; the "
     "toolkit's compute half is the bundled frontier-compute trend, whose token growth is "
     "slower (compute-only p10 ~2027.8), so the early tail is thinner. Epoch's published "
