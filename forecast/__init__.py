@@ -19,6 +19,8 @@ Public API (imported lazily, so ``import forecast`` does not load PyMC):
 - scenarios: :func:`load_scenario`, :func:`run_scenario` -> :class:`ScenarioResult`.
 - figures in :mod:`forecast.plots`, the report in :mod:`forecast.report`, the collapse
   simulator in :mod:`forecast.collapse`, backtests in :mod:`forecast.backtest`.
+- forecast skill: :func:`evaluate_skill` (leave-future-out study at half-yearly origins,
+  exact scores, stacking weights; :mod:`forecast.skill`) -> :class:`SkillStudy`.
 
 Units: tokens for text, decimal years for dates, everywhere inside.
 """
@@ -47,9 +49,12 @@ _LAZY = {
     "DataError": "forecast.errors",
     "ScenarioError": "forecast.errors",
     "ShortHistoryWarning": "forecast.errors",
+    "SkillStudy": "forecast.skill",
 }
+#: Public names that differ from the attribute in their module.
+_ALIASES = {"evaluate_skill": ("forecast.skill", "evaluate")}
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = ["__version__", *sorted([*_LAZY, *_ALIASES])]
 
 
 _SUBMODULES = {
@@ -64,6 +69,7 @@ _SUBMODULES = {
     "report",
     "scenarios",
     "sensitivity",
+    "skill",
     "stock",
     "units",
 }
@@ -72,6 +78,9 @@ _SUBMODULES = {
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _ALIASES:
+        module, attribute = _ALIASES[name]
+        return getattr(importlib.import_module(module), attribute)
     if name in _SUBMODULES:  # ``forecast.plots`` works after a bare ``import forecast``
         return importlib.import_module(f"forecast.{name}")
     raise AttributeError(f"module 'forecast' has no attribute {name!r}")

@@ -4,7 +4,9 @@
 (``date < cutoff``) and scores its predictive distribution against every language model
 released on or after the cutoff (``date >= cutoff``) that has a token count.
 :func:`rolling_origin` repeats this over several cutoffs and :func:`calibration_table`
-pools the interval hits into nominal-vs-empirical coverage.
+pools the interval hits into nominal-vs-empirical coverage. :func:`evaluate` (from
+:mod:`forecast.skill`) is the leave-future-out study at many half-yearly origins with
+exact scores and stacking weights: the forecast-skill numbers the report shows.
 
 Methods (``METHODS``):
 
@@ -96,6 +98,7 @@ from forecast.demand import (
     fit_cached,
 )
 from forecast.errors import DataError, ForecastError, ShortHistoryWarning
+from forecast.skill import SkillStudy, evaluate
 from forecast.units import decimal_years, from_decimal_year, to_decimal_year
 
 __all__ = [
@@ -106,10 +109,12 @@ __all__ = [
     "LEVELS",
     "METHODS",
     "BacktestResult",
+    "SkillStudy",
     "backtest",
     "calibration_by_history",
     "calibration_table",
     "crps_from_draws",
+    "evaluate",
     "frontier_periods",
     "interval_hits",
     "log_score_from_draws",
@@ -236,18 +241,24 @@ def _parse_cutoff(cutoff) -> pd.Timestamp:
 
 
 def _methods(methods) -> tuple[str, ...]:
+    return choose_methods(methods, METHODS, METHODS, "backtest method")
+
+
+def choose_methods(methods, allowed: Sequence[str], default: Sequence[str], what: str):
+    """``methods`` (a name, names or None for ``default``) checked against ``allowed``,
+    in the given order without repeats; one clear error for an unknown name."""
     if methods is None:
-        return METHODS
+        return tuple(default)
     if isinstance(methods, str):
         methods = [methods]
     out = []
     for m in methods:
-        if m not in METHODS:
-            raise ForecastError(f"unknown backtest method {m!r}; choose from {', '.join(METHODS)}")
+        if m not in allowed:
+            raise ForecastError(f"unknown {what} {m!r}; choose from {', '.join(allowed)}")
         if m not in out:
             out.append(m)
     if not out:
-        raise ForecastError("no backtest methods given")
+        raise ForecastError(f"no {what}s given")
     return tuple(out)
 
 

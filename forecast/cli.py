@@ -183,10 +183,25 @@ def build_parser() -> argparse.ArgumentParser:
         "Score the demand models on models released after a cutoff (coverage, CRPS, log score).",
         "  forecast backtest --cutoff 2023-01-01\n"
         "  forecast backtest --models notable_ai_models.csv --cutoff 2022-06-30 --json\n"
-        "  forecast backtest --rolling                   # cutoffs 2020-2024\n",
+        "  forecast backtest --rolling                   # cutoffs 2020-2024\n"
+        "  forecast backtest --lfo                       # leave-future-out, origins 2021-07..\n"
+        "  forecast backtest --lfo --methods default,average-0.2,ols,epoch-bootstrap,naive\n",
     )
     p.add_argument("--cutoff", metavar="YYYY-MM-DD", help="train on models released before this")
     p.add_argument("--rolling", action="store_true", help="rolling origin: cutoffs 2020..2024")
+    p.add_argument(
+        "--lfo",
+        action="store_true",
+        help="leave-future-out study: half-yearly origins from 2021-07-01, horizons 0.5-3 years",
+    )
+    p.add_argument(
+        "--methods",
+        metavar="M1,M2",
+        help="methods of the --lfo study (default: default,ols,epoch-bootstrap,naive)",
+    )
+    p.add_argument(
+        "--horizons", metavar="H1,H2", help="horizons in years of the --lfo study (0.5,1,2,3)"
+    )
     p.add_argument("--json", action="store_true")
     _add_common(p, draws=False)
     return parser
@@ -442,6 +457,8 @@ def cmd_backtest(args) -> int:
 
     models = _models(args)
     seed = args.seed if args.seed is not None else 0
+    if args.lfo:
+        return _lfo(args, models, seed)
     if args.rolling:
         table = backtest.rolling_origin(models, seed=seed)
         calibration = backtest.calibration_by_history(table)
@@ -467,6 +484,44 @@ def cmd_backtest(args) -> int:
         _print_json(result.to_json_dict())
     else:
         print(result)
+    return EXIT_OK
+
+
+def _lfo(args, models, seed: int) -> int:
+    from forecast.skill import DEFAULT_HORIZONS, evaluate
+
+    def split(text):
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    try:
+        horizons = [float(h) for h in split(args.horizons)] if args.horizons else DEFAULT_HORIZONS
+    except ValueError as exc:
+        raise ForecastError(f"--horizons must be numbers like 0.5,1,2,3: {exc}") from exc
+    study = evaluate(
+        models,
+        methods=split(args.methods) if args.methods else None,
+        horizons=horizons,
+        seed=seed,
+        progress=_progress(args),
+        data_name=str(args.models or "bundled training runs"),
+    )
+    if args.json:
+        _print_json(study.to_json_dict())
+        return EXIT_OK
+    print(study)
+    for target in ("runs", "undisclosed"):
+        table = study.summary(target)
+        if len(table):
+            print(f"\nTarget '{target}':")
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    if study.weights:
+        print(
+            f"\nStacking weights (fitted on origins before {study.split.isoformat()}): "
+            + ", ".join(f"{m} {w:.3f}" for m, w in study.weights.items())
+        )
+        print(study.stacking.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    for message in study.messages:
+        print(f"NOTE: {message}")
     return EXIT_OK
 
 

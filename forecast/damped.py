@@ -77,12 +77,16 @@ INNOVATION_LOG_SD = 0.75
 NOISE_LOG_SD = 0.5
 #: Rows of the padded blocks (see :meth:`DampedFrontierTrend.graph_values`).
 BLOCK = 8
+#: Undisclosed runs are padded to multiples of this (at least one block): their latent
+#: sizes are parameters, so their number fixes the compiled graph. 24 covers the bundled
+#: table (18) and every backtest origin with one compile.
+UNDISCLOSED_BLOCK = 24
 
 _IDENTITY = _Scaling(0.0, 1.0, 0.0, 1.0)
 
 
-def _pad(n: int) -> int:
-    return n + (-n % BLOCK)
+def _pad(n: int, block: int = BLOCK, minimum: int = 0) -> int:
+    return max(n + (-n % block), minimum)
 
 
 def _frontier(fit: DemandFit) -> pd.DataFrame:
@@ -256,9 +260,10 @@ class DampedFrontierTrend(DemandModel):
     def graph_values(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """Every data-dependent value of the graph (``pm.Data``), in natural units.
 
-        Segments, censored rows and undisclosed rows are padded to blocks of
-        :data:`BLOCK` (padding touches no likelihood term and is dropped from the
-        posterior), so fits to data of different spans share one compiled sampler.
+        Segments and censored rows are padded to blocks of :data:`BLOCK`, undisclosed
+        runs to at least :data:`UNDISCLOSED_BLOCK` (padding touches no likelihood term and
+        is dropped from the posterior), so fits to data of different spans share one
+        compiled sampler: only the segments' and undisclosed runs' padded counts fix it.
         """
         front = rows[rows["role_frontier"]]
         t_first, t_last = (float(v) for v in front["year"].agg(["min", "max"]))
@@ -276,14 +281,13 @@ class DampedFrontierTrend(DemandModel):
         censored = disclosed & ~exact
         undisclosed = ~disclosed
 
-        def padded(values: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        def padded(values: np.ndarray, block: int = BLOCK) -> np.ndarray:
             values = np.asarray(values, dtype=float)
-            return np.concatenate(
-                [values, np.full((_pad(len(values)) - len(values), *values.shape[1:]), fill)]
-            )
+            size = _pad(len(values), block, minimum=0 if block == BLOCK else block)
+            return np.concatenate([values, np.zeros((size - len(values), *values.shape[1:]))])
 
-        def mask(n: int) -> np.ndarray:
-            return padded(np.ones(n))
+        def und(values: np.ndarray) -> np.ndarray:
+            return padded(values, UNDISCLOSED_BLOCK)
 
         compute_u = front["compute_flop"].to_numpy(dtype=float)[undisclosed]
         ratio = rows[rows["role_ratio"]]
@@ -305,11 +309,11 @@ class DampedFrontierTrend(DemandModel):
             "cens_value": padded(-np.log10(tokens[censored])),
             "cens_lower": padded((bound[censored] == "lower").astype(float)),
             "cens_upper": padded((bound[censored] == "upper").astype(float)),
-            "und_overlap": padded(_overlap(years[undisclosed], starts, ends)),
-            "und_log10_compute": padded(np.log10(compute_u) - RATIO_LOG10_COMPUTE),
-            "und_time": padded(years[undisclosed] - RATIO_YEAR),
-            "und_mask": mask(int(undisclosed.sum())),
-            "und_compute_sd": padded(
+            "und_overlap": und(_overlap(years[undisclosed], starts, ends)),
+            "und_log10_compute": und(np.log10(compute_u) - RATIO_LOG10_COMPUTE),
+            "und_time": und(years[undisclosed] - RATIO_YEAR),
+            "und_mask": und(np.ones(int(undisclosed.sum()))),
+            "und_compute_sd": und(
                 np.where(
                     front["compute_source"].fillna("").to_numpy()[undisclosed] == "reported",
                     0.0,
@@ -325,6 +329,10 @@ class DampedFrontierTrend(DemandModel):
     _OBSERVATIONS = (
         "obs_overlap",
         "obs_value",
+        "cens_overlap",
+        "cens_value",
+        "cens_lower",
+        "cens_upper",
         "ratio_value",
         "ratio_time",
         "ratio_log10_compute",

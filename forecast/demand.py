@@ -776,7 +776,7 @@ class Diagnostics:
         if self.divergences > 0:
             out.append(
                 f"{self.divergences} divergent transitions (biased posterior): raise "
-                "target_accept (e.g. 0.99) or simplify the model"
+                "target_accept (closer to 1) or reparametrise or simplify the model"
             )
         return out
 

@@ -48,16 +48,21 @@ DEFAULT_COMPARE = (
 EPOCH2024_GROWTH_OOM = (0.38, 0.27, 0.48)
 #: Sensitivity runs use at most this many joint draws each.
 SENSITIVITY_DRAWS = 20_000
-BACKTEST_COLUMNS = [
-    "cutoff",
+#: Columns of the report's forecast-skill table (pooled over origins, half-year maxima).
+SKILL_COLUMNS = [
     "method",
-    "n_train",
-    "n_test",
-    "history_years",
+    "horizon",
+    "n",
+    "coverage_50",
     "coverage_80",
+    "coverage_80_low",
+    "coverage_80_high",
+    "coverage_95",
     "crps",
-    "frontier_coverage_80",
-    "frontier_crps",
+    "crps_low",
+    "crps_high",
+    "log_score",
+    "width_80",
 ]
 FIGURE_DPI = 120
 
@@ -281,36 +286,52 @@ def _v2_sentence(fit) -> str:
     )
 
 
-def _backtest_sentence(rolling: pd.DataFrame, calibration: pd.DataFrame) -> str:
-    """What the pooled 80% coverage of the default method says, in words (from the data)."""
-    from forecast.demand import MIN_HISTORY_YEARS
+def _skill_sentence(study) -> str:
+    """The issue-15 aims, met or missed, in words (computed from the study)."""
+    from forecast.skill import BASELINES
 
-    rows = calibration[(calibration["method"] == "average") & (calibration["nominal"] == 0.8)]
-    parts = [
-        f"{r.cutoffs}: {r.view} view {r.empirical:.0%} (n={int(r.n)})"
-        for r in rows.itertuples(index=False)
+    guarded = study.items[
+        study.items["guarded"]
+        & (study.items["target"] == "frontier")
+        & (study.items["horizon"] >= 1.0)
     ]
-    text = (
-        "Pooled 80% coverage of the default (frontier trend + random-walk slope, equal "
-        "weights): " + ("; ".join(parts) if parts else "not available") + "."
-    )
-    short = rolling[rolling["history_years"] < MIN_HISTORY_YEARS].drop_duplicates("cutoff")
-    if len(short):
-        listed = ", ".join(
-            f"{r.cutoff} ({int(r.n_train)} models over {r.history_years:.1f} years)"
-            for r in short.itertuples(index=False)
+    mine = guarded[guarded["method"] == study.default]
+    parts = []
+    if len(mine):
+        cov = float(mine["in_80"].mean())
+        verdict = "within" if 0.7 <= cov <= 0.9 else "outside"
+        parts.append(
+            f"The default's 80% intervals covered {cov:.0%} of {len(mine)} half-year frontier "
+            f"maxima at horizons of 1-3 years ({verdict} the 70-90% aim)"
         )
-        text += (
-            f" Cutoffs with less than {MIN_HISTORY_YEARS:g} years of training history "
-            f"({listed}) score extrapolation far beyond the data, which no trend model can "
-            "do reliably; the toolkit warns (ShortHistoryWarning) when a fit has so little "
-            "history."
+    pooled = study.pooled[(study.pooled["target"] == "frontier") & (study.pooled["horizon"] >= 1)]
+    wins, losses = [], []
+    for h, g in pooled.groupby("horizon"):
+        own = g.loc[g["method"] == study.default, "crps"]
+        rivals = g[g["method"].isin(BASELINES)]
+        if own.empty or rivals.empty:
+            continue
+        beaten = rivals[rivals["crps"] <= float(own.iloc[0])]["method"].tolist()
+        (losses if beaten else wins).append(
+            f"{h:g} y" + (f" (not below {', '.join(beaten)})" if beaten else "")
         )
-    return text + (
-        " With enough history, coverage above 80% means the intervals are wider than "
-        "needed, below 80% narrower: the random-walk slope widens them with the horizon at "
-        "the rate growth has changed in the past."
-    )
+    if wins or losses:
+        parts.append(
+            "its CRPS was below every baseline's at "
+            + (", ".join(wins) if wins else "no horizon")
+            + ("; " + "; ".join(losses) if losses else "")
+        )
+    if study.weights:
+        w = ", ".join(f"{m} {v:.2f}" for m, v in study.weights.items())
+        parts.append(f"stacking weights fitted on origins before {study.split.isoformat()}: {w}")
+    unhealthy = study.diagnostics[~study.diagnostics["healthy"].astype(bool)]
+    if len(unhealthy):
+        parts.append(
+            f"{len(unhealthy)} of {len(study.diagnostics)} origin fits failed the sampler-"
+            f"health thresholds ({', '.join(sorted(set(unhealthy['origin'])))}); their "
+            "scores are kept and flagged"
+        )
+    return "; ".join(parts) + "." if parts else "No half-year maxima to score."
 
 
 def _headline(result) -> tuple[str, str]:
@@ -336,11 +357,10 @@ def _headline(result) -> tuple[str, str]:
 
 
 def _figures(
-    main, results, sens, demand, collapse, calibration=None
+    main, results, sens, demand, collapse, skill=None
 ) -> list[tuple[str, str, str, Figure]]:
     """(file stem, title, caption, figure) of every figure, in report order."""
     from forecast.plots import (
-        plot_calibration,
         plot_collapse_tails,
         plot_collapse_variance,
         plot_collapse_vocabulary,
@@ -417,15 +437,19 @@ def _figures(
             plot_collapse_vocabulary(collapse),
         ),
     ]
-    if calibration is not None:
+    if skill is not None:
+        from forecast.plots import plot_skill
+
         figures.append(
             (
-                "calibration",
-                "Backtest calibration",
-                "Nominal vs empirical coverage of each method's central intervals for models "
-                "released after each cutoff (2020-2024), pooled; the diagonal is perfect "
-                "calibration.",
-                plot_calibration(calibration),
+                "skill",
+                "Forecast skill out of sample",
+                f"Leave-future-out study at {len(skill.origins)} half-yearly origins: each "
+                "method refitted on what was known at the origin and scored on the largest "
+                "disclosed run of the half-year ending 0.5-3 years later. Left: share inside "
+                "the central 80% interval (grey band: the 70-90% aim); middle: CRPS; bars "
+                "are 95% intervals resampling origins. Right: the default's PIT histogram.",
+                plot_skill(skill),
             )
         )
     return figures
@@ -522,18 +546,38 @@ def _documents(ctx: dict) -> tuple[str, str]:
     figure("demand_models")
 
     if ctx["backtest"] is not None:
-        rolling, calibration = ctx["backtest"]
-        section("Forecast skill: backtest")
+        study = ctx["backtest"]
+        section("Forecast skill out of sample (leave-future-out)")
         para(
-            "Each method is fitted only on models released before a cutoff and scored on every "
-            "model released after it (population view) and on the largest run of each "
-            "half-year (frontier view): coverage of the central 80% interval (aim 70-90%) "
-            "and CRPS on log10 tokens (lower is better)."
+            f"Every method is refitted on what was known before each of {len(study.origins)} "
+            f"origins ({study.origins[0].isoformat()} to {study.origins[-1].isoformat()}, "
+            "every half-year) and scored on the largest disclosed training run of the "
+            "half-year ending 0.5, 1, 2 and 3 years later (each family's largest run, exact "
+            "sizes). Scores: coverage of the central 50/80/95% intervals (from the PIT), "
+            "CRPS in orders of magnitude (lower is better), the exact log predictive "
+            "density (higher is better) and the mean width of the 80% interval; [low, "
+            "high] are 95% intervals from a bootstrap over origins. Pooled over origins "
+            f"with at least {study.min_history_years:g} years of history."
         )
-        table(rolling)
-        table(calibration)
-        para(_backtest_sentence(rolling, calibration))
-        figure("calibration")
+        table(study.summary()[SKILL_COLUMNS])
+        para(_skill_sentence(study))
+        figure("skill")
+        para(
+            "Every later run (each family's largest), one by one, and, separately, the "
+            "compute-implied sizes of undisclosed runs (model-derived, not observations):"
+        )
+        table(study.summary("runs")[[*SKILL_COLUMNS[:6], "crps"]])
+        if (study.pooled["target"] == "undisclosed").any():
+            table(study.summary("undisclosed")[[*SKILL_COLUMNS[:6], "crps"]])
+        if len(study.stacking):
+            para(
+                "Stacking: weights fitted on the earlier origins' half-year maxima "
+                f"(windows ending by {study.split.isoformat()}), scored on the later "
+                "origins' only (mean log score, 80% coverage):"
+            )
+            table(study.stacking)
+        if not study.healthy:
+            table(study.diagnostics)
 
     section("The stock and the levers")
     figure("stock_waterfall")
@@ -568,6 +612,7 @@ def _documents(ctx: dict) -> tuple[str, str]:
         f"Random seed {main.seed}; {main.draws:,} joint draws per scenario; sensitivity runs "
         f"{ctx['sensitivity_draws']:,} draws each; forecast v{__version__}. Files: "
         "summary.json (the `forecast run --json` object plus 'compare'), summary.csv, "
+        "skill.json (the `forecast backtest --lfo --json` object, when the study ran), "
         "figures/*.png and *.svg."
     )
 
@@ -620,6 +665,14 @@ def _build(tmp: Path, ctx: dict) -> None:
         encoding="utf-8",
     )
     ctx["summary"].to_csv(tmp / "summary.csv", index=False)
+    if ctx["backtest"] is not None:  # the `forecast backtest --lfo --json` object
+        (tmp / "skill.json").write_text(
+            json.dumps(
+                ctx["backtest"].to_json_dict(), indent=2, default=_json_default, allow_nan=False
+            )
+            + "\n",
+            encoding="utf-8",
+        )
     (tmp / "report.md").write_text(md, encoding="utf-8")
     (tmp / "index.html").write_text(doc, encoding="utf-8")
 
@@ -660,8 +713,9 @@ def write_report(
     ``compare``: further scenarios shown beside it. ``demand``: a fitted
     :class:`~forecast.pipeline.DemandSet` (fitted from ``models``, default the bundled
     table, when omitted). ``draws`` / ``seed`` override every scenario's own values.
-    ``backtest``: include the rolling-origin backtest (cutoffs 2020-2024; its fits are
-    cached like every fit, so only the first report pays for them).
+    ``backtest``: include the leave-future-out forecast-skill study
+    (:func:`forecast.skill.evaluate`; its fits are cached like every fit, so only the
+    first report pays for them).
     ``progress``: called with one-line messages on long steps (None = silent).
 
     Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
@@ -692,22 +746,20 @@ def write_report(
     collapse = simulate()
     skill = None
     if backtest:
-        from forecast.backtest import calibration_by_history, rolling_origin
+        from forecast.skill import evaluate
 
-        say("backtest: rolling origin, cutoffs 2020-2024 (fits cached after the first run)")
-        # Backtest fits' health is in the table ("healthy"), so the per-fit warnings are
+        say("forecast skill: leave-future-out study (fits cached after the first run)")
+        # The study's fit health is in its own table, so the per-fit warnings are
         # summarised once instead of printed one by one.
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always", SamplingWarning)
-            rolling = rolling_origin(demand.models, seed=main.seed)
-        unhealthy = int((~rolling["healthy"].astype(bool)).sum())
-        if unhealthy:
+            skill = evaluate(demand.models, seed=main.seed, progress=say)
+        bad = int((~skill.diagnostics["healthy"].astype(bool)).sum())
+        if bad:
             say(
-                f"backtest: {unhealthy} of {len(rolling)} (cutoff, method) fits below the "
-                "sampler-health thresholds (see the 'healthy' column; short-history cutoffs "
-                "have only 7-9 models)"
+                f"forecast skill: {bad} of {len(skill.diagnostics)} origin fits below the "
+                "sampler-health thresholds (listed in the report)"
             )
-        skill = (rolling[[*BACKTEST_COLUMNS, "healthy"]], calibration_by_history(rolling))
 
     diagnostics = main.diagnostics.copy()
     comparison = demand.comparison.copy()
@@ -732,10 +784,7 @@ def write_report(
         "progress": say,
     }
     say("rendering figures")
-    calibration = None
-    if skill is not None:  # the figure pools every cutoff; the tables show both poolings
-        calibration = skill[1][skill[1]["cutoffs"] == "all"].drop(columns="cutoffs")
-    ctx["figure_objects"] = _figures(main, results, sens, demand, collapse, calibration)
+    ctx["figure_objects"] = _figures(main, results, sens, demand, collapse, skill)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:

@@ -328,7 +328,10 @@ def test_short_history_cutoff_is_flagged(synthetic):
 # --- full method set (PyMC frontier + changepoint fits) ---------------------------------------
 
 
+@pytest.mark.slow
 def test_all_methods_with_model_average(synthetic):
+    """Every method of the single-cutoff backtest (five PyMC models, five compiles: about
+    a minute, so in the slow suite)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = backtest(synthetic, "2022-01-01", sampler=SMALL, n_draws=1000)

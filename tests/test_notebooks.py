@@ -25,10 +25,33 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 300  # seconds per cell
 
 
+#: The notebooks' quick sampler (their first cell, with FORECAST_NOTEBOOK_QUICK=1).
+QUICK_SAMPLER = {"draws": 200, "tune": 200, "chains": 2}
+
+
 @pytest.fixture(scope="session")
 def notebook_env(tmp_path_factory) -> dict[str, str]:
-    """Environment of the notebook kernels: quick mode, a private fit cache, no display."""
+    """Environment of the notebook kernels: quick mode, a private fit cache, no display.
+
+    The cache starts with the notebooks' quick fit of the bundled table, made in this
+    process (whose compiled sampler the other tests have usually built already), so no
+    kernel compiles the default demand model for it (about 35 s each, issue 16).
+    """
+    import warnings
+
+    import forecast
+
     cache = tmp_path_factory.mktemp("forecast-cache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FORECAST_CACHE_DIR", str(cache))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            forecast.fit_demand(
+                forecast.load_training_runs(), forecast.SamplerConfig(**QUICK_SAMPLER)
+            )
+    finally:
+        mp.undo()
     env = dict(os.environ)
     env.update(
         {

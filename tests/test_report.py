@@ -14,11 +14,10 @@ import pandas as pd
 import pytest
 
 from forecast import report as rp
-from forecast.demand import SamplerConfig
 from forecast.errors import ForecastError
 
 FIGURES = (
-    "calibration",
+    "skill",
     "main",
     "prob_exhausted",
     "stock_waterfall",
@@ -80,15 +79,14 @@ def written(tmp_path_factory, bundled_demand):
 
     small = simulate(generations=10, n_chains=100, vocab_chains=10)
     mp.setattr(forecast.collapse, "simulate", lambda: small)
-    import forecast.backtest
+    import forecast.skill
 
-    real_rolling = forecast.backtest.rolling_origin
-    tiny = SamplerConfig(draws=100, tune=100, chains=2)
+    real_evaluate = forecast.skill.evaluate
 
-    def one_cutoff(models, **kw):  # the real backtest, one cutoff and a tiny sampler
-        return real_rolling(models, cutoffs=("2024-01-01",), sampler=tiny, n_draws=500, **kw)
+    def baselines_only(models, **kw):  # the real study, without PyMC fits (fast)
+        return real_evaluate(models, methods=("ols", "epoch-bootstrap", "naive"), **kw)
 
-    mp.setattr(forecast.backtest, "rolling_origin", one_cutoff)
+    mp.setattr(forecast.skill, "evaluate", baselines_only)
     messages: list[str] = []
     out = tmp_path_factory.mktemp("rep") / "report"
     try:
@@ -112,8 +110,14 @@ def test_directory_contents(written):
         "report.md",
         "summary.json",
         "summary.csv",
+        "skill.json",
         "figures",
     }
+    skill = json.loads((path / "skill.json").read_text())
+    assert skill["default"] == "ols" and skill["rows"] and skill["stacking"]["weights"]
+    md = (path / "report.md").read_text()
+    assert "## Forecast skill out of sample (leave-future-out)" in md
+    assert "half-year frontier maxima at horizons of 1-3 years" in md
     names = {p.name for p in (path / "figures").iterdir()}
     assert names == {f"{s}.{ext}" for s in FIGURES for ext in ("png", "svg")}
     for stem in FIGURES:
@@ -271,30 +275,18 @@ def test_warning_box_when_unreliable(tmp_path, fast, monkeypatch):
     assert "WARNING" in (out / "report.md").read_text(encoding="utf-8")
 
 
-def test_backtest_sentence_names_short_history_cutoffs_from_the_data():
-    """The short-history caveat lists the cutoffs the table has, and none when it has none."""
-    cal = pd.DataFrame(
-        {
-            "cutoffs": ["all"],
-            "method": ["average"],
-            "view": ["frontier"],
-            "nominal": [0.8],
-            "empirical": [0.75],
-            "gap": [-0.05],
-            "n": [8],
-        }
+def test_skill_sentence_states_the_aims_from_the_study():
+    """Coverage and CRPS aims are computed from the study's numbers, met or missed."""
+    from tests.test_skill import synthetic_study
+
+    study = synthetic_study()
+    text = rp._skill_sentence(study)
+    mine = study.items.query(
+        "method == 'default' and target == 'frontier' and horizon >= 1 and guarded"
     )
-    rolling = pd.DataFrame(
-        {
-            "cutoff": ["2020-01-01", "2020-01-01", "2024-01-01"],
-            "n_train": [7, 7, 45],
-            "history_years": [1.37, 1.37, 5.5],
-        }
-    )
-    text = rp._backtest_sentence(rolling, cal)
-    assert "frontier view 75% (n=8)" in text
-    assert "2020-01-01 (7 models over 1.4 years)" in text and "2024-01-01" not in text
-    assert "less than 3 years" not in rp._backtest_sentence(rolling.iloc[2:], cal)
+    assert f"covered {mine['in_80'].mean():.0%} of {len(mine)} half-year" in text
+    assert "CRPS was below every baseline's" in text
+    assert "stacking weights fitted on origins before" in text
 
 
 def test_growth_sentence_compares_with_epoch_from_the_data():

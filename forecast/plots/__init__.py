@@ -25,6 +25,8 @@ from forecast.plots.figures import (
     plot_prob_exhausted_data,
     plot_sensitivity,
     plot_sensitivity_data,
+    plot_skill,
+    plot_skill_data,
     plot_stock_waterfall,
     plot_stock_waterfall_data,
 )
@@ -51,6 +53,8 @@ __all__ = [
     "plot_prob_exhausted_data",
     "plot_sensitivity",
     "plot_sensitivity_data",
+    "plot_skill",
+    "plot_skill_data",
     "plot_stock_waterfall",
     "plot_stock_waterfall_data",
     "token_formatter",

@@ -45,6 +45,8 @@ __all__ = [
     "plot_prob_exhausted_data",
     "plot_sensitivity",
     "plot_sensitivity_data",
+    "plot_skill",
+    "plot_skill_data",
     "plot_stock_waterfall",
     "plot_stock_waterfall_data",
 ]
@@ -986,4 +988,105 @@ def plot_calibration(calibration: pd.DataFrame, ax: Axes | None = None) -> Figur
         loc="lower right",
     )
     add_footer(fig, extra="rolling-origin backtest on the bundled training runs")
+    return fig
+
+
+#: Methods the skill figure shows beside the default (when the study has them).
+SKILL_BASELINES: tuple[str, ...] = ("ols", "epoch-bootstrap")
+
+
+def plot_skill_data(study) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_skill`: per (method, horizon) the pooled 80% coverage
+    and CRPS of the half-year frontier maxima with their origin-bootstrap intervals
+    (``panel`` ``coverage``/``crps``), and the default's PIT histogram (``panel`` ``pit``:
+    ``horizon`` holds the bin's lower edge, ``value`` the count)."""
+    shown = [study.default, *(m for m in SKILL_BASELINES if m in study.methods)]
+    summary = study.summary()
+    summary = summary[summary["method"].isin(shown)]
+    parts = []
+    for panel, value, low, high in (
+        ("coverage", "coverage_80", "coverage_80_low", "coverage_80_high"),
+        ("crps", "crps", "crps_low", "crps_high"),
+    ):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "panel": panel,
+                    "method": summary["method"].to_numpy(),
+                    "horizon": summary["horizon"].to_numpy(dtype=float),
+                    "value": summary[value].to_numpy(dtype=float),
+                    "low": summary[low].to_numpy(dtype=float),
+                    "high": summary[high].to_numpy(dtype=float),
+                    "n": summary["n"].to_numpy(),
+                }
+            )
+        )
+    pit = study.pit_histogram()
+    parts.append(
+        pd.DataFrame(
+            {
+                "panel": "pit",
+                "method": study.default,
+                "horizon": pit["low"].to_numpy(dtype=float),
+                "value": pit["count"].to_numpy(dtype=float),
+                "low": np.nan,
+                "high": np.nan,
+                "n": int(pit["count"].sum()),
+            }
+        )
+    )
+    return pd.concat(parts, ignore_index=True)
+
+
+def plot_skill(study) -> Figure:
+    """Forecast skill out of sample (:func:`forecast.skill.evaluate`): 80% coverage and
+    CRPS of the largest run per half-year by horizon, the default against two baselines
+    with 95% origin-bootstrap intervals, and the default's PIT histogram."""
+    import matplotlib.pyplot as plt
+
+    data = plot_skill_data(study)
+    fig, axes = plt.subplots(1, 3, figsize=(12.0, 4.6), layout="constrained")
+    methods = list(dict.fromkeys(data.loc[data["panel"] != "pit", "method"]))
+    offsets = {m: (i - (len(methods) - 1) / 2) * 0.08 for i, m in enumerate(methods)}
+    for ax, panel, label in (
+        (axes[0], "coverage", "share inside the central 80% interval"),
+        (axes[1], "crps", "CRPS (orders of magnitude; lower is better)"),
+    ):
+        for i, method in enumerate(methods):
+            g = data[(data["panel"] == panel) & (data["method"] == method)]
+            x = g["horizon"].to_numpy() + offsets[method]
+            ax.errorbar(
+                x,
+                g["value"],
+                yerr=[g["value"] - g["low"], g["high"] - g["value"]],
+                marker="o",
+                capsize=3,
+                color=_color(i),
+                label=method,
+                gid=f"{panel}|{method}",
+            )
+        ax.set_xlabel("horizon (years after the origin)")
+        ax.set_ylabel(label)
+        ax.set_xticks(sorted(data.loc[data["panel"] == panel, "horizon"].unique()))
+    axes[0].axhline(0.8, ls="--", color="#888888", lw=1)
+    axes[0].axhspan(0.7, 0.9, color="#eeeeee", zorder=0)
+    axes[0].set_ylim(0, 1.02)
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+    axes[0].set_title("Coverage of the half-year maximum")
+    axes[0].legend(loc="lower left", fontsize=8)
+    axes[1].set_title("Accuracy (CRPS)")
+    pit = data[data["panel"] == "pit"]
+    width = float(np.diff(pit["horizon"]).min()) if len(pit) > 1 else 0.1
+    axes[2].bar(pit["horizon"], pit["value"], width=width, align="edge", color=_color(0), gid="pit")
+    if len(pit):
+        axes[2].axhline(pit["value"].sum() / len(pit), ls="--", color="#888888", lw=1)
+    axes[2].set_xlim(0, 1)
+    axes[2].set_xlabel("PIT (predictive CDF at the outcome)")
+    axes[2].set_ylabel("half-year maxima")
+    axes[2].set_title(f"PIT of {study.default} (flat = calibrated)")
+    fig.suptitle(
+        f"Leave-future-out skill: {len(study.origins)} origins, bars = 95% intervals "
+        "resampling origins",
+        fontsize=10,
+    )
     return fig

@@ -1,0 +1,87 @@
+"""Leave-future-out forecast-skill study (issue 15) on the bundled table and on Epoch AI's
+reference extract, with 0.2.0's default demand as an extra method (for the sharpness
+comparison). Prints the pooled tables, the aims and the time taken.
+
+    .venv/bin/python benchmarks/lfo_study.py [--reference-dir ../shared/reference] [--json out.json]
+
+Takes about 3 minutes cold (it compiles and fits three demand models at every origin of
+both data sets); fits are cached afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import time
+import warnings
+
+import pandas as pd
+
+from forecast.data import load_models, load_training_runs
+from forecast.skill import BASELINES, DEFAULT_METHOD, evaluate
+
+METHODS = (DEFAULT_METHOD, "average-0.2", *BASELINES)
+
+
+def aims(study) -> dict:
+    items = study.items
+    guarded = items[items["guarded"] & (items["target"] == "frontier")]
+    mine = guarded[(guarded["method"] == study.default) & (guarded["horizon"] >= 1)]
+    pooled = study.pooled[study.pooled["target"] == "frontier"]
+    crps_wins = {}
+    for h, g in pooled[pooled["horizon"] >= 1].groupby("horizon"):
+        own = float(g.loc[g["method"] == study.default, "crps"].iloc[0])
+        rivals = g[g["method"].isin(BASELINES)]
+        crps_wins[f"{h:g}"] = bool((rivals["crps"] > own).all())
+    one = pooled[pooled["horizon"] == 1.0].set_index("method")
+    return {
+        "coverage_80_h1to3": float(mine["in_80"].mean()) if len(mine) else None,
+        "n_h1to3": len(mine),
+        "coverage_aim_met": bool(len(mine) and 0.7 <= mine["in_80"].mean() <= 0.9),
+        "crps_below_every_baseline": crps_wins,
+        "width_80_at_1y": {m: float(one.loc[m, "width_80"]) for m in one.index},
+        "coverage_80_at_1y": {m: float(one.loc[m, "coverage_80"]) for m in one.index},
+    }
+
+
+def run(name, models) -> dict:
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = evaluate(models, methods=METHODS, data_name=name)
+    seconds = time.perf_counter() - t0
+    print(f"\n=== {name}: {len(study.origins)} origins, {seconds:.0f} s ===")
+    print(study.summary().round(3).to_string(index=False))
+    print(
+        "weights (fitted before",
+        study.split,
+        "):",
+        {k: round(v, 3) for k, v in study.weights.items()},
+    )
+    print(study.stacking.round(3).to_string(index=False))
+    print(study.diagnostics.round(3).to_string(index=False))
+    result = aims(study)
+    print(json.dumps(result, indent=2))
+    return {"name": name, "seconds": seconds, "aims": result, "study": study.to_json_dict()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference-dir", default="../shared/reference")
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+    out = [run("bundled training runs", load_training_runs())]
+    extract = pathlib.Path(args.reference_dir) / "epoch_notable_ai_models_to_2024-06.csv"
+    if extract.exists():
+        models = load_models(extract)
+        out.append(run("Epoch AI notable models to 2024-06", models))
+    else:
+        print(f"\n(reference extract not found at {extract}: skipped)")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    pd.set_option("display.width", 200)
+    main()
