@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 _LAZY = {
     "load_training_runs": "forecast.data",

@@ -210,10 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+#: The running command's progress display (forecast.progress.StepProgress), or None.
+_STEPS = None
+
+
 def _progress(args):
-    if args.quiet:
+    """Progress callable of long steps: a live display on a terminal, plain lines in logs."""
+    if args.quiet or _STEPS is None:
         return lambda _msg: None
-    return lambda msg: print(f"[forecast] {msg}", file=sys.stderr, flush=True)
+    return _STEPS
 
 
 def _models(args):
@@ -236,8 +241,9 @@ def _sampler(args):
         chains=args.chains,
         nuts_sampler=args.sampler,
         seed=args.seed if args.seed is not None else 0,
-        # PyMC's progress bar (rich) on an interactive terminal; plain logs otherwise.
-        progress=not args.quiet and sys.stderr.isatty(),
+        # The sampler's own progress bar would fight the step display (forecast.progress),
+        # which shows each fit with its elapsed time; on only without the step display.
+        progress=False,
     )
 
 
@@ -563,6 +569,13 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_libraries(args.debug)
     if not args.debug:
         warnings.showwarning = _show_warning
+    global _STEPS
+    from forecast.progress import StepProgress
+
+    _STEPS = None if args.quiet else StepProgress()
+    stdout = sys.stdout
+    if _STEPS is not None and _STEPS.live:
+        sys.stdout = _STEPS.stop_on_output(stdout)
     try:
         return COMMANDS[args.command](args)
     except ForecastError as exc:
@@ -580,6 +593,10 @@ def main(argv: list[str] | None = None) -> int:
             f"forecast: failed: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr
         )
         return EXIT_FAILURE
+    finally:
+        sys.stdout = stdout
+        if _STEPS is not None:
+            _STEPS.close()
 
 
 if __name__ == "__main__":

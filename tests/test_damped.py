@@ -19,6 +19,7 @@ from scipy import stats
 from forecast import demand as dm
 from forecast.damped import (
     BLOCK,
+    UNDISCLOSED_BLOCK,
     DampedFrontierTrend,
     exgaussian_logcdf,
     exgaussian_logpdf,
@@ -118,7 +119,7 @@ def test_graph_values_pad_segments_and_rows_to_blocks(runs):
     # first data date, then each 1 January up to the data date's year
     assert values["seg_start"][real][0] == pytest.approx(runs["year"].min())
     assert list(values["seg_start"][real][1:]) == [2020.0, 2021.0, 2022.0, 2023.0, 2024.0, 2025.0]
-    assert values["und_mask"].sum() == 1 and len(values["und_mask"]) == BLOCK
+    assert values["und_mask"].sum() == 1 and len(values["und_mask"]) == UNDISCLOSED_BLOCK
     assert values["cens_lower"].sum() == 1 and values["cens_upper"].sum() == 0
     # censored rows are stored as -log10(bound): the likelihood is P(-log10 D <= -log10 b)
     assert values["cens_value"][0] == pytest.approx(-np.log10(1.5e13))
@@ -132,6 +133,9 @@ def test_structure_is_shared_by_data_of_other_lengths(runs):
     full = model.graph_values(model.select(runs))
     fewer = model.graph_values(model.select(runs[runs["model"] != "C"]))
     assert model.structure(full) == model.structure(fewer)
+    # Censored rows are observations: dropping them all keeps the compiled graph.
+    uncensored = runs.assign(tokens_bound="exact")
+    assert model.structure(model.graph_values(model.select(uncensored))) == model.structure(full)
 
 
 def test_too_few_runs_raise_a_data_error(runs):

@@ -1,0 +1,129 @@
+"""Progress of long steps for the command line.
+
+:class:`StepProgress` is the ``progress`` callable the CLI hands to every long step (fits,
+scenario runs, the sensitivity analysis, the forecast-skill study). On a terminal it draws
+a live display with `rich <https://rich.readthedocs.io>`_: one line per step with a
+spinner and its elapsed time, and a bar for counted steps (messages ending in ``(i/n)``,
+e.g. ``origin 2023-01-01 (4/10)``). Anywhere else (pipes, CI logs, ``--quiet`` off) it
+prints the same messages as plain ``[forecast] ...`` lines, so logs stay greppable.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TextIO
+
+__all__ = ["StepProgress"]
+
+_COUNTED = re.compile(r"^(?P<label>.*?)\s*\((?P<done>\d+)/(?P<total>\d+)\)\s*$")
+
+
+class StepProgress:
+    """Callable taking one-line step messages; call :meth:`close` when the work is done.
+
+    ``live``: draw the rich display (default: when ``stream`` is a terminal).
+    """
+
+    def __init__(self, stream: TextIO | None = None, live: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        isatty = getattr(self.stream, "isatty", lambda: False)
+        self.live = bool(isatty()) if live is None else live
+        self._progress = None
+        self._task = None
+        self._counted: str | None = None
+
+    def __call__(self, message: str) -> None:
+        if not self.live:
+            print(f"[forecast] {message}", file=self.stream, flush=True)
+            return
+        progress = self._display()
+        counted = _COUNTED.match(message)
+        if counted and counted["label"].split(" ")[0] == (self._counted or "").split(" ")[0]:
+            # The next item of the same counted step: advance its bar.
+            progress.update(
+                self._task,
+                description=message,
+                completed=int(counted["done"]) - 1,
+                total=int(counted["total"]),
+                count=f"{int(counted['done']) - 1}/{counted['total']}",
+            )
+            return
+        self._finish_task()
+        total = int(counted["total"]) if counted else None
+        done = int(counted["done"]) - 1 if counted else 0
+        self._task = progress.add_task(
+            message,
+            total=total,
+            completed=done,
+            count=f"{done}/{total}" if counted else "",
+        )
+        self._counted = counted["label"] if counted else None
+
+    def _display(self):
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                SpinnerColumn(finished_text="[green]done"),
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=20),
+                TextColumn("{task.fields[count]}"),
+                TimeElapsedColumn(),
+                console=Console(file=self.stream),
+                # Results go to stdout untouched (a pipe or file stays clean); see
+                # stop_on_output, which ends the display when the results start.
+                redirect_stdout=False,
+            )
+            self._progress.start()
+        return self._progress
+
+    def _finish_task(self) -> None:
+        if self._task is not None:
+            task = self._progress.tasks[-1]
+            total = task.total if task.total is not None else 1
+            count = f"{total:g}/{total:g}" if task.fields.get("count") else ""
+            self._progress.update(self._task, total=total, completed=total, count=count)
+            self._progress.stop_task(self._task)
+        self._task = None
+        self._counted = None
+
+    def close(self) -> None:
+        """Mark the last step done and stop the live display (no-op when plain)."""
+        if self._progress is not None:
+            self._finish_task()
+            self._progress.stop()
+            self._progress = None
+
+    def stop_on_output(self, stream: TextIO) -> TextIO:
+        """``stream`` wrapped so that its first write (a command's results) stops the
+        live display first, keeping results and display on separate lines."""
+        return _StopOnWrite(stream, self)
+
+    def __enter__(self) -> StepProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _StopOnWrite:
+    """A text stream that closes a :class:`StepProgress` before its first write."""
+
+    def __init__(self, stream: TextIO, steps: StepProgress) -> None:
+        self._stream = stream
+        self._steps = steps
+
+    def write(self, text: str) -> int:
+        self._steps.close()
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)

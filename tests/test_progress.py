@@ -1,0 +1,44 @@
+"""forecast.progress.StepProgress: plain lines off a terminal, one live task per step
+(a bar for counted steps) on one, and results on stdout kept apart from the display."""
+
+from __future__ import annotations
+
+import io
+
+from forecast.progress import StepProgress
+
+
+def test_plain_lines_when_not_a_terminal():
+    stream = io.StringIO()
+    steps = StepProgress(stream)
+    assert not steps.live
+    steps("fitting demand")
+    steps("origin 2021-07-01 (1/10)")
+    steps.close()
+    assert stream.getvalue() == "[forecast] fitting demand\n[forecast] origin 2021-07-01 (1/10)\n"
+
+
+def test_live_display_counts_items_of_one_step_and_finishes_every_task():
+    stream = io.StringIO()
+    with StepProgress(stream, live=True) as steps:
+        steps("fitting demand")
+        for i in range(1, 4):
+            steps(f"origin 202{i}-01-01 ({i}/3)")
+        tasks = steps._progress.tasks
+        assert len(tasks) == 2  # one uncounted step, one counted step with a bar
+        assert tasks[1].total == 3 and tasks[1].completed == 2
+        assert tasks[0].finished
+        steps("rendering figures")
+        assert steps._progress.tasks[1].finished
+    assert steps._progress is None
+    assert "rendering figures" in stream.getvalue()
+
+
+def test_results_written_to_stdout_stop_the_display_first():
+    display, results = io.StringIO(), io.StringIO()
+    steps = StepProgress(display, live=True)
+    steps("fitting demand")
+    out = steps.stop_on_output(results)
+    out.write("median 2028.3\n")
+    assert steps._progress is None
+    assert results.getvalue() == "median 2028.3\n"
