@@ -191,6 +191,51 @@ def scaling(ds, models, sampler) -> None:
             dm.ExponentialTrend().fit(table, sampler)
 
 
+def large_tables() -> None:
+    """Memory with 30,000 and 300,000 rows (issue 20): loading the CSV, the frontier
+    selection and Epoch's bootstrap baseline must grow linearly with the rows."""
+    import tempfile
+    import tracemalloc
+
+    import pandas as pd
+
+    from forecast.baselines import epoch_bootstrap
+    from forecast.data import load_models
+    from forecast.demand import frontier_rows
+
+    rng = np.random.default_rng(0)
+    for n in (30_000, 300_000):
+        days = rng.integers(0, 4000, n)
+        frame = pd.DataFrame(
+            {
+                "model": [f"m{i}" for i in range(n)],
+                "organization": "synthetic",
+                "date": (pd.Timestamp("2015-01-01") + pd.to_timedelta(days, "D")).strftime(
+                    "%Y-%m-%d"
+                ),
+                "tokens": 10 ** rng.uniform(8, 13, n),
+            }
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "big.csv"
+            frame.to_csv(path, index=False)
+
+            def measure(label, work, n=n):
+                tracemalloc.start()
+                with timed(
+                    "large", f"{label}, {n:,} rows", target="peak grows linearly, <= 1 GB"
+                ) as record:
+                    result = work()
+                record["peak_traced_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+                tracemalloc.stop()
+                print(f"{'':10s} {'peak traced memory':48s} {record['peak_traced_mb']:9.1f} MB")
+                return result
+
+            loaded = measure("load CSV", lambda p=path: load_models(p))
+            measure("frontier rows", lambda t=loaded: frontier_rows(t))
+            measure("Epoch bootstrap baseline", lambda t=loaded: epoch_bootstrap(t))
+
+
 def end_to_end(skip_cold: bool) -> None:
     """``forecast report`` in fresh processes, with max RSS of each."""
     # Peak memory from the child's own VmHWM: ru_maxrss would include the parent's peak,
@@ -248,13 +293,19 @@ def main() -> None:
     parser.add_argument("--skip-cold", action="store_true", help="skip the cold end-to-end run")
     parser.add_argument("--skip-end-to-end", action="store_true")
     parser.add_argument("--only-end-to-end", action="store_true")
+    parser.add_argument(
+        "--only-large-tables", action="store_true", help="just the 30k/300k-row memory check"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args()
     info = machine()
     print("machine:", json.dumps(info))
-    if not args.only_end_to_end:
+    if args.only_large_tables:
+        large_tables()
+    elif not args.only_end_to_end:
         stages(args.quick)
-    if not args.skip_end_to_end:
+        large_tables()
+    if not args.skip_end_to_end and not args.only_large_tables:
         end_to_end(args.skip_cold)
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": info, "rows": ROWS}, indent=2))

@@ -117,12 +117,19 @@ def quantile_trends(models: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), years=None)
 def bootstrap_slopes(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int | None) -> np.ndarray:
     """OLS slopes of ``n_boot`` bootstrap resamples, vectorised (no Python loop)."""
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
-    xb, yb = x[idx], y[idx]
-    xc = xb - xb.mean(axis=1, keepdims=True)
-    yc = yb - yb.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slopes = (xc * yc).sum(axis=1) / (xc * xc).sum(axis=1)
+    # In chunks of about 2 million resampled points, so memory stays linear in the rows
+    # (10,000 x 30,000 rows at once would be 7 GB); the random stream is the same as
+    # drawing every index at once.
+    chunk = max(1, 2_000_000 // max(len(x), 1))
+    parts = []
+    for begin in range(0, n_boot, chunk):
+        idx = rng.integers(0, len(x), size=(min(chunk, n_boot - begin), len(x)))
+        xb, yb = x[idx], y[idx]
+        xc = xb - xb.mean(axis=1, keepdims=True)
+        yc = yb - yb.mean(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts.append((xc * yc).sum(axis=1) / (xc * xc).sum(axis=1))
+    slopes = np.concatenate(parts)
     return slopes[np.isfinite(slopes)]
 
 

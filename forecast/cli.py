@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
 
 from forecast import __version__
 from forecast.errors import ForecastError, SamplingWarning
+from forecast.limits import COLLAPSE_LIMITS, DRAWS_RANGE, SAMPLER_LIMITS
+from forecast.safety import terminal_text
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -40,27 +43,73 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"forecast: error: {message} (see '{self.prog} --help')\n")
 
 
+def _int_in(low: int, high: int):
+    """argparse type: an integer in [low, high], checked before any work starts."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low:,} and {high:,}")
+        return value
+
+    return parse
+
+
+def _path(text: str) -> str:
+    """argparse type: a non-empty path (an unset shell variable gives an empty one)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty (an unset shell variable?)")
+    return text
+
+
+_SEED = _int_in(0, 2**32 - 1)
+
+
 def _add_common(p: argparse.ArgumentParser, *, models=True, seed=True, draws=True) -> None:
     if models:
         p.add_argument(
             "--models",
+            type=_path,
             metavar="CSV",
             help="models table: the project's schema or an Epoch AI 'Notable AI Models' CSV "
             "(auto-detected); default: the bundled data/training_runs.csv",
         )
     if seed:
-        p.add_argument("--seed", type=int, metavar="N", help="random seed (default: scenario's)")
+        p.add_argument(
+            "--seed",
+            type=_SEED,
+            metavar="N",
+            help="random seed, 0 to 2**32-1 (default: scenario's)",
+        )
     if draws:
         p.add_argument(
-            "--draws", type=int, metavar="N", help="joint Monte Carlo draws (default: 100000)"
+            "--draws",
+            type=_int_in(*DRAWS_RANGE),
+            metavar="N",
+            help="joint Monte Carlo draws, 100 to 5,000,000 (default: 100000)",
         )
 
 
 def _sampler_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("sampler (NUTS)")
-    g.add_argument("--mcmc-draws", type=int, default=1000, metavar="N", help="draws per chain")
-    g.add_argument("--tune", type=int, default=1000, metavar="N", help="tuning steps per chain")
-    g.add_argument("--chains", type=int, default=4, metavar="N", help="chains")
+    g.add_argument(
+        "--mcmc-draws",
+        type=_int_in(1, SAMPLER_LIMITS["draws"]),
+        default=1000,
+        metavar="N",
+        help="draws per chain",
+    )
+    g.add_argument(
+        "--tune",
+        type=_int_in(1, SAMPLER_LIMITS["tune"]),
+        default=1000,
+        metavar="N",
+        help="tuning steps per chain",
+    )
+    g.add_argument("--chains", type=_int_in(1, SAMPLER_LIMITS["chains"]), default=4, metavar="N")
     g.add_argument(
         "--sampler",
         choices=["nutpie", "pymc"],
@@ -71,6 +120,7 @@ def _sampler_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-cache", action="store_true", help="always re-sample (ignore saved fits)")
     g.add_argument(
         "--cache-dir",
+        type=_path,
         metavar="DIR",
         help="where fits are saved for reuse (default: $FORECAST_CACHE_DIR or ~/.cache/forecast)",
     )
@@ -113,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="scenarios to compare (default: epoch2024, epoch2024-overtrain5x, "
         "epoch2022-high-quality, contaminated-web, synthetic-2x)",
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--out", required=True, type=_path, metavar="DIR", help="output directory")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out directory")
     p.add_argument(
         "--no-backtest",
@@ -166,8 +216,20 @@ def build_parser() -> argparse.ArgumentParser:
         "Simulate model collapse (Gaussian and vocabulary recursions; replace/accumulate/mix).",
         "  forecast collapse\n  forecast collapse --generations 100 --samples 50 --seed 1 --json\n",
     )
-    p.add_argument("--generations", type=int, default=50, metavar="N")
-    p.add_argument("--samples", type=int, default=100, metavar="M", help="samples per generation")
+    p.add_argument(
+        "--generations",
+        type=_int_in(1, COLLAPSE_LIMITS["generations"]),
+        default=50,
+        metavar="N",
+        help=f"generations, 1 to {COLLAPSE_LIMITS['generations']:,}",
+    )
+    p.add_argument(
+        "--samples",
+        type=_int_in(2, COLLAPSE_LIMITS["samples"]),
+        default=100,
+        metavar="M",
+        help=f"samples per generation, 2 to {COLLAPSE_LIMITS['samples']:,}",
+    )
     p.add_argument(
         "--fresh-fraction",
         type=float,
@@ -204,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     _add_common(p, draws=False)
+    _sampler_args(p)
     return parser
 
 
@@ -227,9 +290,18 @@ def _models(args):
     if getattr(args, "models", None):
         frame = load_models(args.models)
         if not args.quiet:
-            print(f"[forecast] {frame.attrs['load_report']}", file=sys.stderr)
+            print(terminal_text(f"[forecast] {frame.attrs['load_report']}"), file=sys.stderr)
         return frame
     return load_training_runs()
+
+
+def _fit_options(args) -> dict:
+    """The sampler flags as keyword arguments of the backtests."""
+    return {
+        "sampler": _sampler(args),
+        "use_cache": not args.no_cache,
+        "cache_dir": args.cache_dir,
+    }
 
 
 def _sampler(args):
@@ -434,8 +506,10 @@ def cmd_collapse(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from forecast.report import write_report
+    from forecast.report import check_output_dir, write_report
 
+    # Checked before any fit, and again just before the report is moved into place.
+    check_output_dir(Path(args.out).expanduser().absolute(), args.force)
     models = _models(args)
     compare = None
     if args.compare is not None:
@@ -466,7 +540,7 @@ def cmd_backtest(args) -> int:
     if args.lfo:
         return _lfo(args, models, seed)
     if args.rolling:
-        table = backtest.rolling_origin(models, seed=seed)
+        table = backtest.rolling_origin(models, seed=seed, **_fit_options(args))
         calibration = backtest.calibration_by_history(table)
         if args.json:
             _print_json(
@@ -485,7 +559,7 @@ def cmd_backtest(args) -> int:
         return EXIT_OK
     if not args.cutoff:
         raise ForecastError("give --cutoff YYYY-MM-DD or --rolling")
-    result = backtest.backtest(models, args.cutoff, seed=seed)
+    result = backtest.backtest(models, args.cutoff, seed=seed, **_fit_options(args))
     if args.json:
         _print_json(result.to_json_dict())
     else:
@@ -510,6 +584,7 @@ def _lfo(args, models, seed: int) -> int:
         seed=seed,
         progress=_progress(args),
         data_name=str(args.models or "bundled training runs"),
+        **_fit_options(args),
     )
     if args.json:
         _print_json(study.to_json_dict())
@@ -557,7 +632,38 @@ def _quiet_libraries(debug: bool) -> None:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     prefix = "WARNING (sampler health)" if issubclass(category, SamplingWarning) else "warning"
-    print(f"[forecast] {prefix}: {message}", file=sys.stderr)
+    print(terminal_text(f"[forecast] {prefix}: {message}"), file=sys.stderr)
+
+
+#: Exit status when stdout's reader closed early (128 + SIGPIPE, as the shell reports).
+EXIT_BROKEN_PIPE = 141
+
+
+def _terminate_on_sigterm() -> None:
+    """SIGTERM ends the command like Ctrl-C does: through the cleanup paths (a report
+    being written is removed, an earlier one left in place), not mid-write."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
+class _SafeOutput:
+    """stdout for a command: control characters made visible (forecast.safety), and the
+    step display (if any) stopped before the first write."""
+
+    def __init__(self, stream, steps) -> None:
+        self._stream = stream
+        self._steps = steps
+
+    def write(self, text: str) -> int:
+        if self._steps is not None:
+            self._steps.close()
+        return self._stream.write(terminal_text(text))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -574,14 +680,21 @@ def main(argv: list[str] | None = None) -> int:
 
     _STEPS = None if args.quiet else StepProgress()
     stdout = sys.stdout
-    if _STEPS is not None and _STEPS.live:
-        sys.stdout = _STEPS.stop_on_output(stdout)
+    # Everything printed passes the terminal-safety filter (user text may carry escape
+    # sequences), and the first result stops the live step display.
+    sys.stdout = _SafeOutput(stdout, _STEPS)
+    _terminate_on_sigterm()
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:
+        # The reader went away (`forecast collapse --json | head`): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except ForecastError as exc:
         if args.debug:
             raise
-        print(f"forecast: error: {exc}", file=sys.stderr)
+        print(terminal_text(f"forecast: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("forecast: interrupted", file=sys.stderr)
@@ -590,7 +703,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(
-            f"forecast: failed: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr
+            terminal_text(f"forecast: failed: {type(exc).__name__}: {exc} (rerun with --debug)"),
+            file=sys.stderr,
         )
         return EXIT_FAILURE
     finally:

@@ -33,6 +33,7 @@ import hashlib
 import importlib.resources
 import io
 import math
+import os
 import pathlib
 import re
 import urllib.request
@@ -43,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import DataError
+from forecast.limits import MAX_INPUT_BYTES
 from forecast.units import WORDS_PER_TOKEN, decimal_years
 
 __all__ = [
@@ -270,19 +272,36 @@ def _read_bytes(path_or_url) -> tuple[bytes, str]:
     if _is_url(path_or_url):
         try:
             with urllib.request.urlopen(path_or_url, timeout=60) as response:
-                return response.read(), path_or_url
+                raw = response.read(MAX_INPUT_BYTES + 1)
         except (OSError, ValueError) as exc:  # URLError is an OSError
             raise DataError(f"could not download: {exc}", file=path_or_url) from exc
+        _check_size(len(raw), path_or_url)
+        return raw, path_or_url
+    if not isinstance(path_or_url, str | os.PathLike) or not str(path_or_url).strip():
+        raise DataError(f"a models file must be a non-empty path, got {path_or_url!r}")
     path = pathlib.Path(path_or_url).expanduser()
     name = str(path_or_url)
     if not path.exists():
         raise DataError("file not found", file=name)
     if path.is_dir():
         raise DataError("is a directory, not a CSV file", file=name)
+    if not path.is_file():
+        # A named pipe or a device (/dev/zero) would block or never end.
+        raise DataError("is not a regular file (a pipe or a device?)", file=name)
+    _check_size(path.stat().st_size, name)
     try:
         return path.read_bytes(), name
     except OSError as exc:
         raise DataError(f"could not read file: {exc}", file=name) from exc
+
+
+def _check_size(size: int, name: str) -> None:
+    if size > MAX_INPUT_BYTES:
+        raise DataError(
+            f"is larger than a models table can be ({MAX_INPUT_BYTES:,} bytes, "
+            "forecast.limits.MAX_INPUT_BYTES)",
+            file=name,
+        )
 
 
 # --- CSV records ---------------------------------------------------------------------

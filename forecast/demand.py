@@ -35,6 +35,7 @@ A fit to less than :data:`MIN_HISTORY_YEARS` of data warns (:class:`ShortHistory
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -52,6 +53,7 @@ import xarray as xr
 
 from forecast import __version__, _compat
 from forecast.errors import DataError, ForecastError, SamplingWarning, ShortHistoryWarning
+from forecast.limits import SAMPLER_LIMITS
 
 #: Sampler-health thresholds (issue: r_hat <= 1.01, bulk ESS >= 400, no divergences).
 RHAT_MAX = 1.01
@@ -101,9 +103,19 @@ class SamplerConfig:
             raise ForecastError(
                 f"nuts_sampler must be 'pymc' or 'nutpie', got {self.nuts_sampler!r}"
             )
-        for name in ("draws", "tune", "chains"):
-            if getattr(self, name) < 1:
-                raise ForecastError(f"sampler {name} must be >= 1, got {getattr(self, name)}")
+        for name, high in SAMPLER_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ForecastError(f"sampler {name} must be an integer, got {value!r}")
+            if not 1 <= value <= high:
+                raise ForecastError(
+                    f"sampler {name} must be between 1 and {high:,} (memory grows with it), "
+                    f"got {value:,}"
+                )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
+            raise ForecastError(f"sampler seed must be an integer, got {self.seed!r}")
+        if not 0 <= self.seed < 2**32:
+            raise ForecastError(f"sampler seed must be between 0 and 2**32 - 1, got {self.seed}")
         if not 0.5 <= self.target_accept < 1:
             raise ForecastError(f"target_accept must be in [0.5, 1), got {self.target_accept}")
 
@@ -127,11 +139,33 @@ def frontier_rows(models: pd.DataFrame, value: str = "tokens", k: int = FRONTIER
         order = rows.assign(_family=family, _neg=-rows[value].to_numpy(dtype=float))
         keep = order.sort_values(["_neg", "date", "model"]).drop_duplicates("_family").index
         rows = rows.loc[rows.index.isin(keep)]
-    dates = rows["date"].to_numpy()
-    values = rows[value].to_numpy(dtype=float)
-    # larger[i, j]: run j was released no later than run i and is strictly larger.
-    larger = (dates[None, :] <= dates[:, None]) & (values[None, :] > values[:, None])
-    return rows[larger.sum(axis=1) < k]
+    return rows[_top_k_at_release(rows["date"].to_numpy(), rows[value].to_numpy(float), k)]
+
+
+def _top_k_at_release(dates: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """Mask of rows with fewer than ``k`` strictly larger values among the rows released
+    no later than them (same date included). O(n log k) time and O(n) memory: a heap of
+    the ``k`` largest values so far, updated one release date at a time."""
+    import heapq
+
+    keep = np.zeros(len(values), dtype=bool)
+    order = np.argsort(dates, kind="stable")
+    top: list[float] = []  # min-heap of the k largest values seen
+    start = 0
+    while start < len(order):
+        end = start
+        while end < len(order) and dates[order[end]] == dates[order[start]]:
+            end += 1
+        group = order[start:end]
+        for v in values[group]:
+            if len(top) < k:
+                heapq.heappush(top, v)
+            elif v > top[0]:
+                heapq.heapreplace(top, v)
+        # fewer than k strictly larger values <=> fewer than k seen, or the k-th largest <= v
+        keep[group] = True if len(top) < k else values[group] >= top[0]
+        start = end
+    return keep
 
 
 @dataclass(frozen=True)
@@ -303,8 +337,8 @@ class DemandModel:
             # result every time) before the fit is reported as unhealthy.
             longer = replace(
                 sampler,
-                draws=2 * sampler.draws,
-                tune=2 * sampler.tune,
+                draws=min(2 * sampler.draws, SAMPLER_LIMITS["draws"]),
+                tune=min(2 * sampler.tune, SAMPLER_LIMITS["tune"]),
                 escalated_from=sampler.draws,
             )
             fit = self._sample(values, rows, scaling, longer)
@@ -1062,10 +1096,21 @@ def fit_cached(
             )
     fit = model.fit(models, sampler)
     fit.idata.attrs["forecast_key"] = key
-    directory.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    fit.save(tmp)
-    os.replace(tmp, path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fit.save(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        # A cache that cannot be written costs time later, never the result now.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        warnings.warn(
+            f"cannot save the fit to the cache directory {directory} "
+            f"({exc.strerror or exc}); continuing without caching it (set "
+            "FORECAST_CACHE_DIR or --cache-dir to a writable directory)",
+            stacklevel=2,
+        )
     return fit
 
 

@@ -52,3 +52,18 @@ class SamplingWarning(UserWarning):
 
 class ShortHistoryWarning(UserWarning):
     """A demand model is fitted to fewer years of history than projections can rely on."""
+
+
+def require_type(value, expected: type | tuple[type, ...], what: str, hint: str = "") -> None:
+    """Raise :class:`ForecastError` naming ``what`` when ``value`` is not ``expected``:
+    library entry points check their arguments instead of failing deep inside."""
+    if not isinstance(value, expected):
+        names = (
+            " or ".join("None" if t is type(None) else t.__name__ for t in expected)
+            if isinstance(expected, tuple)
+            else expected.__name__
+        )
+        got = type(value).__name__
+        raise ForecastError(
+            f"{what} must be a {names}, got a {got}" + (f": {hint}" if hint else "")
+        )

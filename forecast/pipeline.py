@@ -27,7 +27,7 @@ from scipy import stats
 
 from forecast import __version__, baselines
 from forecast import demand as dm
-from forecast.errors import ForecastError
+from forecast.errors import ForecastError, require_type
 from forecast.exhaustion import ExhaustionResult, epoch_quantile_clipping, exhaustion_chunked
 from forecast.scenarios import Scenario, load_scenario
 from forecast.units import monthly_grid, words_to_tokens
@@ -140,6 +140,9 @@ def demand_models_needed(scenario: Scenario) -> tuple[str, ...]:
     return (model,)
 
 
+_LOAD_HINT = "load a file first, e.g. forecast.load_models('my_models.csv')"
+
+
 def fit_demand(
     models: pd.DataFrame | None = None,
     sampler: dm.SamplerConfig | None = None,
@@ -161,6 +164,10 @@ def fit_demand(
     from forecast.data import load_training_runs
 
     models = load_training_runs() if models is None else models
+    require_type(models, pd.DataFrame, "models", _LOAD_HINT)
+    require_type(
+        sampler, (dm.SamplerConfig, type(None)), "sampler", "use forecast.SamplerConfig(...)"
+    )
     sampler = sampler or dm.SamplerConfig()
     classes = {cls.name: cls for cls in dm.MODEL_CLASSES}
     wanted = set(classes) if names is None else {*names, *dm.DEFAULT_WEIGHTS}
@@ -406,6 +413,11 @@ def _diagnostics_frame(demand: DemandSet | None) -> pd.DataFrame:
 
 
 def _prepare(scenario, demand, draws, seed, models, progress, overrides):
+    require_type(
+        demand, (DemandSet, type(None)), "demand", "fit it with forecast.fit_demand(models)"
+    )
+    if models is not None:
+        require_type(models, pd.DataFrame, "models", _LOAD_HINT)
     scenario = load_scenario(scenario)
     changes = dict(overrides)
     if draws is not None:
@@ -483,7 +495,10 @@ def run_scenario(
     project = demand_projector(scenario, demand)
 
     # Bands by year for figures and tables (a quarterly grid, fewer draws, same seed).
-    band_years = np.arange(np.floor(scenario.start), min(scenario.horizon, 2050.0) + 1e-9, 0.25)
+    # Bands to 2050 (the figures' span), or ten years past a later start; never past the
+    # horizon, so every valid start/horizon pair has a band.
+    band_end = min(scenario.horizon, max(2050.0, scenario.start + 10.0))
+    band_years = np.arange(np.floor(scenario.start), band_end + 1e-9, 0.25)
     n_band = min(scenario.draws, 20_000)
     band_seeds = np.random.SeedSequence([scenario.seed, 1]).generate_state(3)
     demand_draws = project(band_years, n_band, int(band_seeds[0]))

@@ -14,6 +14,8 @@ import re
 import sys
 from typing import TextIO
 
+from forecast.safety import terminal_text
+
 __all__ = ["StepProgress"]
 
 _COUNTED = re.compile(r"^(?P<label>.*?)\s*\((?P<done>\d+)/(?P<total>\d+)\)\s*$")
@@ -35,8 +37,9 @@ class StepProgress:
 
     def __call__(self, message: str) -> None:
         if not self.live:
-            print(f"[forecast] {message}", file=self.stream, flush=True)
+            print(terminal_text(f"[forecast] {message}"), file=self.stream, flush=True)
             return
+        message = terminal_text(message)
         progress = self._display()
         counted = _COUNTED.match(message)
         if counted and counted["label"].split(" ")[0] == (self._counted or "").split(" ")[0]:
@@ -102,28 +105,8 @@ class StepProgress:
             self._progress.stop()
             self._progress = None
 
-    def stop_on_output(self, stream: TextIO) -> TextIO:
-        """``stream`` wrapped so that its first write (a command's results) stops the
-        live display first, keeping results and display on separate lines."""
-        return _StopOnWrite(stream, self)
-
     def __enter__(self) -> StepProgress:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-class _StopOnWrite:
-    """A text stream that closes a :class:`StepProgress` before its first write."""
-
-    def __init__(self, stream: TextIO, steps: StepProgress) -> None:
-        self._stream = stream
-        self._steps = steps
-
-    def write(self, text: str) -> int:
-        self._steps.close()
-        return self._stream.write(text)
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)

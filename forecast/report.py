@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 
 from forecast import __version__
 from forecast.errors import ForecastError, SamplingWarning
+from forecast.safety import csv_frame, markdown_text
 
 __all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
 
@@ -136,7 +137,7 @@ def _html_table(frame: pd.DataFrame) -> str:
 
 def _md_table(frame: pd.DataFrame) -> str:
     def cell(v) -> str:
-        return _fmt_cell(v).replace("|", "\\|").replace("\n", " ")
+        return markdown_text(_fmt_cell(v)).replace("\n", " ")
 
     lines = [
         "| " + " | ".join(cell(c) for c in frame.columns) + " |",
@@ -477,11 +478,11 @@ def _documents(ctx: dict) -> tuple[str, str]:
 
     def section(title: str) -> None:
         h.append(f"<h2>{esc(title)}</h2>")
-        md.append(f"\n## {title}\n")
+        md.append(f"\n## {markdown_text(title)}\n")
 
     def para(text: str) -> None:
         h.append(f"<p>{esc(text)}</p>")
-        md.append(text + "\n")
+        md.append(markdown_text(text) + "\n")
 
     def table(frame: pd.DataFrame) -> None:
         h.append(_html_table(frame))
@@ -496,7 +497,10 @@ def _documents(ctx: dict) -> tuple[str, str]:
             f"{esc(caption)} (<code>figures/{esc(stem)}.png</code>, "
             f"<code>figures/{esc(stem)}.svg</code>)</figcaption></figure>"
         )
-        md.append(f"![{title}](figures/{stem}.png)\n\n*{title}.* {caption}\n")
+        md.append(
+            f"![{markdown_text(title)}](figures/{stem}.png)\n\n*{markdown_text(title)}.* "
+            f"{markdown_text(caption)}\n"
+        )
 
     title = "When do LLM training sets exhaust the stock of human-written text?"
     md.append(f"# {title}\n")
@@ -505,7 +509,7 @@ def _documents(ctx: dict) -> tuple[str, str]:
         f"seed {main.seed} · {main.draws:,} joint draws · data as of {main.data_date}"
     )
     h.append(f"<h1>{esc(title)}</h1><p class='meta'>{esc(meta)}</p>")
-    md.append(f"_{meta}_\n")
+    md.append(f"_{markdown_text(meta)}_\n")
     if not main.reliable:
         warn = (
             "WARNING: the demand fits failed the sampler-health thresholds (r_hat <= 1.01, "
@@ -520,7 +524,7 @@ def _documents(ctx: dict) -> tuple[str, str]:
 
     section("Headline")
     h.append(f'<p class="headline">{esc(head)}</p>')
-    md.append(f"**{head}**\n")
+    md.append(f"**{markdown_text(head)}**\n")
     para(meaning)
     table(ctx["summary"].rename(columns={"not_exhausted_share": "not exhausted"}))
     para(
@@ -640,17 +644,55 @@ def _provenance(main, models_given: bool) -> str:
 # --- the writer ------------------------------------------------------------------------------
 
 
-def _check_target(out_dir: Path, force: bool) -> None:
+#: Written into every report directory: ``--force`` replaces only directories holding it.
+REPORT_MARKER = ".forecast-report"
+#: Files of a report written before the marker existed (0.5.0), recognised as one.
+_LEGACY_REPORT_FILES = frozenset(
+    {"index.html", "report.md", "summary.json", "summary.csv", "skill.json", "figures"}
+)
+
+
+def _is_report(directory: Path) -> bool:
+    """Whether ``directory`` holds an earlier report of this toolkit."""
+    if (directory / REPORT_MARKER).is_file():
+        return True
+    names = {p.name for p in directory.iterdir()}
+    return names <= _LEGACY_REPORT_FILES and {"index.html", "summary.json"} <= names
+
+
+def check_output_dir(out_dir: Path, force: bool) -> None:
+    """Refuse any target whose replacement could lose the user's files."""
+    target = out_dir.resolve()
+    here = Path.cwd().resolve()
+    if target == here or target in here.parents or target == Path.home().resolve():
+        raise ForecastError(
+            f"refusing to write the report to {out_dir}: it is the current directory, one of "
+            "its parents or the home directory; choose a new or empty directory"
+        )
     if out_dir.exists() and not out_dir.is_dir():
         raise ForecastError(f"{out_dir} exists and is not a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
-        raise ForecastError(
-            f"{out_dir} exists and is not empty; use force=True (--force) to replace it"
-        )
+    parent = next((p for p in out_dir.absolute().parents if p.exists()), None)
+    if parent is not None and not (parent.is_dir() and os.access(parent, os.W_OK)):
+        raise ForecastError(f"cannot write the report under {parent}: not a writable directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not force:
+            raise ForecastError(
+                f"{out_dir} exists and is not empty; use force=True (--force) to replace an "
+                "earlier report there"
+            )
+        if not _is_report(out_dir):
+            raise ForecastError(
+                f"{out_dir} holds files that are not a forecast report (no {REPORT_MARKER}); "
+                "--force replaces only an earlier report: choose a new or empty directory"
+            )
 
 
 def _build(tmp: Path, ctx: dict) -> None:
     """Write every file of the report into ``tmp`` (an empty directory)."""
+    (tmp / REPORT_MARKER).write_text(
+        f"forecast {__version__} report; `forecast report --force` may replace this directory\n",
+        encoding="utf-8",
+    )
     figdir = tmp / "figures"
     figdir.mkdir()
     ctx["figures"] = {}
@@ -664,7 +706,7 @@ def _build(tmp: Path, ctx: dict) -> None:
         json.dumps(payload, indent=2, default=_json_default, allow_nan=False) + "\n",
         encoding="utf-8",
     )
-    ctx["summary"].to_csv(tmp / "summary.csv", index=False)
+    csv_frame(ctx["summary"]).to_csv(tmp / "summary.csv", index=False)
     if ctx["backtest"] is not None:  # the `forecast backtest --lfo --json` object
         (tmp / "skill.json").write_text(
             json.dumps(
@@ -725,19 +767,25 @@ def write_report(
     """
     from forecast.collapse import simulate
     from forecast.pipeline import fit_demand, reproduction_table, run_scenario
+    from forecast.scenarios import load_scenario
     from forecast.sensitivity import sensitivity
 
     say = progress or _silent
     out_dir = Path(out_dir).expanduser().absolute()
-    _check_target(out_dir, force)
+    check_output_dir(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
 
+    # Every scenario (and the draws and seed given) is checked before anything is fitted.
+    changes = {k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None}
+    scenario, *compare = (
+        load_scenario(s).with_overrides(**changes) if changes else load_scenario(s)
+        for s in (scenario, *compare)
+    )
     if demand is None:
         say("fitting demand models (cached after the first run)")
         demand = fit_demand(models, progress=say)
-    kw = {"draws": draws, "seed": seed}
-    main = run_scenario(scenario, demand, progress=say, **kw)
-    compared = [run_scenario(name, demand, progress=say, **kw) for name in compare]
+    main = run_scenario(scenario, demand, progress=say)
+    compared = [run_scenario(s, demand, progress=say) for s in compare]
     results = [main, *compared]
     sens_draws = min(main.draws, SENSITIVITY_DRAWS)
     say(f"sensitivity analysis: 17 runs of {sens_draws:,} draws")
@@ -790,7 +838,7 @@ def write_report(
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the report is meant to be shared
         _build(tmp, ctx)
-        _check_target(out_dir, force)  # the target may have appeared meanwhile
+        check_output_dir(out_dir, force)  # the target may have appeared meanwhile
         _install(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

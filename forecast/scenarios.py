@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from forecast.errors import ScenarioError
+from forecast.limits import DRAWS_RANGE, MAX_INPUT_BYTES
 
 #: Demand models whose tokens come from compute (the overtraining lever applies to them).
 COMPUTE_DEMAND_MODELS = ("compute", "epoch2024")
@@ -208,10 +209,16 @@ class Scenario:
             )
         if isinstance(self.draws, bool) or not isinstance(self.draws, int):
             raise ScenarioError(f"draws must be an integer, got {self.draws!r}")
-        if not 100 <= self.draws <= 5_000_000:
-            raise ScenarioError(f"draws must be between 100 and 5,000,000, got {self.draws}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ScenarioError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not DRAWS_RANGE[0] <= self.draws <= DRAWS_RANGE[1]:
+            raise ScenarioError(
+                f"draws must be between {DRAWS_RANGE[0]:,} and {DRAWS_RANGE[1]:,}, got {self.draws}"
+            )
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**32
+        ):
+            raise ScenarioError(f"seed must be an integer from 0 to 2**32 - 1, got {self.seed!r}")
         if not isinstance(self.description, str):
             raise ScenarioError(f"description must be a string, got {self.description!r}")
         if not isinstance(self.published, dict):
@@ -271,9 +278,17 @@ def from_dict(data: dict, source: str = "<dict>") -> Scenario:
                 f"{source}: extends must be a scenario name or path, got {parent_name!r}"
             )
         here = Path(source)
-        if parent_name not in builtin_names() and not Path(parent_name).is_absolute():
-            if here.is_file() and (here.parent / parent_name).is_file():
-                parent_name = str(here.parent / parent_name)  # relative to the extending file
+        if parent_name not in builtin_names() and here.is_file():
+            # A path is relative to the file that names it, never to the working directory.
+            parent_path = Path(parent_name)
+            if not parent_path.is_absolute():
+                parent_path = here.parent / parent_path
+            if not parent_path.is_file():
+                raise ScenarioError(
+                    f"{source}: extends = {parent_name!r} is neither a built-in scenario "
+                    f"({', '.join(builtin_names())}) nor a file next to it ({parent_path})"
+                )
+            parent_name = str(parent_path)
         key = _extends_key(parent_name)
         if key in _EXTENDING:
             raise ScenarioError(f"{source}: 'extends' loops back to {parent_name!r}")
@@ -344,9 +359,11 @@ def from_toml(text: str, source: str = "<toml>") -> Scenario:
     """Parse TOML text (``tomllib``: no code is evaluated) into a validated scenario."""
     try:
         data = tomllib.loads(text)
+        return from_dict(data, source=source)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: invalid TOML: {exc}") from None
-    return from_dict(data, source=source)
+    except RecursionError:
+        raise ScenarioError(f"{source}: values nested too deeply to be a scenario") from None
 
 
 def _builtin_dir():
@@ -371,7 +388,12 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
     path = Path(text_name)
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
-            raise ScenarioError(f"{path}: scenario file not found")
+            raise ScenarioError(f"{path}: scenario file not found (or not a regular file)")
+        if path.stat().st_size > MAX_INPUT_BYTES:
+            raise ScenarioError(
+                f"{path}: {path.stat().st_size:,} bytes is larger than a scenario file can be "
+                f"({MAX_INPUT_BYTES:,})"
+            )
         try:
             text = path.read_text(encoding="utf-8-sig")  # -sig: a BOM (Notepad) is fine
         except UnicodeDecodeError:

@@ -64,7 +64,7 @@ from forecast.demand import (
     SamplerConfig,
     fit_cached,
 )
-from forecast.errors import DataError, ForecastError, ShortHistoryWarning
+from forecast.errors import DataError, ForecastError, ShortHistoryWarning, require_type
 from forecast.units import decimal_years, to_decimal_year
 
 __all__ = [
@@ -502,6 +502,7 @@ def evaluate(
     ``seed``); fits are cached like every fit. ``progress``: a callable taking a message,
     called once per origin. Same seed, same numbers.
     """
+    require_type(models, pd.DataFrame, "models", "load a file first with forecast.load_models")
     chosen = _method_names(methods)
     horizons = tuple(float(h) for h in horizons)
     if not horizons or any(h <= 0 or abs(2 * h - round(2 * h)) > 1e-9 for h in horizons):

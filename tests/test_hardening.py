@@ -444,7 +444,7 @@ TOML_REJECTED = [
     ("draws_zero", 'name = "x"\ndraws = 0\n', "draws must be between"),
     ("draws_float", 'name = "x"\ndraws = 1e5\n', "draws must be an integer"),
     ("draws_string", 'name = "x"\ndraws = "100000"\n', "draws must be an integer"),
-    ("seed_negative", 'name = "x"\nseed = -1\n', "seed must be a non-negative integer"),
+    ("seed_negative", 'name = "x"\nseed = -1\n', "seed must be an integer from 0 to 2**32 - 1"),
     ("horizon_inf", 'name = "x"\nhorizon = inf\n', "horizon = inf is out of range"),
     ("horizon_1e400", 'name = "x"\nhorizon = 1e400\n', "horizon = inf is out of range"),
     ("start_nan", 'name = "x"\nstart = nan\n', "start = nan is out of range"),
@@ -494,7 +494,11 @@ TOML_REJECTED = [
         'name = "x"\n[published]\nmedian = "soon"\n',
         "published.median must be a number",
     ),
-    ("extends_unknown", 'name = "x"\nextends = "nope"\n', "unknown scenario 'nope'"),
+    (
+        "extends_unknown",
+        'name = "x"\nextends = "nope"\n',
+        "extends = 'nope' is neither a built-in scenario",
+    ),
     ("extends_number", 'name = "x"\nextends = 5\n', "extends must be a scenario name or path"),
     ("binary", "\udcff", "not UTF-8 text"),
 ]

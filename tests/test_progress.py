@@ -35,10 +35,12 @@ def test_live_display_counts_items_of_one_step_and_finishes_every_task():
 
 
 def test_results_written_to_stdout_stop_the_display_first():
+    from forecast.cli import _SafeOutput
+
     display, results = io.StringIO(), io.StringIO()
     steps = StepProgress(display, live=True)
     steps("fitting demand")
-    out = steps.stop_on_output(results)
-    out.write("median 2028.3\n")
+    out = _SafeOutput(results, steps)
+    out.write("median 2028.3 \x1b[2J\n")
     assert steps._progress is None
-    assert results.getvalue() == "median 2028.3\n"
+    assert results.getvalue() == "median 2028.3 \\x1b[2J\n"

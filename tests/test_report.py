@@ -112,6 +112,7 @@ def test_directory_contents(written):
         "summary.csv",
         "skill.json",
         "figures",
+        rp.REPORT_MARKER,
     }
     skill = json.loads((path / "skill.json").read_text())
     assert skill["default"] == "ols" and skill["rows"] and skill["stacking"]["weights"]
@@ -215,6 +216,7 @@ def test_empty_directory_is_used(tmp_path, fast):
 def test_force_replaces(tmp_path, fast):
     out = tmp_path / "rep"
     out.mkdir()
+    (out / rp.REPORT_MARKER).write_text("an earlier report")
     (out / "old.txt").write_text("old")
     path = rp.write_report(out, force=True, progress=None, **fast)
     assert path == out.absolute()
@@ -228,6 +230,7 @@ def test_failure_leaves_old_directory_and_no_temp(tmp_path, fast, monkeypatch, f
     out = tmp_path / "rep"
     if force:
         out.mkdir()
+        (out / rp.REPORT_MARKER).write_text("an earlier report")
         (out / "old.txt").write_text("old")
 
     def boom(ctx):
@@ -238,7 +241,7 @@ def test_failure_leaves_old_directory_and_no_temp(tmp_path, fast, monkeypatch, f
         rp.write_report(out, force=force, progress=None, **fast)
     if force:
         assert (out / "old.txt").read_text() == "old"
-        assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+        assert sorted(p.name for p in out.iterdir()) == sorted([rp.REPORT_MARKER, "old.txt"])
         assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
     else:
         assert not out.exists()
@@ -248,6 +251,7 @@ def test_failure_leaves_old_directory_and_no_temp(tmp_path, fast, monkeypatch, f
 def test_failure_during_install_restores_old(tmp_path, fast, monkeypatch):
     out = tmp_path / "rep"
     out.mkdir()
+    (out / rp.REPORT_MARKER).write_text("an earlier report")
     (out / "old.txt").write_text("old")
     real_rename = rp.os.rename
     calls = []
@@ -305,3 +309,34 @@ def test_growth_sentence_compares_with_epoch_from_the_data():
     text = rp._growth_sentence(demand, "2023-06-30")
     assert "frontier model 0.25 OOM/yr (slower than Epoch's)" in text
     assert "since 2024" not in text and "random-walk" not in text and "compute" not in text
+
+
+def test_force_never_replaces_what_is_not_a_report(tmp_path, monkeypatch, fast):
+    """Data-loss class (issue 20): --force replaces an earlier report only; never the
+    current directory, its parents or the home directory, even when empty."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("mine")
+    with pytest.raises(ForecastError, match="not a forecast report"):
+        rp.write_report(project, force=True, progress=None, **fast)
+    assert (project / "notes.txt").read_text() == "mine"
+    monkeypatch.chdir(project)
+    for target in (".", "..", str(project)):
+        with pytest.raises(ForecastError, match="current directory"):
+            rp.write_report(target, force=True, progress=None, **fast)
+    empty = project / "sub"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    with pytest.raises(ForecastError, match="current directory"):
+        rp.write_report(".", progress=None, **fast)
+    assert (project / "notes.txt").read_text() == "mine"
+
+
+def test_an_earlier_report_without_marker_is_recognised(tmp_path):
+    old = tmp_path / "old"
+    (old / "figures").mkdir(parents=True)
+    for name in ("index.html", "summary.json", "summary.csv", "report.md"):
+        (old / name).write_text("x")
+    assert rp._is_report(old)
+    (old / "thesis.docx").write_text("x")
+    assert not rp._is_report(old)

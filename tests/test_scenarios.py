@@ -87,7 +87,7 @@ def test_extends_unknown_parent():
         ('name = "x"\n[shock]\nmodel = "a"\n', r"unknown key\(s\) \['shock'\]"),
         ('name = "x"\ndraws = 5\n', r"draws must be between 100 and 5,000,000, got 5"),
         ('name = "x"\ndraws = 1000.5\n', r"draws must be an integer"),
-        ('name = "x"\nseed = -1\n', r"seed must be a non-negative integer"),
+        ('name = "x"\nseed = -1\n', r"seed must be an integer from 0 to 2\*\*32 - 1"),
         (
             'name = "x"\n[demand]\novertraining = 0.5\n',
             r"demand\.overtraining = 0\.5 is out of range",

@@ -132,6 +132,7 @@ def add_footer(
         fontsize=7,
         color="#555555",
         gid=FOOTER_GID,
+        parse_math=False,  # scenario names are user text: a "$" is a dollar sign
     )
 
 

@@ -29,6 +29,7 @@ from forecast.plots._style import (
     new_figure,
     token_formatter,
 )
+from forecast.safety import plot_label
 
 __all__ = [
     "MILESTONES",
@@ -367,7 +368,16 @@ def plot_main(
         label = f"{r.name}: {_year(med)} [{_year(lo)}-{_year(hi)}]"
         text_x = (hi_plot if np.isfinite(lo) else (med if np.isfinite(med) else xlim[0])) + 0.3
         if text_x < xlim[1] - _LABEL_YEARS:
-            ax.text(text_x, y, label, transform=trans, va="center", fontsize=7.5, color=color)
+            ax.text(
+                text_x,
+                y,
+                label,
+                transform=trans,
+                va="center",
+                fontsize=7.5,
+                color=color,
+                parse_math=False,
+            )
         else:  # the bar runs to (or past) the right edge: label it above, right-aligned
             ax.plot([xlim[1]], [y], transform=trans, marker=">", ms=6, color=color, clip_on=False)
             ax.text(
@@ -454,7 +464,7 @@ def plot_prob_exhausted(results, ax: Axes | None = None, *, years=None) -> Figur
             lw=2,
             color=_color(i),
             gid=r.name,
-            label=f"{r.name} (median {_year(med)})",
+            label=plot_label(f"{r.name} (median {_year(med)})"),
         )
     ax.set_ylim(0, 1.0)
     ax.set_xlim(data["year"].iloc[0], data["year"].iloc[-1] + 1.0)
@@ -627,7 +637,9 @@ def plot_sensitivity(sens: pd.DataFrame, ax: Axes | None = None) -> Figure:
         ax.set_ylim(-0.7, len(data) - 0.3)
     scen = sens.attrs.get("scenario", "")
     ax.set_xlabel("median exhaustion year")
-    ax.set_title(f"Sensitivity: median exhaustion year as one lever moves ({scen})")
+    ax.set_title(
+        f"Sensitivity: median exhaustion year as one lever moves ({scen})", parse_math=False
+    )
     ax.legend(
         [Patch(color=low_c), Patch(color=high_c), Line2D([], [], color="#222222")],
         ["low end of the lever", "high end of the lever", f"base median {_year(base)}"],

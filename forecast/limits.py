@@ -1,0 +1,20 @@
+"""Resource limits of everything a user's input controls, in one place (issue 20).
+
+Each limit is checked where the input arrives (argument parsing, file loading, settings
+objects), before any expensive work, with an error that names the limit. The values are
+generous for real use and far below what exhausts a 2-core, few-GB machine.
+"""
+
+from __future__ import annotations
+
+#: Sampler settings: 100,000 draws x 16 chains of a demand model is about 1 GB of
+#: posterior; beyond that a fit exhausts memory before it helps.
+SAMPLER_LIMITS: dict[str, int] = {"draws": 100_000, "tune": 100_000, "chains": 16}
+#: Largest models table or scenario file read (bytes). The bundled table is 60 kB and
+#: Epoch's full "Notable AI Models" CSV about 3 MB.
+MAX_INPUT_BYTES = 50_000_000
+#: Joint Monte Carlo draws of a scenario run.
+DRAWS_RANGE = (100, 5_000_000)
+#: Model-collapse simulator (`forecast collapse`): run time grows linearly with
+#: generations (about 60 s for 1,000) and with samples per generation.
+COLLAPSE_LIMITS: dict[str, int] = {"generations": 1_000, "samples": 1_000_000}
