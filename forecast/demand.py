@@ -980,9 +980,14 @@ class DemandFit:
 
     # --- persistence -----------------------------------------------------------------
 
-    def save(self, path: str | Path) -> Path:
-        """Write the fit (posterior, data rows, configuration) to a netCDF file."""
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the fit (posterior, data rows, configuration) to a netCDF file.
+
+        An existing file is replaced only with ``overwrite=True``.
+        """
         path = Path(path)
+        if path.exists() and not overwrite:
+            raise ForecastError(f"{path} exists; pass overwrite=True to replace it")
         self.idata.attrs["forecast_rows"] = self.model.rows_to_store(self.rows).to_json(
             orient="records", date_format="iso", double_precision=15
         )
@@ -1099,7 +1104,7 @@ def fit_cached(
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fit.save(tmp)
+        fit.save(tmp, overwrite=True)  # our own temporary file
         os.replace(tmp, path)
     except OSError as exc:
         # A cache that cannot be written costs time later, never the result now.

@@ -394,6 +394,9 @@ def test_sampler_config_validated():
 def test_save_load_round_trip(which, request, tmp_path):
     fit = request.getfixturevalue(which)
     path = fit.save(tmp_path / "fit.nc")
+    with pytest.raises(ForecastError, match="exists; pass overwrite=True"):
+        fit.save(path)  # nothing of the user's is overwritten without being asked
+    fit.save(path, overwrite=True)
     loaded = dm.load_fit(path)
     assert loaded.model.config() == fit.model.config()
     assert loaded.sampler == fit.sampler
