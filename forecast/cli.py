@@ -156,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  forecast report --scenario epoch2024 --compare baseline,contaminated-web --out r2\n"
         "  forecast report --out report --force          # replace an existing report\n",
     )
-    p.add_argument("--scenario", default="baseline", metavar="NAME|FILE", help="main scenario")
+    p.add_argument(
+        "--scenario", type=_path, default="baseline", metavar="NAME|FILE", help="main scenario"
+    )
     p.add_argument(
         "--compare",
         metavar="S1,S2,...",
@@ -180,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  forecast run --scenario epoch2024 --draws 20000 --seed 1 --json\n"
         "  forecast run --scenario my_scenario.toml --models my_models.csv\n",
     )
-    p.add_argument("--scenario", default="baseline", metavar="NAME|FILE", help="built-in or TOML")
+    p.add_argument(
+        "--scenario", type=_path, default="baseline", metavar="NAME|FILE", help="built-in or TOML"
+    )
     p.add_argument("--json", action="store_true", help="print the JSON summary")
     _add_common(p)
     _sampler_args(p)

@@ -32,7 +32,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from forecast import __version__
-from forecast.errors import ForecastError, SamplingWarning
+from forecast.errors import ForecastError, SamplingWarning, require_type
 from forecast.safety import csv_frame, markdown_text
 
 __all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
@@ -766,10 +766,15 @@ def write_report(
     the temporary one removed.
     """
     from forecast.collapse import simulate
-    from forecast.pipeline import fit_demand, reproduction_table, run_scenario
+    from forecast.pipeline import DemandSet, fit_demand, reproduction_table, run_scenario
     from forecast.scenarios import load_scenario
     from forecast.sensitivity import sensitivity
 
+    require_type(
+        demand, (DemandSet, type(None)), "demand", "fit it with forecast.fit_demand(models)"
+    )
+    if models is not None:
+        require_type(models, pd.DataFrame, "models", "load a file first with forecast.load_models")
     say = progress or _silent
     out_dir = Path(out_dir).expanduser().absolute()
     check_output_dir(out_dir, force)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecast.errors import ForecastError
+from forecast.errors import ForecastError, require_type
 from forecast.scenarios import Scenario, load_scenario
 
 __all__ = ["DEFAULT_LEVERS", "Lever", "sensitivity"]
@@ -156,6 +156,11 @@ def sensitivity(
     (``|median_high - median_low|``, horizon in place of NaN), sorted by swing, largest
     first. ``attrs`` hold scenario, draws, seed, horizon and data_date.
     """
+    from forecast.pipeline import DemandSet
+
+    require_type(
+        demand, (DemandSet, type(None)), "demand", "fit it with forecast.fit_demand(models)"
+    )
     base_scenario = load_scenario(scenario).with_overrides(draws=int(draws), seed=int(seed))
     say = progress or (lambda _m: None)
     say(f"sensitivity: base run of '{base_scenario.name}'")

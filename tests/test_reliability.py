@@ -269,8 +269,10 @@ def test_backtest_takes_the_sampler_flags():
         lambda: forecast.fit_demand("models.csv"),
         lambda: forecast.run_scenario("baseline", "not a demand set"),
         lambda: forecast.evaluate_skill("models.csv"),
+        lambda: __import__("forecast.sensitivity").sensitivity.sensitivity("baseline", "x"),
+        lambda: __import__("forecast.report").report.write_report("unused", demand="x"),
     ],
-    ids=["fit_demand", "run_scenario", "evaluate_skill"],
+    ids=["fit_demand", "run_scenario", "evaluate_skill", "sensitivity", "write_report"],
 )
 def test_library_entry_points_check_their_arguments(call):
     with pytest.raises(ForecastError, match="must be a"):
