@@ -14,11 +14,10 @@ and the report need.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -274,7 +273,6 @@ class ScenarioResult:
     diagnostics: pd.DataFrame
     seed: int
     draws: int
-    created: str = field(default_factory=lambda: dt.date.today().isoformat())
 
     @property
     def name(self) -> str:
@@ -302,8 +300,8 @@ class ScenarioResult:
     def to_json_dict(self) -> dict:
         """The ``forecast run --json`` / ``summary.json`` schema."""
         growth = 10 ** np.quantile(self.demand_growth_oom, [0.5, 0.025, 0.975])
-        current = dt.date.today().year
-        stock_years = sorted({int(self.scenario.start), current, 2030})
+        as_of = pd.Timestamp(self.data_date).year  # the data's date, not the clock's
+        stock_years = sorted({int(self.scenario.start), as_of, 2030})
         prob = self.exhaustion.prob_exhausted_by()
         published = {k: v for k, v in self.scenario.published.items()}
         return {
@@ -510,7 +508,9 @@ def run_scenario(
         band_years[last] - band_years[first]
     )
 
-    step_years = sorted({float(np.floor(scenario.start)), float(dt.date.today().year), 2030.0})
+    # The "as of" year is the data date's, never the clock's: same seed, same numbers.
+    as_of = float(pd.Timestamp(models["date"].max()).year)
+    step_years = sorted({float(np.floor(scenario.start)), as_of, 2030.0})
     components = stock_model.sample_components(step_years, n_band, int(band_seeds[1]))
 
     return ScenarioResult(
