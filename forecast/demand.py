@@ -805,7 +805,7 @@ class Diagnostics:
         if not self.ess_bulk_min >= ESS_BULK_MIN:
             out.append(
                 f"bulk ESS {self.ess_bulk_min:.0f} < {ESS_BULK_MIN} (too few effective "
-                "draws): increase --draws"
+                "draws): increase the sampler draws (--mcmc-draws, SamplerConfig.draws)"
             )
         if self.divergences > 0:
             out.append(
@@ -1095,6 +1095,7 @@ def fit_cached(
         else:
             if fit.idata.attrs.get("forecast_key") == key:
                 fit.sampler = replace(fit.sampler, progress=sampler.progress)
+                fit.warn_if_unhealthy()  # a reused fit warns as it did when it was made
                 return fit
             warnings.warn(
                 f"cached fit {path} does not match the data or settings; refitting", stacklevel=2

@@ -363,7 +363,7 @@ def test_diagnostics_problems_messages():
     (msg,) = dm.Diagnostics(1.05, 1000.0, 0).problems
     assert "r_hat 1.050 > 1.01" in msg and "--tune" in msg
     (msg,) = dm.Diagnostics(1.0, 120.0, 0).problems
-    assert "bulk ESS 120 < 400" in msg and "--draws" in msg
+    assert "bulk ESS 120 < 400" in msg and "--mcmc-draws" in msg
     (msg,) = dm.Diagnostics(1.0, 1000.0, 3).problems
     assert "3 divergent transitions" in msg and "target_accept" in msg
     bad = dm.Diagnostics(float("nan"), float("nan"), 1)
@@ -371,13 +371,22 @@ def test_diagnostics_problems_messages():
 
 
 def test_bad_fit_warns_with_remedy(growth_data):
-    with pytest.warns(SamplingWarning, match=r"--draws|--tune") as record:
+    with pytest.warns(SamplingWarning, match=r"--mcmc-draws|--tune") as record:
         fit = dm.ExponentialTrend().fit(
             growth_data, dm.SamplerConfig(draws=20, tune=5, chains=2, seed=0)
         )
     assert not fit.diagnostics().healthy
     messages = [str(w.message) for w in record if issubclass(w.category, SamplingWarning)]
     assert all(m.startswith(dm.ExponentialTrend.label) for m in messages)
+
+
+def test_an_unhealthy_fit_reused_from_the_cache_warns_again(growth_data, tmp_path):
+    sampler = dm.SamplerConfig(draws=20, tune=5, chains=2, seed=0, escalate=False)
+    with pytest.warns(SamplingWarning):
+        dm.fit_cached(dm.ExponentialTrend(), growth_data, sampler, tmp_path)
+    with pytest.warns(SamplingWarning, match="--mcmc-draws|--tune|divergent"):
+        reused = dm.fit_cached(dm.ExponentialTrend(), growth_data, sampler, tmp_path)
+    assert not reused.diagnostics().healthy
 
 
 def test_sampler_config_validated():

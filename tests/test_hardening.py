@@ -749,7 +749,7 @@ def test_diagnostics_problems_name_a_remedy():
     problems = bad.problems
     assert len(problems) == 3 and not bad.healthy
     assert "r_hat 1.050" in problems[0] and "--tune" in problems[0]
-    assert "ESS 50" in problems[1] and "--draws" in problems[1]
+    assert "ESS 50" in problems[1] and "--mcmc-draws" in problems[1]
     assert "3 divergent" in problems[2] and "target_accept" in problems[2]
     assert Diagnostics(r_hat_max=1.0, ess_bulk_min=1000, divergences=0).healthy
     assert not Diagnostics(r_hat_max=float("nan"), ess_bulk_min=1000, divergences=0).healthy
