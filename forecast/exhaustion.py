@@ -391,6 +391,19 @@ class ExhaustionResult:
         before the start")."""
         return _quantile_with_censoring(self._sorted, self.n_draws, float(q))
 
+    def quantile_mc_se(self, q: float = 0.5, batches: int = 20) -> float:
+        """Monte Carlo standard error (years) of :meth:`quantile` by batch quantiles: the
+        draws (independent) in ``batches`` contiguous batches, ``sd(batch q) / sqrt(b)``.
+        +inf when a batch's quantile is after the horizon, NaN with too few draws."""
+        if self.n_draws < 10 * batches:
+            return float("nan")
+        years = np.where(np.isfinite(self.exhaustion_year), self.exhaustion_year, np.inf)
+        size = self.n_draws // batches
+        parts = np.quantile(years[: size * batches].reshape(batches, size), q, axis=1)
+        if not np.isfinite(parts).all():
+            return float("inf")
+        return float(np.std(parts, ddof=1) / np.sqrt(batches))
+
     def quantiles(self) -> pd.Series:
         """Median, p10, p90, p2_5, p97_5 of the exhaustion year (decimal years).
 

@@ -287,6 +287,18 @@ def _v2_sentence(fit) -> str:
     )
 
 
+def _mc_sentence(sens: pd.DataFrame, draws: int) -> str:
+    """What the sensitivity table's Monte Carlo error means, from its numbers."""
+    finite = sens["mc_se"][np.isfinite(sens["mc_se"])]
+    worst = f"at most {finite.max():.2f} years" if len(finite) else "not estimable"
+    return (
+        f"Each median comes from {draws:,} joint draws; its Monte Carlo standard error "
+        f"(mc_se, the largest of the row's three runs, from 20 batches) is {worst}. All runs "
+        "share one seed, so the differences between a row's medians are more precise than "
+        "that."
+    )
+
+
 def _skill_sentence(study) -> str:
     """The issue-15 aims, met or missed, in words (computed from the study)."""
     from forecast.skill import BASELINES
@@ -586,6 +598,7 @@ def _documents(ctx: dict) -> tuple[str, str]:
     section("The stock and the levers")
     figure("stock_waterfall")
     table(ctx["sensitivity"])
+    para(_mc_sentence(ctx["sensitivity"], ctx["sensitivity_draws"]))
     figure("sensitivity")
 
     section("Sampler diagnostics")
@@ -817,7 +830,7 @@ def write_report(
     diagnostics = main.diagnostics.copy()
     comparison = demand.comparison.copy()
     sens_table = sens[
-        ["lever", "low_label", "median_low", "high_label", "median_high", "base_median"]
+        ["lever", "low_label", "median_low", "high_label", "median_high", "base_median", "mc_se"]
     ].copy()
     ctx = {
         "main": main,

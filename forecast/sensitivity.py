@@ -128,10 +128,12 @@ def _pick_levers(levers) -> list[Lever]:
     return out
 
 
-def _median(scenario: Scenario, demand) -> float:
+def _median(scenario: Scenario, demand) -> tuple[float, float]:
+    """Median exhaustion year and its Monte Carlo standard error (years)."""
     from forecast.pipeline import simulate_exhaustion
 
-    return float(simulate_exhaustion(scenario, demand).quantile(0.5))
+    result = simulate_exhaustion(scenario, demand)
+    return float(result.quantile(0.5)), result.quantile_mc_se(0.5)
 
 
 def _data_date(demand) -> str | None:
@@ -153,8 +155,10 @@ def sensitivity(
 
     Returns one row per lever: ``lever``, ``low_label``, ``high_label``, ``median_low``,
     ``median_high``, ``base_median`` (decimal years; NaN = after the horizon), ``swing``
-    (``|median_high - median_low|``, horizon in place of NaN), sorted by swing, largest
-    first. ``attrs`` hold scenario, draws, seed, horizon and data_date.
+    (``|median_high - median_low|``, horizon in place of NaN), ``mc_se`` (the largest
+    Monte Carlo standard error of the three medians, years, from 20 batches; +inf when a
+    batch's median is after the horizon), sorted by swing, largest first. ``attrs`` hold
+    scenario, draws, seed, horizon and data_date.
     """
     from forecast.pipeline import DemandSet
 
@@ -164,14 +168,15 @@ def sensitivity(
     base_scenario = load_scenario(scenario).with_overrides(draws=int(draws), seed=int(seed))
     say = progress or (lambda _m: None)
     say(f"sensitivity: base run of '{base_scenario.name}'")
-    base_median = _median(base_scenario, demand)
+    base_median, base_se = _median(base_scenario, demand)
     horizon = float(base_scenario.horizon)
     rows = []
     for lv in _pick_levers(levers):
-        medians = {}
+        medians, errors = {}, [base_se]
         for end, changes in (("low", lv.low), ("high", lv.high)):
             say(f"sensitivity: {lv.name} = {lv.low_label if end == 'low' else lv.high_label}")
-            medians[end] = _median(base_scenario.with_overrides(**changes), demand)
+            medians[end], se = _median(base_scenario.with_overrides(**changes), demand)
+            errors.append(se)
         lo = medians["low"] if np.isfinite(medians["low"]) else np.nan
         hi = medians["high"] if np.isfinite(medians["high"]) else np.nan
         swing = abs(np.nan_to_num(hi, nan=horizon) - np.nan_to_num(lo, nan=horizon))
@@ -184,6 +189,7 @@ def sensitivity(
                 "median_high": hi,
                 "base_median": base_median,
                 "swing": swing,
+                "mc_se": max(errors),
             }
         )
     frame = pd.DataFrame(rows)

@@ -346,3 +346,32 @@ def test_float32_overflow_is_reported_not_treated_as_a_crossing():
     demand = np.full((2, GRID.size), np.inf, dtype=np.float32)
     with pytest.raises(ExhaustionError, match="use float64"):
         exhaustion(GRID, demand, np.ones((2, GRID.size), dtype=np.float32))
+
+
+def test_median_monte_carlo_error_matches_theory():
+    """Batch-median standard error against the asymptotic sqrt(pi/2) sd / sqrt(n)."""
+    from forecast.exhaustion import ExhaustionResult
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    years = rng.normal(2030.0, 1.0, n)
+    result = ExhaustionResult(
+        years=np.linspace(2024, 2100, 10),
+        exhaustion_year=years,
+        already_exhausted=np.zeros(n, bool),
+        stock_at_crossing=np.ones(n),
+        demand_at_crossing=np.ones(n),
+        horizon=2100.0,
+    )
+    theory = np.sqrt(np.pi / 2) / np.sqrt(n)
+    assert 0.6 * theory < result.quantile_mc_se(0.5) < 1.6 * theory
+    years[: n // 2] = np.nan  # half never run out: batch medians after the horizon
+    censored = ExhaustionResult(
+        years=result.years,
+        exhaustion_year=years,
+        already_exhausted=result.already_exhausted,
+        stock_at_crossing=result.stock_at_crossing,
+        demand_at_crossing=result.demand_at_crossing,
+        horizon=2100.0,
+    )
+    assert censored.quantile_mc_se(0.5) == float("inf")

@@ -143,7 +143,9 @@ def test_sensitivity_frame_and_tornado(bundled_demand):
         "median_high",
         "base_median",
         "swing",
+        "mc_se",
     ]
+    assert (sens["mc_se"] > 0).all()  # Monte Carlo error of the medians, reported
     assert sens["swing"].is_monotonic_decreasing
     noop = sens.set_index("lever").loc["noop"]
     assert noop["median_low"] == pytest.approx(noop["base_median"])
