@@ -518,8 +518,14 @@ def _sample_nutpie(model: DemandModel, values: Mapping[str, np.ndarray], sampler
         compiled = nutpie.compile_pymc_model(model._build(values))
         _COMPILED[key] = compiled
     else:
+        # Only the data the graph uses (a variant may leave some of it out).
+        known = getattr(compiled, "shared_data", None) or {}
         compiled = compiled.with_data(
-            **{k: v for k, v in values.items() if k not in model._LABELS_ONLY}
+            **{
+                k: v
+                for k, v in values.items()
+                if k not in model._LABELS_ONLY and (not known or k in known)
+            }
         )
     return nutpie.sample(
         compiled,
