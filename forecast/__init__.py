@@ -16,7 +16,8 @@ Public API (imported lazily, so ``import forecast`` does not load PyMC):
   ``RandomWalkSlopeTrend``, ``ComputeTrend``); baselines in :mod:`forecast.baselines`.
 - stock: :class:`Epoch2024Stock`, :class:`Epoch2022HighQualityStock` (:mod:`forecast.stock`).
 - exhaustion: :func:`forecast.exhaustion.exhaustion` (first crossing per joint draw).
-- scenarios: :func:`load_scenario`, :func:`run_scenario` -> :class:`ScenarioResult`.
+- scenarios: :func:`load_scenario`, :func:`run_scenario` -> :class:`ScenarioResult`;
+  :func:`compare` puts results side by side (numeric: quantiles, P(by year), shares).
 - figures in :mod:`forecast.plots`, the report in :mod:`forecast.report`, the collapse
   simulator in :mod:`forecast.collapse`, backtests in :mod:`forecast.backtest`.
 - forecast skill: :func:`evaluate_skill` (leave-future-out study at half-yearly origins,
@@ -38,6 +39,7 @@ _LAZY = {
     "fit_demand": "forecast.pipeline",
     "DemandSet": "forecast.pipeline",
     "run_scenario": "forecast.pipeline",
+    "compare": "forecast.pipeline",
     "ScenarioResult": "forecast.pipeline",
     "reproduction_table": "forecast.pipeline",
     "load_scenario": "forecast.scenarios",

@@ -417,8 +417,9 @@ class ExhaustionResult:
             dtype=float,
         )
 
-    def prob_exhausted_by(self, years: Sequence[int] | None = None) -> pd.Series:
-        """P(exhausted by the end of year Y) for integer years Y.
+    def prob_exhausted_by(self, years: Sequence[int] | int | None = None) -> pd.Series | float:
+        """P(exhausted by the end of year Y) for integer years Y (a float for one year,
+        e.g. ``prob_exhausted_by(2030)``; a Series by year for several).
 
         "By year Y" means by the end of calendar year Y, i.e. exhaustion decimal year
         ``< Y + 1`` (a crossing exactly at 1 January of Y+1 counts for Y+1). The
@@ -429,6 +430,8 @@ class ExhaustionResult:
         ends within the horizon (``Y + 1 <= horizon``). A requested Y that ends after the
         horizon, or ends before the grid starts, is NaN (unknown from this grid).
         """
+        if np.ndim(years) == 0 and years is not None:
+            return float(self.prob_exhausted_by([years]).iloc[0])
         if years is None:
             first = math.floor(self.years[0])
             last = math.floor(self.horizon + _YEAR_TOL) - 1

@@ -584,3 +584,56 @@ def reproduction_table(results: list[ScenarioResult]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+#: Years and interval levels of :func:`compare` (and ``summary.csv``) by default.
+COMPARE_YEARS: tuple[int, ...] = (2028, 2030, 2035)
+COMPARE_LEVELS: tuple[float, ...] = (0.8, 0.95)
+
+
+def _quantile_column(q: float) -> str:
+    return "p" + f"{100 * q:g}".replace(".", "_")
+
+
+def compare(
+    results: Sequence[ScenarioResult] | ScenarioResult,
+    years: Sequence[int] = COMPARE_YEARS,
+    levels: Sequence[float] = COMPARE_LEVELS,
+) -> pd.DataFrame:
+    """Scenario results side by side, every column numeric: one row per result.
+
+    Columns: ``scenario``; ``median`` and, per level L, the central interval's ends
+    (``p10``/``p90`` for 0.8, ``p2_5``/``p97_5`` for 0.95), decimal years; ``p_by_<Y>``,
+    P(exhausted by the end of Y) for each of ``years``; ``not_exhausted_share`` (not
+    exhausted by the horizon), ``already_exhausted_share`` (exhausted at the start),
+    ``horizon``, ``reliable`` (sampler health) and ``published_median``.
+    A date **after the horizon is NaN**, as in :meth:`ExhaustionResult.quantile`; the
+    ``not_exhausted_share`` column says how many draws that is.
+    """
+    if isinstance(results, ScenarioResult):
+        results = [results]
+    for r in results:
+        require_type(r, ScenarioResult, "each result", "from forecast.run_scenario(...)")
+    for level in levels:
+        if not 0 < level < 1:
+            raise ForecastError(f"interval levels must be between 0 and 1, got {level}")
+    rows = []
+    for r in results:
+        ex = r.exhaustion
+        row = {"scenario": r.name, "median": ex.quantile(0.5)}
+        for level in levels:
+            for q in ((1 - level) / 2, (1 + level) / 2):
+                row[_quantile_column(q)] = ex.quantile(q)
+        prob = ex.prob_exhausted_by(list(years)) if len(years) else pd.Series(dtype=float)
+        row.update({f"p_by_{int(y)}": float(p) for y, p in prob.items()})
+        row.update(
+            {
+                "not_exhausted_share": float(ex.not_exhausted_share),
+                "already_exhausted_share": float(ex.already_exhausted_share),
+                "horizon": float(r.scenario.horizon),
+                "reliable": bool(r.reliable),
+                "published_median": float((r.scenario.published or {}).get("median", np.nan)),
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -166,23 +166,11 @@ def _json_default(obj):
 
 
 def summary_frame(results) -> pd.DataFrame:
-    """``summary.csv``: one row per scenario (exhaustion-year quantiles, shares, published)."""
-    rows = []
-    for r in results:
-        ey = r.exhaustion_year()
-        rows.append(
-            {
-                "scenario": r.name,
-                "median": ey["median"],
-                "p10": ey["p10"],
-                "p90": ey["p90"],
-                "p2_5": ey["p2_5"],
-                "p97_5": ey["p97_5"],
-                "not_exhausted_share": float(r.exhaustion.not_exhausted_share),
-                "published_median": (r.scenario.published or {}).get("median"),
-            }
-        )
-    return pd.DataFrame(rows)
+    """``summary.csv``: :func:`forecast.pipeline.compare` of the report's scenarios (every
+    column numeric; NaN = after the horizon)."""
+    from forecast.pipeline import compare
+
+    return compare(results)
 
 
 def growth_frame(demand) -> pd.DataFrame:
@@ -538,10 +526,18 @@ def _documents(ctx: dict) -> tuple[str, str]:
     h.append(f'<p class="headline">{esc(head)}</p>')
     md.append(f"**{markdown_text(head)}**\n")
     para(meaning)
-    table(ctx["summary"].rename(columns={"not_exhausted_share": "not exhausted"}))
+    table(
+        ctx["summary"][
+            ["scenario", "median", "p10", "p90", "p2_5", "p97_5", "not_exhausted_share"]
+            + [c for c in ctx["summary"].columns if c.startswith("p_by_")]
+            + ["published_median"]
+        ].rename(columns={"not_exhausted_share": "not exhausted"})
+    )
     para(
-        "Columns are decimal years: median, p10-p90 (80% interval), p2_5-p97_5 (95% interval); "
-        "'not exhausted' is the share of draws with no crossing by the horizon."
+        "Columns are decimal years: median, p10-p90 (80% interval), p2_5-p97_5 (95% interval), "
+        "empty when after the horizon; p_by_Y is the probability of exhaustion by the end of "
+        "year Y; 'not exhausted' is the share of draws with no crossing by the horizon "
+        "(summary.csv has the same numbers, from forecast.compare)."
     )
     figure("main")
     figure("prob_exhausted")

@@ -321,3 +321,21 @@ def test_demand_growth_is_plausible(bundled_demand):
         compute.token_growth_log10_per_year(), compute.slope_log10_per_year() / 2
     )
     assert isinstance(summary, pd.DataFrame)
+
+
+def test_compare_is_numeric_and_consistent(scenario_results):
+    """forecast.compare (issue 18): one numeric row per result; after-horizon dates NaN,
+    P(by a year) a float that matches prob_exhausted_by."""
+    import forecast
+
+    results = scenario_results[:2]
+    table = forecast.compare(results, years=(2030,), levels=(0.8, 0.5))
+    assert list(table["scenario"]) == [r.name for r in results]
+    for column in ("median", "p10", "p90", "p25", "p75", "p_by_2030", "not_exhausted_share"):
+        assert pd.api.types.is_float_dtype(table[column]), column
+    first = results[0]
+    assert table["p_by_2030"].iloc[0] == first.exhaustion.prob_exhausted_by(2030)
+    assert isinstance(first.exhaustion.prob_exhausted_by(2030), float)
+    assert table["median"].iloc[0] == pytest.approx(first.exhaustion.quantile(0.5))
+    with pytest.raises(forecast.ForecastError, match="between 0 and 1"):
+        forecast.compare(results, levels=(80,))

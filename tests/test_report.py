@@ -150,10 +150,17 @@ def test_summary_csv(written):
         "p90",
         "p2_5",
         "p97_5",
+        "p_by_2028",
+        "p_by_2030",
+        "p_by_2035",
         "not_exhausted_share",
+        "already_exhausted_share",
+        "horizon",
+        "reliable",
         "published_median",
     ]
     assert list(frame["scenario"]) == ["baseline", "epoch2024", "synthetic-2x"]
+    assert frame["p_by_2030"].between(0, 1).all()
     payload = json.loads((path / "summary.json").read_text())
     assert frame["median"].iloc[0] == pytest.approx(payload["exhaustion_year"]["median"])
     assert frame.set_index("scenario").loc["epoch2024", "published_median"] == 2028.0
