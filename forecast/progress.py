@@ -42,26 +42,17 @@ class StepProgress:
         message = terminal_text(message)
         progress = self._display()
         counted = _COUNTED.match(message)
-        if counted and counted["label"].split(" ")[0] == (self._counted or "").split(" ")[0]:
-            # The next item of the same counted step: advance its bar.
-            progress.update(
-                self._task,
-                description=message,
-                completed=int(counted["done"]) - 1,
-                total=int(counted["total"]),
-                count=f"{int(counted['done']) - 1}/{counted['total']}",
-            )
-            return
-        self._finish_task()
         total = int(counted["total"]) if counted else None
         done = int(counted["done"]) - 1 if counted else 0
-        self._task = progress.add_task(
-            message,
-            total=total,
-            completed=done,
-            count=f"{done}/{total}" if counted else "",
-        )
-        self._counted = counted["label"] if counted else None
+        fields = {"completed": done, "count": f"{done}/{total}" if counted else ""}
+        step = counted["label"].split(" ")[0] if counted else None
+        if step is not None and step == self._counted:
+            # The next item of the same counted step: advance its bar.
+            progress.update(self._task, description=message, total=total, **fields)
+            return
+        self._finish_task()
+        self._task = progress.add_task(message, total=total, **fields)
+        self._counted = step
 
     def _display(self):
         if self._progress is None:
@@ -76,13 +67,14 @@ class StepProgress:
 
             self._progress = Progress(
                 SpinnerColumn(finished_text="[green]done"),
-                TextColumn("{task.description}"),
+                # markup off: a "[/x]" in a scenario name is text, not a rich tag
+                TextColumn("{task.description}", markup=False),
                 BarColumn(bar_width=20),
                 TextColumn("{task.fields[count]}"),
                 TimeElapsedColumn(),
                 console=Console(file=self.stream),
-                # Results go to stdout untouched (a pipe or file stays clean); see
-                # stop_on_output, which ends the display when the results start.
+                # Results go to stdout untouched (a pipe or file stays clean); the CLI
+                # ends the display when the results start (forecast.cli._SafeOutput).
                 redirect_stdout=False,
             )
             self._progress.start()

@@ -44,3 +44,11 @@ def test_results_written_to_stdout_stop_the_display_first():
     out.write("median 2028.3 \x1b[2J\n")
     assert steps._progress is None
     assert results.getvalue() == "median 2028.3 \\x1b[2J\n"
+
+
+def test_rich_markup_in_user_text_is_shown_not_parsed():
+    """A scenario name like "a[/b]" is text: with markup on, rich would raise MarkupError."""
+    stream = io.StringIO()
+    with StepProgress(stream, live=True) as steps:
+        steps("scenario a[/b]: 100,000 joint draws")
+    assert "a[/b]" in stream.getvalue()
