@@ -84,7 +84,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
-from forecast.baselines import epoch_bootstrap, ols_trend
+from forecast.baselines import EPOCH_START_RATIO, epoch_bootstrap_at, ols_trend
 from forecast.demand import (
     DEFAULT_WEIGHTS,
     MIN_HISTORY_YEARS,
@@ -140,8 +140,6 @@ DEFAULT_METHOD = "average"
 POPULATION_METHODS: frozenset[str] = frozenset({"exponential", "ols"})
 #: Central interval levels scored in the population view.
 LEVELS: tuple[float, ...] = (0.5, 0.8, 0.95)
-#: Epoch's 3T-13T starting prior relative to the largest disclosed run before 2024 (3.5T).
-EPOCH_START_RATIO: tuple[float, float] = (3.0 / 3.5, 13.0 / 3.5)
 DEFAULT_CUTOFFS: tuple[str, ...] = (
     "2020-01-01",
     "2021-01-01",
@@ -476,11 +474,7 @@ def _fit_methods(
     for name, cls in _MODEL_CLASSES.items():
         if name in wanted:
             try:
-                fits[name] = (
-                    fit_cached(cls(), train, sampler, cache_dir)
-                    if use_cache
-                    else cls().fit(train, sampler)
-                )
+                fits[name] = fit_cached(cls(), train, sampler, cache_dir, use_cache=use_cache)
             except DataError as exc:
                 raise DataError(
                     f"backtest cutoff {from_decimal_year(cutoff_year).date().isoformat()}: "
@@ -492,16 +486,7 @@ def _fit_methods(
     diag_rows = []
     for name, fit in fits.items():
         d = fit.diagnostics()
-        diag_rows.append(
-            {
-                "method": name,
-                "rows": fit.n_rows,
-                "r_hat_max": d.r_hat_max,
-                "ess_bulk_min": d.ess_bulk_min,
-                "divergences": d.divergences,
-                "healthy": d.healthy,
-            }
-        )
+        diag_rows.append({"method": name, "rows": fit.n_rows, **d.as_dict()})
         messages.extend(f"{name} fit: {p}" for p in d.problems)
 
     projectors: dict = {n: f for n, f in fits.items() if n in methods}
@@ -513,14 +498,7 @@ def _fit_methods(
     if "ols" in methods:
         projectors["ols"] = ols_trend(train)
     if "epoch-bootstrap" in methods:
-        largest = float(train["tokens"].max())
-        projectors["epoch-bootstrap"] = epoch_bootstrap(
-            train,
-            seed=seed,
-            start_year=cutoff_year,
-            start_low=EPOCH_START_RATIO[0] * largest,
-            start_high=EPOCH_START_RATIO[1] * largest,
-        )
+        projectors["epoch-bootstrap"] = epoch_bootstrap_at(train, cutoff_year, seed)
     diagnostics = pd.DataFrame(
         diag_rows,
         columns=["method", "rows", "r_hat_max", "ess_bulk_min", "divergences", "healthy"],

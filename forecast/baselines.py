@@ -155,6 +155,18 @@ class EpochBootstrap:
         q = np.quantile(self.slopes, [0.5, 0.025, 0.975])
         return float(q[0]), float(q[1]), float(q[2])
 
+    def log10_normal(self, years) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and sd of log10 tokens at ``years``: :meth:`project`'s distribution in
+        closed form. The start (lognormal, 90% interval) and the growth (lognormal daily
+        factor from the slopes' 95% interval) are both Gaussian in log10, so is the sum."""
+        years = np.atleast_1d(np.asarray(years, dtype=float))
+        lo, hi = np.log10(self.start_low), np.log10(self.start_high)
+        q_lo, q_hi = np.quantile(self.slopes, [0.025, 0.975])
+        elapsed = years - self.start_year
+        mean = (lo + hi) / 2 + (q_lo + q_hi) / 2 * elapsed
+        sd = np.hypot((hi - lo) / (2 * _Z90), (q_hi - q_lo) / (2 * _Z95) * elapsed)
+        return mean, sd
+
     def project(self, years, n_draws: int = 4000, seed: int | None = 0) -> xr.DataArray:
         """Epoch's ``D(d) = daily_growth**d * start`` with d days since the start date."""
         rng = np.random.default_rng(seed)
@@ -176,3 +188,23 @@ def epoch_bootstrap(
     """Epoch's bootstrap of the OLS growth rate over every row with tokens."""
     x, y = _xy(models)
     return EpochBootstrap(bootstrap_slopes(x, y, n_boot, seed), **start)
+
+
+#: Epoch's 3T-13T starting prior relative to the largest disclosed run before 2024 (3.5T).
+EPOCH_START_RATIO: tuple[float, float] = (3.0 / 3.5, 13.0 / 3.5)
+
+
+def epoch_bootstrap_at(
+    models: pd.DataFrame, start_year: float, seed: int | None = 0
+) -> EpochBootstrap:
+    """Epoch's procedure started at ``start_year`` (a backtest cutoff or a skill-study
+    origin) with its 3T-13T start re-anchored: :data:`EPOCH_START_RATIO` times the largest
+    token count in ``models`` (what was known then)."""
+    largest = float(models["tokens"].max())
+    return epoch_bootstrap(
+        models,
+        seed=seed,
+        start_year=start_year,
+        start_low=EPOCH_START_RATIO[0] * largest,
+        start_high=EPOCH_START_RATIO[1] * largest,
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from forecast import __version__
 from forecast.errors import ForecastError, SamplingWarning
-from forecast.limits import COLLAPSE_LIMITS, DRAWS_RANGE, SAMPLER_LIMITS
+from forecast.limits import COLLAPSE_LIMITS, DRAWS_RANGE, SAMPLER_LIMITS, SEED_RANGE
 from forecast.safety import terminal_text
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -65,7 +65,7 @@ def _path(text: str) -> str:
     return text
 
 
-_SEED = _int_in(0, 2**32 - 1)
+_SEED = _int_in(*SEED_RANGE)
 
 
 def _add_common(p: argparse.ArgumentParser, *, models=True, seed=True, draws=True) -> None:
@@ -89,7 +89,8 @@ def _add_common(p: argparse.ArgumentParser, *, models=True, seed=True, draws=Tru
             "--draws",
             type=_int_in(*DRAWS_RANGE),
             metavar="N",
-            help="joint Monte Carlo draws, 100 to 5,000,000 (default: 100000)",
+            help=f"joint Monte Carlo draws, {DRAWS_RANGE[0]:,} to {DRAWS_RANGE[1]:,} "
+            "(default: 100000)",
         )
 
 
@@ -299,8 +300,13 @@ def _models(args):
     return load_training_runs()
 
 
+def _comma_list(text: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]`` (the comma-separated flags)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _fit_options(args) -> dict:
-    """The sampler flags as keyword arguments of the backtests."""
+    """The sampler flags as keyword arguments of every fitting entry point."""
     return {
         "sampler": _sampler(args),
         "use_cache": not args.no_cache,
@@ -317,8 +323,8 @@ def _sampler(args):
         chains=args.chains,
         nuts_sampler=args.sampler,
         seed=args.seed if args.seed is not None else 0,
-        # The sampler's own progress bar would fight the step display (forecast.progress),
-        # which shows each fit with its elapsed time; on only without the step display.
+        # Off: the step display (forecast.progress) shows each fit with its elapsed time,
+        # and the sampler's own live bar would fight it on the terminal.
         progress=False,
     )
 
@@ -326,13 +332,7 @@ def _sampler(args):
 def _demand(args, models):
     from forecast.pipeline import fit_demand
 
-    return fit_demand(
-        models,
-        _sampler(args),
-        cache_dir=args.cache_dir,
-        use_cache=not args.no_cache,
-        progress=_progress(args),
-    )
+    return fit_demand(models, progress=_progress(args), **_fit_options(args))
 
 
 def _print_json(payload) -> None:
@@ -517,7 +517,7 @@ def cmd_report(args) -> int:
     models = _models(args)
     compare = None
     if args.compare is not None:
-        compare = tuple(s.strip() for s in args.compare.split(",") if s.strip())
+        compare = tuple(_comma_list(args.compare))
     kwargs = {} if compare is None else {"compare": compare}
     demand = _demand(args, models)
     out = write_report(
@@ -574,16 +574,15 @@ def cmd_backtest(args) -> int:
 def _lfo(args, models, seed: int) -> int:
     from forecast.skill import DEFAULT_HORIZONS, evaluate
 
-    def split(text):
-        return [part.strip() for part in text.split(",") if part.strip()]
-
     try:
-        horizons = [float(h) for h in split(args.horizons)] if args.horizons else DEFAULT_HORIZONS
+        horizons = (
+            [float(h) for h in _comma_list(args.horizons)] if args.horizons else DEFAULT_HORIZONS
+        )
     except ValueError as exc:
         raise ForecastError(f"--horizons must be numbers like 0.5,1,2,3: {exc}") from exc
     study = evaluate(
         models,
-        methods=split(args.methods) if args.methods else None,
+        methods=_comma_list(args.methods) if args.methods else None,
         horizons=horizons,
         seed=seed,
         progress=_progress(args),

@@ -53,7 +53,7 @@ import xarray as xr
 
 from forecast import __version__, _compat
 from forecast.errors import DataError, ForecastError, SamplingWarning, ShortHistoryWarning
-from forecast.limits import SAMPLER_LIMITS
+from forecast.limits import SAMPLER_LIMITS, SEED_RANGE
 
 #: Sampler-health thresholds (issue: r_hat <= 1.01, bulk ESS >= 400, no divergences).
 RHAT_MAX = 1.01
@@ -114,7 +114,7 @@ class SamplerConfig:
                 )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
             raise ForecastError(f"sampler seed must be an integer, got {self.seed!r}")
-        if not 0 <= self.seed < 2**32:
+        if not SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]:
             raise ForecastError(f"sampler seed must be between 0 and 2**32 - 1, got {self.seed}")
         if not 0.5 <= self.target_accept < 1:
             raise ForecastError(f"target_accept must be in [0.5, 1), got {self.target_accept}")
@@ -824,6 +824,16 @@ class Diagnostics:
     def healthy(self) -> bool:
         return not self.problems
 
+    def as_dict(self) -> dict:
+        """``r_hat_max``, ``ess_bulk_min``, ``divergences`` and ``healthy``: the columns of
+        every fit-health table (backtest, skill study, scenario diagnostics)."""
+        return {
+            "r_hat_max": self.r_hat_max,
+            "ess_bulk_min": self.ess_bulk_min,
+            "divergences": self.divergences,
+            "healthy": self.healthy,
+        }
+
 
 @dataclass
 class DemandFit:
@@ -1083,13 +1093,18 @@ def fit_cached(
     models: pd.DataFrame,
     sampler: SamplerConfig | None = None,
     cache_dir: str | Path | None = None,
+    *,
+    use_cache: bool = True,
 ) -> DemandFit:
     """Fit, or reuse a saved fit made with the same model, sampler, data and version.
 
     A cached file whose stored key does not match (edited data, other settings, other
     package version) is detected and refitted, never silently reused.
+    ``use_cache=False`` always samples and saves nothing.
     """
     sampler = sampler or SamplerConfig()
+    if not use_cache:
+        return model.fit(models, sampler)
     key = fit_key(model, models, sampler)
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = directory / f"{model.name}-{key[:20]}.nc"

@@ -10,6 +10,9 @@ from __future__ import annotations
 #: Sampler settings: 100,000 draws x 16 chains of a demand model is about 1 GB of
 #: posterior; beyond that a fit exhausts memory before it helps.
 SAMPLER_LIMITS: dict[str, int] = {"draws": 100_000, "tune": 100_000, "chains": 16}
+#: Random seeds (numpy's SeedSequence takes any non-negative integer; 32 bits is what
+#: the CLI, scenario files and sampler settings accept).
+SEED_RANGE = (0, 2**32 - 1)
 #: Largest models table or scenario file read (bytes). The bundled table is 60 kB and
 #: Epoch's full "Notable AI Models" CSV about 3 MB.
 MAX_INPUT_BYTES = 50_000_000

@@ -163,7 +163,7 @@ def fit_demand(
     from forecast.data import load_training_runs
 
     models = load_training_runs() if models is None else models
-    require_type(models, pd.DataFrame, "models", _LOAD_HINT)
+    check_inputs(models)
     require_type(
         sampler, (dm.SamplerConfig, type(None)), "sampler", "use forecast.SamplerConfig(...)"
     )
@@ -178,10 +178,7 @@ def fit_demand(
     fits: dict[str, dm.DemandFit] = {}
     for model in (cls() for name, cls in classes.items() if name in wanted):
         progress(f"fitting {model.label}")
-        if use_cache:
-            fits[model.name] = dm.fit_cached(model, models, sampler, cache_dir)
-        else:
-            fits[model.name] = model.fit(models, sampler)
+        fits[model.name] = dm.fit_cached(model, models, sampler, cache_dir, use_cache=use_cache)
     if set(dm.LOO_MODELS) <= set(fits):
         comparison = dm.compare([fits[name] for name in dm.LOO_MODELS])
     else:
@@ -397,25 +394,22 @@ def _diagnostics_frame(demand: DemandSet | None) -> pd.DataFrame:
     rows = []
     for name, fit in demand.fits.items():
         d = fit.diagnostics()
-        rows.append(
-            {
-                "model": name,
-                "r_hat_max": d.r_hat_max,
-                "ess_bulk_min": d.ess_bulk_min,
-                "divergences": d.divergences,
-                "healthy": d.healthy,
-                "problems": "; ".join(d.problems),
-            }
-        )
+        rows.append({"model": name, **d.as_dict(), "problems": "; ".join(d.problems)})
     return pd.DataFrame(rows)
 
 
-def _prepare(scenario, demand, draws, seed, models, progress, overrides):
+def check_inputs(models=None, demand=None) -> None:
+    """One clear error (with a hint) when an entry point is given something other than a
+    models table (pandas DataFrame) or a fitted :class:`DemandSet`; None passes."""
+    if models is not None:
+        require_type(models, pd.DataFrame, "models", _LOAD_HINT)
     require_type(
         demand, (DemandSet, type(None)), "demand", "fit it with forecast.fit_demand(models)"
     )
-    if models is not None:
-        require_type(models, pd.DataFrame, "models", _LOAD_HINT)
+
+
+def _prepare(scenario, demand, draws, seed, models, progress, overrides):
+    check_inputs(models, demand)
     scenario = load_scenario(scenario)
     changes = dict(overrides)
     if draws is not None:

@@ -32,7 +32,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from forecast import __version__
-from forecast.errors import ForecastError, SamplingWarning, require_type
+from forecast.errors import ForecastError, SamplingWarning
 from forecast.safety import csv_frame, markdown_text
 
 __all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
@@ -288,34 +288,21 @@ def _mc_sentence(sens: pd.DataFrame, draws: int) -> str:
 
 
 def _skill_sentence(study) -> str:
-    """The issue-15 aims, met or missed, in words (computed from the study)."""
-    from forecast.skill import BASELINES
-
-    guarded = study.items[
-        study.items["guarded"]
-        & (study.items["target"] == "frontier")
-        & (study.items["horizon"] >= 1.0)
-    ]
-    mine = guarded[guarded["method"] == study.default]
+    """The issue-15 aims, met or missed, in words (:meth:`SkillStudy.aims`)."""
+    aims = study.aims()
     parts = []
-    if len(mine):
-        cov = float(mine["in_80"].mean())
-        verdict = "within" if 0.7 <= cov <= 0.9 else "outside"
+    if aims["n"]:
+        verdict = "within" if aims["coverage_aim_met"] else "outside"
         parts.append(
-            f"The default's 80% intervals covered {cov:.0%} of {len(mine)} half-year frontier "
-            f"maxima at horizons of 1-3 years ({verdict} the 70-90% aim)"
+            f"The default's 80% intervals covered {aims['coverage_80']:.0%} of {aims['n']} "
+            f"half-year frontier maxima at horizons of 1-3 years ({verdict} the 70-90% aim)"
         )
-    pooled = study.pooled[(study.pooled["target"] == "frontier") & (study.pooled["horizon"] >= 1)]
-    wins, losses = [], []
-    for h, g in pooled.groupby("horizon"):
-        own = g.loc[g["method"] == study.default, "crps"]
-        rivals = g[g["method"].isin(BASELINES)]
-        if own.empty or rivals.empty:
-            continue
-        beaten = rivals[rivals["crps"] <= float(own.iloc[0])]["method"].tolist()
-        (losses if beaten else wins).append(
-            f"{h:g} y" + (f" (not below {', '.join(beaten)})" if beaten else "")
-        )
+    wins = [f"{h:g} y" for h, beaten in aims["crps_beaten_by"].items() if not beaten]
+    losses = [
+        f"{h:g} y (not below {', '.join(beaten)})"
+        for h, beaten in aims["crps_beaten_by"].items()
+        if beaten
+    ]
     if wins or losses:
         parts.append(
             "its CRPS was below every baseline's at "
@@ -775,15 +762,11 @@ def write_report(
     the temporary one removed.
     """
     from forecast.collapse import simulate
-    from forecast.pipeline import DemandSet, fit_demand, reproduction_table, run_scenario
+    from forecast.pipeline import check_inputs, fit_demand, reproduction_table, run_scenario
     from forecast.scenarios import load_scenario
     from forecast.sensitivity import sensitivity
 
-    require_type(
-        demand, (DemandSet, type(None)), "demand", "fit it with forecast.fit_demand(models)"
-    )
-    if models is not None:
-        require_type(models, pd.DataFrame, "models", "load a file first with forecast.load_models")
+    check_inputs(models, demand)
     say = progress or _silent
     out_dir = Path(out_dir).expanduser().absolute()
     check_output_dir(out_dir, force)

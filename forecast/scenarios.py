@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from forecast.errors import ScenarioError
-from forecast.limits import DRAWS_RANGE, MAX_INPUT_BYTES
+from forecast.limits import DRAWS_RANGE, MAX_INPUT_BYTES, SEED_RANGE
 
 #: Demand models whose tokens come from compute (the overtraining lever applies to them).
 COMPUTE_DEMAND_MODELS = ("compute", "epoch2024")
@@ -216,7 +216,7 @@ class Scenario:
         if (
             isinstance(self.seed, bool)
             or not isinstance(self.seed, int)
-            or not 0 <= self.seed < 2**32
+            or not SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]
         ):
             raise ScenarioError(f"seed must be an integer from 0 to 2**32 - 1, got {self.seed!r}")
         if not isinstance(self.description, str):
@@ -389,9 +389,10 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
             raise ScenarioError(f"{path}: scenario file not found (or not a regular file)")
-        if path.stat().st_size > MAX_INPUT_BYTES:
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
             raise ScenarioError(
-                f"{path}: {path.stat().st_size:,} bytes is larger than a scenario file can be "
+                f"{path}: {size:,} bytes is larger than a scenario file can be "
                 f"({MAX_INPUT_BYTES:,})"
             )
         try:

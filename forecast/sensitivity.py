@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecast.errors import ForecastError, require_type
+from forecast.errors import ForecastError
 from forecast.scenarios import Scenario, load_scenario
 
 __all__ = ["DEFAULT_LEVERS", "Lever", "sensitivity"]
@@ -160,11 +160,9 @@ def sensitivity(
     batch's median is after the horizon), sorted by swing, largest first. ``attrs`` hold
     scenario, draws, seed, horizon and data_date.
     """
-    from forecast.pipeline import DemandSet
+    from forecast.pipeline import check_inputs
 
-    require_type(
-        demand, (DemandSet, type(None)), "demand", "fit it with forecast.fit_demand(models)"
-    )
+    check_inputs(demand=demand)
     base_scenario = load_scenario(scenario).with_overrides(draws=int(draws), seed=int(seed))
     say = progress or (lambda _m: None)
     say(f"sensitivity: base run of '{base_scenario.name}'")

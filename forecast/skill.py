@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from forecast.baselines import _Z90, _Z95, bootstrap_slopes
+from forecast.baselines import epoch_bootstrap_at
 from forecast.damped import DampedFrontierTrend, exgaussian_logpdf, exgaussian_logsf
 from forecast.demand import (
     DEFAULT_WEIGHTS,
@@ -64,7 +64,7 @@ from forecast.demand import (
     SamplerConfig,
     fit_cached,
 )
-from forecast.errors import DataError, ForecastError, ShortHistoryWarning, require_type
+from forecast.errors import DataError, ForecastError, ShortHistoryWarning
 from forecast.units import decimal_years, to_decimal_year
 
 __all__ = [
@@ -102,8 +102,6 @@ LFO_METHODS: tuple[str, ...] = (DEFAULT_METHOD, *TOKEN_MODELS, "average-0.2", *B
 DEFAULT_LFO_METHODS: tuple[str, ...] = (DEFAULT_METHOD, *BASELINES)
 #: Methods that predict the largest run directly (no per-run distribution).
 FRONTIER_METHODS = frozenset({"epoch-bootstrap", "naive"})
-#: Epoch's 3T-13T starting prior relative to the largest disclosed run before 2024.
-EPOCH_START_RATIO: tuple[float, float] = (3.0 / 3.5, 13.0 / 3.5)
 #: Targets, in table order.
 TARGETS: tuple[str, ...] = ("frontier", "runs", "undisclosed")
 
@@ -260,22 +258,11 @@ def _ols_predictive(train: pd.DataFrame, years: np.ndarray, n: int, rng) -> RunP
 
 
 def _epoch_predictive(train: pd.DataFrame, origin: float, years: np.ndarray, seed: int):
-    """Epoch AI's 2024 procedure started at the origin: log10 start ~ Normal (its 3T-13T
-    90% interval re-anchored to the largest run before the origin, as in
-    :mod:`forecast.backtest`), growth ~ Normal from the bootstrap slopes' 95% interval.
-    Both Gaussian in log10, so the predictive is exactly Normal."""
-    x = train["year"].to_numpy(dtype=float)
-    y = np.log10(train["tokens"].to_numpy(dtype=float))
-    slopes = bootstrap_slopes(x, y, 10_000, seed)
-    q_lo, q_hi = np.quantile(slopes, [0.025, 0.975])
-    largest = float(y.max())
-    lo, hi = (largest + np.log10(r) for r in EPOCH_START_RATIO)
-    start_mean, start_sd = (lo + hi) / 2, (hi - lo) / (2 * _Z90)
-    growth_mean, growth_sd = (q_lo + q_hi) / 2, (q_hi - q_lo) / (2 * _Z95)
-    dt_years = years[None, :] - origin
-    loc = start_mean + growth_mean * dt_years
-    scale = np.sqrt(start_sd**2 + (growth_sd * dt_years) ** 2)
-    return _repeated(RunPredictive("normal", loc, scale))
+    """Epoch AI's 2024 procedure started at the origin (:func:`epoch_bootstrap_at`, as in
+    :mod:`forecast.backtest`); its predictive is exactly Normal in log10
+    (:meth:`EpochBootstrap.log10_normal`)."""
+    mean, sd = epoch_bootstrap_at(train, origin, seed).log10_normal(years)
+    return _repeated(RunPredictive("normal", mean[None, :], sd[None, :]))
 
 
 def _repeated(pred: RunPredictive) -> RunPredictive:
@@ -401,6 +388,36 @@ class SkillStudy:
         counts, edges = np.histogram(pit.to_numpy(dtype=float), bins=bins, range=(0.0, 1.0))
         return pd.DataFrame({"low": edges[:-1], "high": edges[1:], "count": counts})
 
+    def aims(self) -> dict:
+        """Issue 15's aims computed from the study: ``coverage_80`` and ``n``, the default's
+        80% coverage of the guarded half-year maxima at horizons of 1 year or more;
+        ``coverage_aim_met`` (70-90%); ``crps_beaten_by``, per horizon of 1 year or more,
+        the baselines whose pooled CRPS is not above the default's (empty: the default
+        is best there)."""
+        items = self.items
+        mine = items[
+            items["guarded"]
+            & (items["target"] == "frontier")
+            & (items["horizon"] >= 1.0)
+            & (items["method"] == self.default)
+        ]
+        coverage = float(mine["in_80"].mean()) if len(mine) else float("nan")
+        pooled = self.pooled[(self.pooled["target"] == "frontier") & (self.pooled["horizon"] >= 1)]
+        beaten_by = {}
+        for h, g in pooled.groupby("horizon"):
+            own = g.loc[g["method"] == self.default, "crps"]
+            rivals = g[g["method"].isin(BASELINES)]
+            if len(own) and len(rivals):
+                beaten_by[float(h)] = rivals.loc[
+                    rivals["crps"] <= float(own.iloc[0]), "method"
+                ].tolist()
+        return {
+            "coverage_80": coverage,
+            "n": len(mine),
+            "coverage_aim_met": bool(0.7 <= coverage <= 0.9),
+            "crps_beaten_by": beaten_by,
+        }
+
     @property
     def healthy(self) -> bool:
         return bool(self.diagnostics["healthy"].all()) if len(self.diagnostics) else True
@@ -502,7 +519,9 @@ def evaluate(
     ``seed``); fits are cached like every fit. ``progress``: a callable taking a message,
     called once per origin. Same seed, same numbers.
     """
-    require_type(models, pd.DataFrame, "models", "load a file first with forecast.load_models")
+    from forecast.pipeline import check_inputs
+
+    check_inputs(models)
     chosen = _method_names(methods)
     horizons = tuple(float(h) for h in horizons)
     if not horizons or any(h <= 0 or abs(2 * h - round(2 * h)) > 1e-9 for h in horizons):
@@ -536,24 +555,12 @@ def evaluate(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ShortHistoryWarning)
             for name in fit_names:
-                model = TOKEN_MODELS[name]()
-                fits[name] = (
-                    fit_cached(model, known, sampler, cache_dir)
-                    if use_cache
-                    else model.fit(known, sampler)
+                fits[name] = fit_cached(
+                    TOKEN_MODELS[name](), known, sampler, cache_dir, use_cache=use_cache
                 )
         for name, fit in fits.items():
             d = fit.diagnostics()
-            diag.append(
-                {
-                    "origin": origin.isoformat(),
-                    "method": name,
-                    "r_hat_max": d.r_hat_max,
-                    "ess_bulk_min": d.ess_bulk_min,
-                    "divergences": d.divergences,
-                    "healthy": d.healthy,
-                }
-            )
+            diag.append({"origin": origin.isoformat(), "method": name, **d.as_dict()})
             messages += [f"{origin.isoformat()} {name} fit: {p}" for p in d.problems]
 
         windows = []
@@ -690,9 +697,7 @@ def _implied_undisclosed(frame, sampler, use_cache, cache_dir) -> dict[str, floa
         return {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ShortHistoryWarning)
-        fit = (
-            fit_cached(model, frame, sampler, cache_dir) if use_cache else model.fit(frame, sampler)
-        )
+        fit = fit_cached(model, frame, sampler, cache_dir, use_cache=use_cache)
     table = model.undisclosed_table(fit)
     return {str(r["model"]): float(np.log10(r["tokens_median"])) for _, r in table.iterrows()}
 

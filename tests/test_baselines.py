@@ -125,3 +125,18 @@ def test_baselines_need_three_rows_on_two_dates(runs):
     one_date = runs.head(5).assign(year=2020.0)
     with pytest.raises(DataError, match="two dates"):
         baselines.epoch_bootstrap(one_date)
+
+
+def test_epoch_closed_form_matches_its_monte_carlo():
+    """EpochBootstrap.log10_normal is project()'s distribution in closed form (the skill
+    study's exact Epoch density rests on it)."""
+    import numpy as np
+
+    from forecast.baselines import EpochBootstrap
+
+    epoch = EpochBootstrap(np.random.default_rng(0).normal(0.4, 0.05, 10_000), 2024.0)
+    years = np.array([2024.0, 2026.0, 2030.0])
+    draws = np.log10(epoch.project(years, n_draws=200_000, seed=1).to_numpy())
+    mean, sd = epoch.log10_normal(years)
+    assert np.allclose(draws.mean(axis=0), mean, atol=0.005)
+    assert np.allclose(draws.std(axis=0), sd, rtol=0.01)
