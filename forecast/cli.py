@@ -218,8 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "collapse",
-        "Simulate model collapse (Gaussian and vocabulary recursions; replace/accumulate/mix).",
-        "  forecast collapse\n  forecast collapse --generations 100 --samples 50 --seed 1 --json\n",
+        "Simulate model collapse (Gaussian and vocabulary recursions: replace, accumulate, mix,"
+        " verify; linear regression: replace, accumulate and a fixed budget, with closed forms).",
+        "  forecast collapse\n  forecast collapse --generations 100 --samples 50 --seed 1 --json\n"
+        "  forecast collapse --verifier-accuracy 0.7\n",
     )
     p.add_argument(
         "--generations",
@@ -241,6 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.1,
         metavar="F",
         help="share of fresh human data per generation in the 'mix' regime",
+    )
+    p.add_argument(
+        "--verifier-accuracy",
+        type=float,
+        default=0.9,
+        metavar="A",
+        help="accuracy of the verifier in the 'verify' regime, 0.5 (coin flip) to 1 (perfect)",
     )
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--json", action="store_true")
@@ -490,6 +499,7 @@ def cmd_data(args) -> int:
 
 def cmd_collapse(args) -> int:
     from forecast.collapse import simulate
+    from forecast.collapse_theory import real_weight_table, simulate_linear_regression
 
     if args.seed < 0:
         raise ForecastError(f"--seed must be a non-negative integer, got {args.seed}")
@@ -499,13 +509,28 @@ def cmd_collapse(args) -> int:
             samples=args.samples,
             seed=args.seed,
             fresh_fraction=args.fresh_fraction,
+            verifier_accuracy=args.verifier_accuracy,
         )
+        linear = simulate_linear_regression(generations=args.generations, seed=args.seed)
     except ValueError as exc:
         raise ForecastError(str(exc)) from None
+    weights = real_weight_table()
     if args.json:
-        _print_json(result.to_json_dict())
+        _print_json(
+            {
+                **result.to_json_dict(),
+                "linear_regression": linear.to_json_dict(),
+                "linear_regression_settings": linear.settings,
+                "real_data_weight": weights.to_dict(orient="records"),
+            }
+        )
     else:
         print(result)
+        print()
+        print(linear)
+        print()
+        print("Weight on fresh real data that minimises the long-run error (Gaussian mean):")
+        print(weights.to_string(index=False, float_format="{:.3f}".format))
     return EXIT_OK
 
 

@@ -21,6 +21,17 @@ Regimes (what generation ``n`` is fitted on):
     M samples per generation of which ``round(fresh_fraction * M)`` are fresh draws from
     the original distribution and the rest come from generation ``n - 1``: the "keep 10%
     of the original data" remedy. ``fresh_fraction=0`` is ``replace``.
+``verify``
+    Feng et al. 2024 ("Beyond model collapse: scaling up with synthesized data requires
+    verification", arXiv:2406.07515): generation ``n - 1`` synthesises samples and a
+    verifier keeps or drops each one; generation ``n`` is fitted on the first M kept.
+    A sample's true verdict is "keep" with probability ``min(1, p0(x) / p(x))`` (p0 the
+    original distribution, p the generator): kept by a perfect verifier, samples are
+    distributed as ``min(p0, p)``, which trims what the generator over-produces. A
+    verifier of accuracy ``a`` reports the true verdict with probability ``a`` and the
+    opposite otherwise, so ``a = 0.5`` keeps a random half (``replace`` with more
+    synthesis) and ``a = 1`` is the perfect verifier. A verifier can drop samples but not
+    create them: what the generator has lost (tails, extinct tokens) stays lost.
 
 Analytic results for ``replace`` (see ``/work/shared/reference/FACTS.md`` section F):
 ``sigma2_n = sigma2_0 * prod_{i<=n} chi2_{M-1} / (M - 1)``, so ``E[sigma2_n] = sigma2_0``
@@ -51,10 +62,15 @@ __all__ = [
     "expected_log_variance_factor",
     "original_tail_mass",
     "simulate",
+    "verification_sweep",
     "zipf_probabilities",
 ]
 
-REGIMES: tuple[str, ...] = ("replace", "accumulate", "mix")
+REGIMES: tuple[str, ...] = ("replace", "accumulate", "mix", "verify")
+
+#: Candidate batches drawn per generation in ``verify`` before a chain is fitted on fewer
+#: than M kept samples (the shortfall is counted in ``CollapseResult.settings``).
+VERIFY_MAX_ROUNDS = 50
 
 #: Tail threshold, in standard deviations of the ORIGINAL distribution.
 TAIL_SIGMAS = 3.0
@@ -153,23 +169,74 @@ def _pool(n_a: int, mean_a, ssd_a, n_b: int, mean_b, ssd_b):
     return n, mean, ssd
 
 
+def _keep_probability(true_keep: np.ndarray, accuracy: float) -> np.ndarray:
+    """P(verifier keeps) given P(true verdict is keep): ``a r + (1 - a)(1 - r)``."""
+    return accuracy * true_keep + (1.0 - accuracy) * (1.0 - true_keep)
+
+
+def _verified_group(rng, mu: np.ndarray, var: np.ndarray, size: int, accuracy: float):
+    """(count, mean, sum of squared deviations) of the first ``size`` verified samples.
+
+    Candidates come from N(mu, var) in batches of ``2 * size`` per chain until every chain
+    has ``size`` kept or :data:`VERIFY_MAX_ROUNDS` batches were drawn. Returns the counts
+    too (a chain short of ``size`` is fitted on what it kept, at least 2).
+    """
+    n = mu.shape[0]
+    sd = np.sqrt(var)
+    kept = np.zeros((n, size))
+    filled = np.zeros(n, dtype=np.int64)
+    batch = 2 * size
+    for _ in range(VERIFY_MAX_ROUNDS):
+        rows = np.flatnonzero(filled < size)
+        if rows.size == 0:
+            break
+        z = rng.standard_normal((rows.size, batch))
+        x = mu[rows, None] + sd[rows, None] * z
+        # log p0(x) - log p(x) for p0 = N(0, 1), p = N(mu, sd^2)
+        log_ratio = -0.5 * x**2 + 0.5 * z**2 + np.log(sd[rows, None])
+        true_keep = np.exp(np.minimum(log_ratio, 0.0))
+        keep = rng.random(x.shape) < _keep_probability(true_keep, accuracy)
+        slot = np.cumsum(keep, axis=1) + filled[rows, None] - 1
+        ok = keep & (slot < size)
+        r, c = np.nonzero(ok)
+        kept[rows[r], slot[r, c]] = x[r, c]
+        filled[rows] = np.minimum(size, filled[rows] + keep.sum(axis=1))
+    count = np.maximum(filled, 2)
+    mask = np.arange(size)[None, :] < count[:, None]
+    mean = np.where(mask, kept, 0.0).sum(axis=1) / count
+    ssd = np.where(mask, (kept - mean[:, None]) ** 2, 0.0).sum(axis=1)
+    return filled, mean, ssd
+
+
 def _simulate_gaussian(
-    regime: str, generations: int, samples: int, n_chains: int, fresh: int, rng
-) -> list[dict[str, np.ndarray]]:
-    """Per-generation per-chain metrics, generations 0..``generations``.
+    regime: str,
+    generations: int,
+    samples: int,
+    n_chains: int,
+    fresh: int,
+    rng,
+    accuracy: float = 1.0,
+) -> tuple[list[dict[str, np.ndarray]], int]:
+    """Per-generation per-chain metrics, generations 0..``generations``, and the number of
+    (chain, generation) fits in ``verify`` that had fewer than M kept samples.
 
     Generation 1 is fitted on M real samples in every regime; ``fresh`` is the number of
-    fresh original samples per generation in ``mix``.
+    fresh original samples per generation in ``mix``; ``accuracy`` is the verifier's.
     """
     m = samples
     zeros, ones = np.zeros(n_chains), np.ones(n_chains)
     mu, var = zeros, ones
     out = [_gaussian_stats(mu, var)]
+    short = 0
     # Pooled (count, mean, sum of squared deviations) of all data seen (accumulate).
     pooled = (0, zeros, zeros)
     for gen in range(1, generations + 1):
         if gen == 1:
             n_x, mean_x, ssd_x = m, *_draw_group(rng, zeros, ones, m)
+        elif regime == "verify":
+            filled, mean_x, ssd_x = _verified_group(rng, mu, var, m, accuracy)
+            short += int(np.count_nonzero(filled < m))
+            n_x = np.maximum(filled, 2)
         elif regime == "mix" and fresh == m:
             n_x, mean_x, ssd_x = m, *_draw_group(rng, zeros, ones, m)
         elif regime == "mix" and fresh > 0:
@@ -190,7 +257,7 @@ def _simulate_gaussian(
         mu = mean_x
         var = ssd_x / (n_x - 1)
         out.append(_gaussian_stats(mu, var))
-    return out
+    return out, short
 
 
 # --------------------------------------------------------------------------------------
@@ -206,8 +273,13 @@ def _simulate_vocabulary(
     fresh: int,
     p0: np.ndarray,
     rng,
+    accuracy: float = 1.0,
 ) -> np.ndarray:
-    """Mean (over chains) surviving vocabulary fraction, generations 0..``generations``."""
+    """Mean (over chains) surviving vocabulary fraction, generations 0..``generations``.
+
+    In ``verify`` the kept tokens are iid from ``p x P(keep)`` normalised, exactly what
+    drawing candidates until ``vocab_samples`` are kept gives.
+    """
     v = p0.size
     surviving = np.empty(generations + 1)
     surviving[0] = 1.0
@@ -219,6 +291,11 @@ def _simulate_vocabulary(
             counts = rng.multinomial(vocab_samples, p_orig)
         elif regime == "mix" and fresh > 0:
             counts = rng.multinomial(vocab_samples - fresh, p) + rng.multinomial(fresh, p_orig)
+        elif regime == "verify":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                true_keep = np.where(p > 0, np.minimum(1.0, p_orig / p), 0.0)
+            q = p * _keep_probability(true_keep, accuracy)
+            counts = rng.multinomial(vocab_samples, q / q.sum(axis=1, keepdims=True))
         else:
             counts = rng.multinomial(vocab_samples, p)
         if regime == "accumulate":
@@ -265,11 +342,17 @@ class CollapseResult:
     analytic: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def regimes(self) -> tuple[str, ...]:
+        """The regimes this result holds, in :data:`REGIMES` order."""
+        present = set(self.gaussian["regime"])
+        return tuple(r for r in REGIMES if r in present)
+
     def to_json_dict(self) -> dict[str, Any]:
         """Plain-Python (JSON-serialisable) view of the per-generation curves."""
         gauss: dict[str, list[dict[str, Any]]] = {}
         vocab: dict[str, list[dict[str, Any]]] = {}
-        for regime in REGIMES:
+        for regime in self.regimes:
             g = self.gaussian[self.gaussian["regime"] == regime]
             gauss[regime] = [
                 {
@@ -305,7 +388,7 @@ class CollapseResult:
                 "w2_error": g["error"],
                 "surviving_vocab": v["surviving_fraction"],
             }
-        ).reindex(list(REGIMES))
+        ).reindex(list(self.regimes))
         a = self.analytic[self.analytic["generation"] == last].iloc[0]
         table.loc["analytic (replace)"] = [
             a["median_variance_ratio"],
@@ -323,7 +406,8 @@ class CollapseResult:
             f"CollapseResult: {s['generations']} generations, M={s['samples']} samples/generation, "
             f"{s['n_chains']} chains, fresh_fraction={s['fresh_fraction']}, "
             f"vocabulary V={s['vocab_size']} (Zipf {s['zipf_exponent']}, "
-            f"{s['vocab_samples']} tokens/generation, {s['vocab_chains']} chains), seed={s['seed']}"
+            f"{s['vocab_samples']} tokens/generation, {s['vocab_chains']} chains), "
+            f"verifier accuracy {s['verifier_accuracy']:g}, seed={s['seed']}"
         )
 
     def __repr__(self) -> str:
@@ -333,6 +417,24 @@ class CollapseResult:
     def _repr_html_(self) -> str:
         html = self.summary_table().to_html(float_format="{:.4g}".format)
         return f"<p>{self._header()}</p>\n{html}"
+
+
+def _stream(streams, model: str, regime: str):
+    """The random stream of (model, regime). The first three regimes keep the streams
+    they had before ``verify`` existed, so their numbers did not change when it came."""
+    i = REGIMES.index(regime)
+    if i < 3:
+        return streams[i + (3 if model == "vocabulary" else 0)]
+    return streams[2 * i + (1 if model == "vocabulary" else 0)]
+
+
+def _check_accuracy(accuracy) -> float:
+    if isinstance(accuracy, bool) or not 0.5 <= float(accuracy) <= 1.0:
+        raise ValueError(
+            f"verifier_accuracy must be between 0.5 (a coin flip) and 1 (perfect), "
+            f"got {accuracy!r}."
+        )
+    return float(accuracy)
 
 
 def simulate(
@@ -345,8 +447,10 @@ def simulate(
     zipf_exponent: float = 1.1,
     vocab_samples: int | None = None,
     vocab_chains: int = 100,
+    verifier_accuracy: float = 0.9,
+    regimes: tuple[str, ...] = REGIMES,
 ) -> CollapseResult:
-    """Simulate Gaussian and vocabulary model collapse in the three regimes.
+    """Simulate Gaussian and vocabulary model collapse in each regime.
 
     Parameters
     ----------
@@ -369,6 +473,13 @@ def simulate(
     vocab_chains:
         Independent vocabulary chains (>= 1); fewer than ``n_chains`` because each is a
         ``vocab_size``-way multinomial per generation.
+    verifier_accuracy:
+        Probability that the verifier of the ``verify`` regime gets a sample's verdict
+        right, 0.5 (no information) to 1 (perfect). 0.9 is an illustration, not a
+        measurement: see :func:`verification_sweep` for the whole range.
+    regimes:
+        Which regimes to run (default all of :data:`REGIMES`); each has its own random
+        stream, so a regime's numbers do not depend on which others run.
     """
     if int(generations) != generations or generations < 1:
         raise ValueError(f"generations must be an integer of at least 1, got {generations!r}.")
@@ -385,21 +496,35 @@ def simulate(
         vocab_samples = 10 * int(vocab_size)
     if int(vocab_samples) != vocab_samples or vocab_samples < 1:
         raise ValueError(f"vocab_samples must be a positive integer, got {vocab_samples!r}.")
+    accuracy = _check_accuracy(verifier_accuracy)
+    regimes = tuple(regimes)
+    unknown = [r for r in regimes if r not in REGIMES]
+    if unknown or not regimes:
+        raise ValueError(f"regimes must be a non-empty subset of {list(REGIMES)}, got {regimes}.")
     generations, samples, n_chains = int(generations), int(samples), int(n_chains)
     vocab_size, vocab_samples, vocab_chains = int(vocab_size), int(vocab_samples), int(vocab_chains)
     p0 = zipf_probabilities(vocab_size, zipf_exponent)
 
-    rng = np.random.default_rng(seed)
-    # Independent streams per (model, regime) so that each regime's numbers do not
-    # depend on which other regimes were run before it.
-    streams = rng.spawn(2 * len(REGIMES))
+    streams = np.random.default_rng(seed).spawn(2 * len(REGIMES))
     gens = np.arange(generations + 1)
 
     g_frames = []
     v_frames = []
-    for i, regime in enumerate(REGIMES):
+    short_fits = 0
+    for regime in REGIMES:
+        if regime not in regimes:
+            continue
         fresh_g = round(fresh_fraction * samples) if regime == "mix" else 0
-        per_gen = _simulate_gaussian(regime, generations, samples, n_chains, fresh_g, streams[i])
+        per_gen, short = _simulate_gaussian(
+            regime,
+            generations,
+            samples,
+            n_chains,
+            fresh_g,
+            _stream(streams, "gaussian", regime),
+            accuracy,
+        )
+        short_fits += short
         var = np.stack([d["var"] for d in per_gen])
         tail = np.stack([d["tail"] for d in per_gen])
         w2 = np.stack([d["w2"] for d in per_gen])
@@ -418,7 +543,14 @@ def simulate(
         )
         fresh_v = round(fresh_fraction * vocab_samples) if regime == "mix" else 0
         surv = _simulate_vocabulary(
-            regime, generations, vocab_samples, vocab_chains, fresh_v, p0, streams[3 + i]
+            regime,
+            generations,
+            vocab_samples,
+            vocab_chains,
+            fresh_v,
+            p0,
+            _stream(streams, "vocabulary", regime),
+            accuracy,
         )
         v_frames.append(
             pd.DataFrame({"regime": regime, "generation": gens, "surviving_fraction": surv})
@@ -444,6 +576,8 @@ def simulate(
         "zipf_exponent": float(zipf_exponent),
         "vocab_samples": vocab_samples,
         "vocab_chains": vocab_chains,
+        "verifier_accuracy": accuracy,
+        "verify_short_fits": short_fits,
     }
     return CollapseResult(
         gaussian=pd.concat(g_frames, ignore_index=True),
@@ -451,3 +585,42 @@ def simulate(
         analytic=analytic,
         settings=settings,
     )
+
+
+def verification_sweep(
+    accuracies=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0),
+    generations: int = 50,
+    samples: int = 100,
+    seed: int | None = 0,
+    n_chains: int = 1000,
+    vocab_chains: int = 50,
+    **kwargs,
+) -> pd.DataFrame:
+    """How collapse depends on the verifier: the ``verify`` regime at each accuracy.
+
+    One row per accuracy at the last generation, with the ``replace`` regime's values in
+    the last row for comparison (accuracy NaN): ``variance_ratio`` (median sigma2_n /
+    sigma2_0), ``tail_mass_ratio`` (median mass beyond +-3 sigma over the original's),
+    ``w2_error`` (mean squared W2 distance to N(0, 1)) and ``surviving_vocab``. The same
+    seed is used at every accuracy (common random numbers), so differences between rows
+    are the verifier's, not noise's. Other keyword arguments go to :func:`simulate`.
+    """
+    rows = []
+
+    def row(result: CollapseResult, regime: str) -> dict[str, float]:
+        t = result.summary_table().loc[regime]
+        return {
+            "variance_ratio": float(t["variance_ratio_median"]),
+            "tail_mass_ratio": float(t["tail_mass_ratio"]),
+            "w2_error": float(t["w2_error"]),
+            "surviving_vocab": float(t["surviving_vocab"]),
+        }
+
+    common = dict(generations=generations, samples=samples, seed=seed, n_chains=n_chains)
+    common.update(vocab_chains=vocab_chains, **kwargs)
+    for accuracy in accuracies:
+        result = simulate(verifier_accuracy=accuracy, regimes=("verify",), **common)
+        rows.append({"regime": "verify", "accuracy": float(accuracy), **row(result, "verify")})
+    replace = simulate(regimes=("replace",), **common)
+    rows.append({"regime": "replace", "accuracy": np.nan, **row(replace, "replace")})
+    return pd.DataFrame(rows)

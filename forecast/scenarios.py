@@ -31,7 +31,8 @@ TOML layout (every key optional except ``name``; unknown keys are errors)::
     consent_restriction = true    # true (Longpre et al. 2024 path), a constant share, or a table
     contamination = false         # AI-written share of new text (true or a table)
     isolation = false             # only pre-cutoff text counts (true or a table)
-    synthetic = false             # verified synthetic data multiplier (true or a table)
+    synthetic = false             # synthetic data multiplier: true, a factor (2.0) or a table
+                                  # {ratio, efficiency, cap, verifier_accuracy, valid_share}
 
     [published]                   # optional: the published numbers this reproduces
     median = 2028.0
@@ -87,7 +88,7 @@ _LEVER_TABLE_KEYS = {
     "consent_restriction": {"share_anchor", "plateau", "rate", "anchor_year"},
     "contamination": {"plateau", "timescale", "onset"},
     "isolation": {"cutoff", "verified_fraction"},
-    "synthetic": {"ratio", "efficiency", "cap"},
+    "synthetic": {"ratio", "efficiency", "cap", "verifier_accuracy", "valid_share"},
 }
 _PUBLISHED_KEYS = {"median", "p10", "p90", "p5", "p95", "p2_5", "p97_5", "source", "note"}
 _SECTIONS = {"demand": _DEMAND_KEYS, "stock": _STOCK_KEYS, "published": _PUBLISHED_KEYS}
@@ -454,6 +455,9 @@ def _lever(key: str, value, table_keys: set) -> None:
     if isinstance(value, int | float) and key == "stock.consent_restriction":
         _number(key, value, 0.0, 0.99)
         return
+    if isinstance(value, int | float) and key == "stock.synthetic":
+        _number(key, value, 1.0, 100.0)  # a fixed multiplier of the usable stock
+        return
     if isinstance(value, dict):
         bad = set(value) - table_keys
         if bad:
@@ -473,7 +477,8 @@ def _lever(key: str, value, table_keys: set) -> None:
         except (ValueError, TypeError) as exc:
             raise ScenarioError(f"{key}: {exc}") from None
         return
-    raise ScenarioError(f"{key} must be true, false or a table, got {value!r}")
+    number = " a number," if key in ("stock.consent_restriction", "stock.synthetic") else ""
+    raise ScenarioError(f"{key} must be true, false,{number} or a table, got {value!r}")
 
 
 def _drop_none(d: dict) -> dict:

@@ -64,6 +64,7 @@ __all__ = [
     "ParamSpec",
     "Synthetic",
     "iter_trajectories",
+    "kept_valid_share",
     "load_stock_estimates",
     "lognormal_from_interval",
     "muennighoff_multiplier",
@@ -431,8 +432,12 @@ class Isolation:
     usable(t) = H(cutoff) + v x max(H(t) - H(cutoff), 0) for t > cutoff, else H(t), where
     H is the human stock (the whole stock S when no :class:`ContaminationPath` is set: later
     text is then of unknown provenance and only the verified fraction v counts). Defaults
-    (table): cutoff 2022-11-30 (2022.9123), v = 0. Text collected before the cutoff is kept
-    even if the live web later shrinks.
+    (table): cutoff 2022-11-30 (2022.9123); v lognormal 90% [0.03, 0.3] (median 0.095),
+    a documented prior built from proxies, not a measurement: curated sources with known
+    authorship are ~8% of an open web-scale corpus (RedPajama-1T), provenance signatures
+    cover almost no text, and detectors classify text but do not prove who wrote it
+    (``data/stock_estimates.csv``, model ``isolation``). Text collected before the cutoff
+    is kept even if the live web later shrinks.
     """
 
     cutoff: float | None = None
@@ -444,25 +449,61 @@ class Isolation:
         _as_spec(self.verified_fraction, "isolation verified_fraction", lo=0.0, hi=1.0)
 
 
+def kept_valid_share(accuracy, valid_share):
+    """Share of valid tokens among those a verifier keeps (Feng et al. 2024's selection).
+
+    The generator's output has a share ``valid_share`` (pi) of valid tokens; a verifier of
+    accuracy ``a`` keeps a valid token with probability a and an invalid one with 1 - a,
+    so the kept share is ``a pi / (a pi + (1 - a)(1 - pi))``: pi at a = 0.5 (no
+    information), 1 at a = 1. Works on arrays.
+    """
+    a = np.asarray(accuracy, dtype=float)
+    pi = np.asarray(valid_share, dtype=float)
+    kept_valid = a * pi
+    return kept_valid / (kept_valid + (1.0 - a) * (1.0 - pi))
+
+
 @dataclass(frozen=True)
 class Synthetic:
     """Synthetic data as an effective multiplier of the usable stock:
-    ``min(1 + ratio x efficiency, cap)``.
+    ``min(1 + ratio x efficiency x kept_valid, cap)``.
 
-    ``ratio``: synthetic tokens generated per usable human token; ``efficiency``: value of a
-    synthetic token relative to a human one after verification/filtering; ``cap``: largest
-    multiplier. Defaults (table, assumptions): ratio lognormal 90% [0.5, 5], efficiency 90%
-    [0.1, 0.6], cap 3 (median multiplier ~1.39). Constant in time.
+    ``ratio``: synthetic tokens trained on (kept after filtering) per usable human token;
+    ``efficiency``: value of one verified synthetic token relative to one human token;
+    ``cap``: largest multiplier synthetic data can give. Defaults (table rows
+    ``synthetic_*``, derived from the measurements in ``data/synthetic_data.csv``; see
+    docs/model.md, "Synthetic data"): ratio lognormal 90% [0.4, 3], efficiency lognormal
+    90% [0.25, 1] (clipped at 1), cap lognormal 90% [1.5, 3]; median multiplier ~1.5.
+
+    ``verifier_accuracy`` (0.5..1, default None): the measured efficiencies come from
+    pipelines that filter their synthetic data, so they are read as the value of a
+    verified token. Given an accuracy ``a``, only the share
+    :func:`kept_valid_share` ``(a, valid_share)`` of kept tokens is valid and the rest is
+    worth nothing; ``valid_share`` (default: table row ``synthetic_valid_share``, 0.5, an
+    assumption) is the share of valid tokens the generator produces. None = a perfect
+    verifier (a = 1). Constant in time. ``Synthetic.fixed(2.0)`` is a fixed 2x multiplier.
     """
 
     ratio: SpecLike = None
     efficiency: SpecLike = None
     cap: SpecLike = None
+    verifier_accuracy: float | None = None
+    valid_share: SpecLike = None
 
     def __post_init__(self) -> None:
         _as_spec(self.ratio, "synthetic ratio", lo=0.0)
         _as_spec(self.efficiency, "synthetic efficiency", lo=0.0, hi=1.0)
         _as_spec(self.cap, "synthetic cap", lo=1.0)
+        if self.verifier_accuracy is not None:
+            _as_spec(self.verifier_accuracy, "synthetic verifier_accuracy", lo=0.5, hi=1.0)
+        _as_spec(self.valid_share, "synthetic valid_share", lo=0.0, hi=1.0)
+
+    @classmethod
+    def fixed(cls, multiplier: float) -> Synthetic:
+        """A fixed multiplier of the usable stock (``synthetic = 2.0`` in a scenario file)."""
+        _as_spec(multiplier, "synthetic", lo=1.0, hi=100.0)
+        m = float(multiplier)
+        return cls(ratio=m - 1.0, efficiency=1.0, cap=m)
 
 
 def _coerce_lever(value, cls, name: str, presets: tuple[str, ...]):
@@ -538,7 +579,7 @@ class _StockModel:
     consent_restriction: ConsentPath | float | bool | str | None = None
     contamination: ContaminationPath | bool | str | None = None
     isolation: Isolation | bool | str | None = None
-    synthetic: Synthetic | bool | str | None = None
+    synthetic: Synthetic | float | bool | str | None = None
     estimates_path: str | pathlib.Path | None = None
 
     base_year = 2024.0
@@ -575,6 +616,8 @@ class _StockModel:
         object.__setattr__(self, "contamination", contamination)
         isolation = _coerce_lever(self.isolation, Isolation, "isolation", ("default",))
         object.__setattr__(self, "isolation", isolation)
+        if isinstance(self.synthetic, int | float) and not isinstance(self.synthetic, bool):
+            object.__setattr__(self, "synthetic", Synthetic.fixed(self.synthetic))
         object.__setattr__(
             self, "synthetic", _coerce_lever(self.synthetic, Synthetic, "synthetic", ("default",))
         )
@@ -677,6 +720,9 @@ class _StockModel:
             ratio = draw(spec(syn.ratio, "synthetic_ratio"))
             eff = np.clip(draw(spec(syn.efficiency, "synthetic_efficiency")), 0.0, 1.0)
             cap = draw(spec(syn.cap, "synthetic_cap"))
+            if syn.verifier_accuracy is not None:
+                valid = np.clip(draw(spec(syn.valid_share, "synthetic_valid_share")), 0.0, 1.0)
+                eff = eff * kept_valid_share(float(syn.verifier_accuracy), valid)
             p["synthetic_multiplier"] = np.minimum(1.0 + ratio * eff, np.maximum(cap, 1.0))
         return p
 

@@ -184,7 +184,22 @@ def test_collapse_json_keys(capsys):
     code, out, err = run(capsys, ["collapse", "--generations", "3", "--samples", "10", "--json"])
     assert code == 0, err
     payload = json.loads(out)
-    assert set(payload) == {"gaussian", "vocabulary", "settings"}
+    assert set(payload) == {
+        "gaussian",
+        "vocabulary",
+        "settings",
+        "linear_regression",
+        "linear_regression_settings",
+        "real_data_weight",
+    }
+    assert set(payload["gaussian"]) == {"replace", "accumulate", "mix", "verify"}
+    linear = payload["linear_regression"]
+    assert set(linear) == {"replace", "accumulate", "accumulate_subsample"}
+    first = linear["replace"][0]
+    assert set(first) == {"generation", "test_error", "analytic"}
+    assert first["generation"] == 1 and first["analytic"] > 0
+    assert linear["accumulate_subsample"][0]["analytic"] is None
+    assert len(linear["accumulate"]) == 3
 
 
 # --- real processes: reproducibility, files written, network --------------------------------

@@ -100,7 +100,7 @@ def test_replace_mean_variance_is_a_martingale(result, n):
 
 def test_generation_zero_is_the_original(result):
     g0 = result.gaussian[result.gaussian["generation"] == 0]
-    assert len(g0) == 3
+    assert len(g0) == len(REGIMES)
     np.testing.assert_allclose(g0["variance_ratio"], 1.0)
     np.testing.assert_allclose(g0["variance_ratio_mean"], 1.0)
     np.testing.assert_allclose(g0["tail_mass_ratio"], 1.0)

@@ -27,6 +27,10 @@ FIGURES = (
     "collapse_variance",
     "collapse_tails",
     "collapse_vocabulary",
+    "collapse_linear",
+    "collapse_verification",
+    "collapse_real_weight",
+    "remedies",
 )
 
 
@@ -58,13 +62,25 @@ def fast_sensitivity(bundled_demand):
     return sensitivity("baseline", bundled_demand, levers=["overtraining"], draws=300, seed=2)
 
 
+@pytest.fixture(scope="module")
+def fast_linear():
+    from forecast.collapse_theory import simulate_linear_regression
+
+    return simulate_linear_regression(generations=5, n_chains=50)
+
+
 @pytest.fixture(autouse=True)
-def _small_extras(monkeypatch, fast_collapse, fast_sensitivity):
+def _small_extras(monkeypatch, fast_collapse, fast_sensitivity, fast_linear):
     """Every report but the module's full one reuses a small collapse and sensitivity run."""
     import forecast.collapse
+    import forecast.collapse_theory
     import forecast.sensitivity
 
-    monkeypatch.setattr(forecast.collapse, "simulate", lambda: fast_collapse)
+    # The verification sweep calls simulate too: it gets the same small result.
+    monkeypatch.setattr(forecast.collapse, "simulate", lambda *a, **k: fast_collapse)
+    monkeypatch.setattr(
+        forecast.collapse_theory, "simulate_linear_regression", lambda *a, **k: fast_linear
+    )
     monkeypatch.setattr(
         forecast.sensitivity, "sensitivity", lambda *a, **k: fast_sensitivity.copy()
     )
@@ -78,7 +94,7 @@ def written(tmp_path_factory, bundled_demand):
     import forecast.collapse
 
     small = simulate(generations=10, n_chains=100, vocab_chains=10)
-    mp.setattr(forecast.collapse, "simulate", lambda: small)
+    mp.setattr(forecast.collapse, "simulate", lambda *a, **k: small)
     import forecast.skill
 
     real_evaluate = forecast.skill.evaluate
@@ -111,6 +127,7 @@ def test_directory_contents(written):
         "summary.json",
         "summary.csv",
         "skill.json",
+        "remedies.json",
         "figures",
         rp.REPORT_MARKER,
     }
@@ -347,3 +364,19 @@ def test_an_earlier_report_without_marker_is_recognised(tmp_path):
     assert rp._is_report(old)
     (old / "thesis.docx").write_text("x")
     assert not rp._is_report(old)
+
+
+def test_remedies_section_and_json(written):
+    import json
+
+    path, _ = written
+    payload = json.loads((path / "remedies.json").read_text())
+    remedies = [r["remedy"] for r in payload["rows"]]
+    assert remedies[0] == "no remedy" and "isolation" in remedies
+    assert remedies[-1].startswith("both")
+    assert payload["rows"][0]["median_gain_years"] == 0.0
+    assert payload["settings"]["draws"] == 500
+    text = (path / "report.md").read_text()
+    assert "## What the remedies buy" in text
+    assert "Isolation moves the median by" in text
+    assert "golden ratio" in text or "61.8%" in text

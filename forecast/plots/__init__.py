@@ -11,6 +11,12 @@ from forecast.plots.collapse import (
     plot_collapse_variance_data,
     plot_collapse_vocabulary,
     plot_collapse_vocabulary_data,
+    plot_linear_collapse,
+    plot_linear_collapse_data,
+    plot_real_weight,
+    plot_real_weight_data,
+    plot_verification,
+    plot_verification_data,
 )
 from forecast.plots.figures import (
     plot_calibration,
@@ -30,6 +36,7 @@ from forecast.plots.figures import (
     plot_stock_waterfall,
     plot_stock_waterfall_data,
 )
+from forecast.plots.remedies import plot_remedies, plot_remedies_data
 
 __all__ = [
     "add_footer",
@@ -47,15 +54,23 @@ __all__ = [
     "plot_demand_models_data",
     "plot_diagnostics",
     "plot_diagnostics_data",
+    "plot_linear_collapse",
+    "plot_linear_collapse_data",
     "plot_main",
     "plot_main_data",
     "plot_prob_exhausted",
     "plot_prob_exhausted_data",
+    "plot_real_weight",
+    "plot_real_weight_data",
+    "plot_remedies",
+    "plot_remedies_data",
     "plot_sensitivity",
     "plot_sensitivity_data",
     "plot_skill",
     "plot_skill_data",
     "plot_stock_waterfall",
     "plot_stock_waterfall_data",
+    "plot_verification",
+    "plot_verification_data",
     "token_formatter",
 ]

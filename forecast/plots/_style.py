@@ -32,6 +32,8 @@ REGIME_COLORS = {
     "replace": "#D55E00",
     "accumulate": "#0072B2",
     "mix": "#009E73",
+    "verify": "#CC79A7",
+    "accumulate-subsample": "#56B4E9",
     "analytic": "#444444",
 }
 

@@ -18,35 +18,46 @@ from forecast.collapse import REGIMES, CollapseResult
 from forecast.plots._style import REGIME_COLORS, add_footer, new_figure
 
 __all__ = [
+    "REAL_WEIGHT_RATIOS",
     "plot_collapse_tails",
     "plot_collapse_tails_data",
     "plot_collapse_variance",
     "plot_collapse_variance_data",
     "plot_collapse_vocabulary",
     "plot_collapse_vocabulary_data",
+    "plot_linear_collapse",
+    "plot_linear_collapse_data",
+    "plot_real_weight",
+    "plot_real_weight_data",
+    "plot_verification",
+    "plot_verification_data",
 ]
 
 _REGIME_LABELS = {
     "replace": "replace (train only on previous model's output)",
     "accumulate": "accumulate (keep real + all synthetic data)",
     "mix": "mix ({pct:g}% fresh human data each generation)",
+    "verify": "verify (synthetic data kept by a {acc:g}-accurate verifier)",
 }
 
 
 def _regime_label(regime: str, result: CollapseResult) -> str:
     pct = 100.0 * float(result.settings["fresh_fraction"])
-    return _REGIME_LABELS[regime].format(pct=pct)
+    return _REGIME_LABELS[regime].format(pct=pct, acc=result.settings["verifier_accuracy"])
 
 
 def _short_label(regime: str, result: CollapseResult) -> str:
     if regime == "mix":
         return f"mix ({100.0 * float(result.settings['fresh_fraction']):g}% fresh)"
+    if regime == "verify":
+        return f"verify (accuracy {result.settings['verifier_accuracy']:g})"
     return regime
 
 
 def _wide(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     wide = frame.pivot(index="generation", columns="regime", values=column)
-    wide = wide[list(REGIMES)].reset_index()
+    present = [r for r in REGIMES if r in wide.columns]
+    wide = wide[present].reset_index()
     wide.columns.name = None
     return wide
 
@@ -77,7 +88,7 @@ _GENERATION_LABEL = "generation n (0 = original distribution)"
 def _regime_lines(ax: Axes, data: pd.DataFrame, label) -> np.ndarray:
     """One solid line per regime (gid = the regime, ``label(regime)``); returns x."""
     x = data["generation"].to_numpy()
-    for regime in REGIMES:
+    for regime in [r for r in REGIMES if r in data.columns]:
         ax.plot(
             x,
             data[regime].to_numpy(),
@@ -247,4 +258,198 @@ def plot_collapse_vocabulary(result: CollapseResult, ax: Axes | None = None) -> 
         f"{s['vocab_samples']:,} tokens/generation, maximum-likelihood refit, "
         f"{s['vocab_chains']} chains",
     )
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# Linear regression: replace, accumulate, fixed budget
+# --------------------------------------------------------------------------------------
+
+
+def plot_linear_collapse_data(result) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_linear_collapse`.
+
+    Columns: ``generation``; one per workflow (``replace``, ``accumulate``,
+    ``accumulate-subsample``: simulated mean test error ``E||w_n - w*||^2``);
+    ``replace_analytic`` and ``accumulate_analytic`` (the closed forms); ``bound``
+    (pi^2/6 times generation 1's closed form, the accumulate ceiling).
+    """
+    curves = result.curves
+    wide = curves.pivot(index="generation", columns="workflow", values="test_error")
+    analytic = curves.pivot(index="generation", columns="workflow", values="analytic")
+    wide.columns.name = None
+    for workflow in ("replace", "accumulate"):
+        if workflow in analytic:
+            wide[f"{workflow}_analytic"] = analytic[workflow]
+    s = result.settings
+    first = s["noise_sd"] ** 2 * s["dim"] / (s["samples"] - s["dim"] - 1)
+    wide["bound"] = np.pi**2 / 6.0 * first
+    return wide.reset_index()
+
+
+def plot_linear_collapse(result, ax: Axes | None = None) -> Figure:
+    """Test error of refitted least squares: replace grows linearly, accumulate stays
+    below pi^2/6 times the first generation's error, a fixed budget degrades slowly.
+
+    Solid: simulated means; dotted black: the closed forms; dashed: the accumulate bound.
+    """
+    data = plot_linear_collapse_data(result)
+    fig, ax = new_figure(ax)
+    x = data["generation"].to_numpy()
+    labels = {
+        "replace": "replace (fit only the newest generated labels)",
+        "accumulate": "accumulate (fit real + every generated label)",
+        "accumulate-subsample": "accumulate, fixed budget (fit a random T of them)",
+    }
+    for workflow, label in labels.items():
+        if workflow in data:
+            ax.plot(
+                x,
+                data[workflow].to_numpy(),
+                color=REGIME_COLORS[workflow],
+                lw=2,
+                label=label,
+                gid=workflow,
+            )
+    for gid in ("replace_analytic", "accumulate_analytic"):
+        if gid in data:
+            label = "closed form" if gid == "replace_analytic" else None
+            _reference_line(ax, x, data, gid, label, lw=1.5)
+    _reference_line(ax, x, data, "bound", "accumulate bound: π²/6 × generation 1", ls="--")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.3g}"))
+    ax.set_xlim(x[0], x[-1])
+    ax.set_xlabel("generation n (1 = fitted on real labels)")
+    ax.set_ylabel("excess test error $E\\|w_n - w^*\\|^2$ (log scale)")
+    ax.set_title("Linear regression: replacing data collapses, accumulating does not")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    s = result.settings
+    add_footer(
+        fig,
+        seed=s["seed"],
+        extra=(
+            f"d = {s['dim']}, T = {s['samples']} labels/generation, noise sd {s['noise_sd']:g}, "
+            f"{s['n_chains']} chains · Dohmatob et al. 2024; Gerstgrasser et al. 2024; "
+            "Kazdan et al. 2025"
+        ),
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# The weight on real data
+# --------------------------------------------------------------------------------------
+
+#: Synthetic samples per real sample shown in the real-weight figure.
+REAL_WEIGHT_RATIOS = (0.5, 1.0, 2.0, 4.0)
+
+
+def plot_real_weight_data(ratios=REAL_WEIGHT_RATIOS, points: int = 199) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_real_weight`.
+
+    Columns: ``weight`` (on real data, 0.005..1); one column ``m/n=<ratio>`` per ratio of
+    synthetic to real samples: the long-run error in units of ``s2/n`` (``n`` real
+    samples per generation). :func:`forecast.collapse_theory.optimal_real_weight` gives
+    each curve's minimum.
+    """
+    from forecast.collapse_theory import stationary_mean_error
+
+    w = np.linspace(0.005, 1.0, points)
+    data = {"weight": w}
+    for ratio in ratios:
+        data[f"m/n={ratio:g}"] = stationary_mean_error(w, 1.0, float(ratio))
+    return pd.DataFrame(data)
+
+
+def plot_real_weight(ratios=REAL_WEIGHT_RATIOS, ax: Axes | None = None) -> Figure:
+    """Long-run error against the weight on fresh real data, one curve per amount of
+    synthetic data; dots mark the minima (1/golden ratio = 0.618 when m = n).
+    """
+    from forecast.collapse_theory import optimal_real_weight, stationary_mean_error
+
+    data = plot_real_weight_data(ratios)
+    fig, ax = new_figure(ax)
+    w = data["weight"].to_numpy()
+    colors = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+    for i, ratio in enumerate(ratios):
+        gid = f"m/n={ratio:g}"
+        color = colors[i % len(colors)]
+        ax.plot(
+            w,
+            data[gid].to_numpy(),
+            color=color,
+            lw=2,
+            gid=gid,
+            label=f"{ratio:g} synthetic per real",
+        )
+        best = optimal_real_weight(1.0, float(ratio))
+        ax.plot([best], [stationary_mean_error(best, 1.0, float(ratio))], "o", color=color)
+    ax.axhline(
+        1.0, color=REGIME_COLORS["analytic"], ls=":", lw=1, label="real data only", gid="real_only"
+    )
+    ax.set_ylim(0, 2.0)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{100 * v:.0f}%"))
+    ax.set_xlabel("weight on fresh real data each generation")
+    ax.set_ylabel("long-run error, in units of (noise variance / real samples)")
+    ax.set_title("The best mix keeps most weight on real data, but not all")
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    add_footer(
+        fig,
+        seed=None,
+        extra="Gaussian mean, n fresh real + m synthetic samples per generation; closed form "
+        "(He, Xu & Cheng 2025); dots: minima",
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# Verification
+# --------------------------------------------------------------------------------------
+
+
+def plot_verification_data(sweep: pd.DataFrame) -> pd.DataFrame:
+    """Plotted numbers of :func:`plot_verification`: ``accuracy``, ``variance_ratio``,
+    ``tail_mass_ratio``, ``surviving_vocab`` (verify regime, last generation), and the
+    ``replace`` regime's values as ``*_replace`` columns (constant)."""
+    verify = sweep[sweep["regime"] == "verify"].reset_index(drop=True)
+    replace = sweep[sweep["regime"] == "replace"].iloc[0]
+    cols = ["variance_ratio", "tail_mass_ratio", "surviving_vocab"]
+    data = verify[["accuracy", *cols]].copy()
+    for c in cols:
+        data[f"{c}_replace"] = float(replace[c])
+    return data
+
+
+def plot_verification(sweep: pd.DataFrame, ax: Axes | None = None, generations=None) -> Figure:
+    """What the verifier's accuracy buys: the fitted variance and the tail mass (ratios
+    to the original, 1 = no collapse) and the surviving vocabulary at the last
+    generation, against accuracy; dotted lines: the same without verification."""
+    data = plot_verification_data(sweep)
+    fig, ax = new_figure(ax)
+    x = data["accuracy"].to_numpy()
+    series = {
+        "variance_ratio": ("fitted variance / original", "#0072B2"),
+        "tail_mass_ratio": ("mass beyond ±3σ₀ / original", "#D55E00"),
+        "surviving_vocab": ("vocabulary still present", "#009E73"),
+    }
+    for col, (label, color) in series.items():
+        ax.plot(x, data[col].to_numpy(), "o-", color=color, lw=2, label=label, gid=col)
+        ax.plot(
+            x,
+            data[f"{col}_replace"].to_numpy(),
+            ":",
+            color=color,
+            lw=1.2,
+            gid=f"{col}_replace",
+            label="no verifier (replace)" if col == "variance_ratio" else None,
+        )
+    ax.set_xlim(0.5, 1.0)
+    ax.set_ylim(0, 1.2)
+    ax.set_xlabel("verifier accuracy (0.5 = coin flip, 1 = perfect)")
+    ax.set_ylabel("at the last generation (1 = as the original)")
+    when = f" after {generations} generations" if generations else ""
+    ax.set_title(f"Verification slows collapse{when}, but cannot bring back lost tokens")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9, ncol=2)
+    add_footer(fig, seed=None, extra="Feng et al. 2024 (verified synthetic data); simulated")
     return fig
