@@ -22,6 +22,9 @@ Public API (imported lazily, so ``import forecast`` does not load PyMC):
   simulator in :mod:`forecast.collapse`, backtests in :mod:`forecast.backtest`.
 - forecast skill: :func:`evaluate_skill` (leave-future-out study at half-yearly origins,
   exact scores, stacking weights; :mod:`forecast.skill`) -> :class:`SkillStudy`.
+- remedies: :func:`what_remedies_buy` (exhaustion date with isolation, verified synthetic
+  data and both; :mod:`forecast.remedies`) -> :class:`RemedyStudy`; the collapse
+  literature's closed forms in :mod:`forecast.collapse_theory`.
 
 Units: tokens for text, decimal years for dates, everywhere inside.
 """
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 _LAZY = {
     "load_training_runs": "forecast.data",
@@ -52,6 +55,8 @@ _LAZY = {
     "ScenarioError": "forecast.errors",
     "ShortHistoryWarning": "forecast.errors",
     "SkillStudy": "forecast.skill",
+    "what_remedies_buy": "forecast.remedies",
+    "RemedyStudy": "forecast.remedies",
 }
 #: Public names that differ from the attribute in their module.
 _ALIASES = {"evaluate_skill": ("forecast.skill", "evaluate")}
@@ -63,11 +68,13 @@ _SUBMODULES = {
     "backtest",
     "baselines",
     "collapse",
+    "collapse_theory",
     "data",
     "demand",
     "exhaustion",
     "pipeline",
     "plots",
+    "remedies",
     "report",
     "scenarios",
     "sensitivity",

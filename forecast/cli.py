@@ -191,6 +191,21 @@ def build_parser() -> argparse.ArgumentParser:
     _sampler_args(p)
 
     p = command(
+        "remedies",
+        "What the remedies buy: exhaustion date with data isolation, verified synthetic data "
+        "at several verifier accuracies, and both, on a web filling with AI-written text.",
+        "  forecast remedies\n  forecast remedies --accuracies 0.5,0.9 --draws 50000 --json\n",
+    )
+    p.add_argument(
+        "--accuracies",
+        metavar="A,B,...",
+        help="verifier accuracies, each 0.5 to 1 (default: 0.6,0.75,0.9,1)",
+    )
+    p.add_argument("--json", action="store_true", help="print the study as JSON")
+    _add_common(p)
+    _sampler_args(p)
+
+    p = command(
         "fit",
         "Fit the demand models: growth per year (95% interval), sampler health, LOO weights.",
         "  forecast fit\n  forecast fit --models notable_ai_models.csv --seed 3 --json\n",
@@ -497,6 +512,36 @@ def cmd_data(args) -> int:
     return EXIT_USAGE
 
 
+def cmd_remedies(args) -> int:
+    from forecast.remedies import REMEDY_ACCURACIES, what_remedies_buy
+
+    accuracies = REMEDY_ACCURACIES
+    if args.accuracies is not None:
+        try:
+            accuracies = tuple(float(a) for a in _comma_list(args.accuracies))
+        except ValueError:
+            raise ForecastError(
+                f"--accuracies: expected numbers separated by commas, got {args.accuracies!r}"
+            ) from None
+        bad = [a for a in accuracies if not 0.5 <= a <= 1.0]
+        if bad or not accuracies:
+            raise ForecastError(f"--accuracies: each must be between 0.5 and 1, got {bad}")
+    models = _models(args)
+    demand = _demand(args, models)
+    study = what_remedies_buy(
+        demand,
+        accuracies=accuracies,
+        draws=args.draws or 20_000,
+        seed=0 if args.seed is None else args.seed,
+        progress=_progress(args),
+    )
+    if args.json:
+        _print_json(study.to_json_dict())
+    else:
+        print(study)
+    return EXIT_OK
+
+
 def cmd_collapse(args) -> int:
     from forecast.collapse import simulate
     from forecast.collapse_theory import real_weight_table, simulate_linear_regression
@@ -640,6 +685,7 @@ COMMANDS = {
     "scenarios": cmd_scenarios,
     "data": cmd_data,
     "collapse": cmd_collapse,
+    "remedies": cmd_remedies,
     "report": cmd_report,
     "backtest": cmd_backtest,
 }

@@ -481,7 +481,7 @@ TOML_REJECTED = [
     (
         "consent_string",
         'name = "x"\n[stock]\nconsent_restriction = "yes"\n',
-        "true, false or a table",
+        "true, false, a number, or a table",
     ),
     (
         "lever_value_string",
