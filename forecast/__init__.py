@@ -11,12 +11,15 @@ Public API (imported lazily, so ``import forecast`` does not load PyMC):
 
 - data: :func:`load_training_runs`, :func:`load_models` (project schema or Epoch AI's
   CSV, auto-detected), :func:`check_models_file`; units in :mod:`forecast.units`.
-- demand: :func:`fit_demand` -> :class:`DemandSet`; model classes in
+- demand: :func:`fit_demand` -> :class:`DemandSet` (``.save(dir)``, :func:`load_demand`);
+  model classes in
   :mod:`forecast.demand` (``ExponentialTrend``, ``FrontierTrend``, ``SlowdownTrend``,
   ``RandomWalkSlopeTrend``, ``ComputeTrend``); baselines in :mod:`forecast.baselines`.
 - stock: :class:`Epoch2024Stock`, :class:`Epoch2022HighQualityStock` (:mod:`forecast.stock`).
 - exhaustion: :func:`forecast.exhaustion.exhaustion` (first crossing per joint draw).
-- scenarios: :func:`load_scenario`, :func:`run_scenario` -> :class:`ScenarioResult`;
+- scenarios: :func:`load_scenario`, :func:`run_scenario` -> :class:`ScenarioResult`,
+  :func:`run_scenarios` for several at once; ``result.save(path)`` / :func:`load_result`
+  (exact JSON round trip);
   :func:`compare` puts results side by side (numeric: quantiles, P(by year), shares).
 - figures in :mod:`forecast.plots`, the report in :mod:`forecast.report`, the collapse
   simulator in :mod:`forecast.collapse`, backtests in :mod:`forecast.backtest`.
@@ -42,6 +45,9 @@ _LAZY = {
     "fit_demand": "forecast.pipeline",
     "DemandSet": "forecast.pipeline",
     "run_scenario": "forecast.pipeline",
+    "run_scenarios": "forecast.pipeline",
+    "load_demand": "forecast.pipeline",
+    "load_result": "forecast.pipeline",
     "compare": "forecast.pipeline",
     "ScenarioResult": "forecast.pipeline",
     "reproduction_table": "forecast.pipeline",

@@ -15,20 +15,22 @@ and the report need.
 from __future__ import annotations
 
 import html
+import json
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from forecast import __version__, baselines
+from forecast import __version__, baselines, persist
 from forecast import demand as dm
 from forecast.errors import ForecastError, require_type
 from forecast.exhaustion import ExhaustionResult, epoch_quantile_clipping, exhaustion_chunked
-from forecast.scenarios import Scenario, load_scenario
+from forecast.scenarios import Scenario, load_scenario, override_name
 from forecast.units import monthly_grid, words_to_tokens
 
 #: Quantile levels reported for demand and stock bands (median, 50/80/90/95% intervals).
@@ -123,8 +125,71 @@ class DemandSet:
     def __repr__(self) -> str:
         return "DemandSet\n" + self.summary().to_string(index=False, float_format=_fmt3)
 
+    _MARKER = "demand.json"
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the set to the directory ``path``: one netCDF file per fit
+        (:meth:`forecast.demand.DemandFit.save`), the models table, the LOO comparison,
+        the default mix and the Epoch bootstrap in ``demand.json``. Atomic; an existing
+        directory is replaced only with ``overwrite=True`` and only if it holds a saved
+        set. Read it back with :func:`load_demand`; projections are then identical."""
+        avg_names = [next(k for k, f in self.fits.items() if f is fit) for fit in self.average.fits]
+        meta = {
+            "format": "forecast.DemandSet",
+            "forecast_version": __version__,
+            "fits": {name: f"fit_{i}.nc" for i, name in enumerate(self.fits)},
+            "average": {
+                "name": self.average.name,
+                "fits": avg_names,
+                "weights": [float(w) for w in self.average.weights],
+            },
+            "comparison": persist.frame_to_json(self.comparison),
+            "models": persist.frame_to_json(self.models),
+            "epoch_bootstrap": {
+                "slopes": persist.array_to_json(self.epoch_bootstrap.slopes),
+                "start_year": self.epoch_bootstrap.start_year,
+                "start_low": self.epoch_bootstrap.start_low,
+                "start_high": self.epoch_bootstrap.start_high,
+            },
+        }
+
+        def fill(tmp: Path) -> None:
+            for name, file in meta["fits"].items():
+                self.fits[name].save(tmp / file)
+            text = json.dumps(meta, default=persist.json_default, allow_nan=False, indent=1)
+            (tmp / self._MARKER).write_text(text, encoding="utf-8")
+
+        return persist.write_directory_atomic(path, fill, marker=self._MARKER, overwrite=overwrite)
+
     def _repr_html_(self) -> str:
         return "<b>DemandSet</b>" + self.summary().to_html(index=False, float_format=_fmt3)
+
+
+def load_demand(path: str | Path) -> DemandSet:
+    """Read a set written by :meth:`DemandSet.save` (no sampling; same projections)."""
+    path = Path(path).expanduser()
+    meta = persist.read_json_file(path / DemandSet._MARKER, "forecast.DemandSet")
+    try:
+        fits = {name: dm.load_fit(path / file) for name, file in meta["fits"].items()}
+        avg = meta["average"]
+        average = dm.ModelAverage([fits[n] for n in avg["fits"]], avg["weights"], avg["name"])
+        boot = meta["epoch_bootstrap"]
+        epoch = baselines.EpochBootstrap(
+            slopes=persist.array_from_json(boot["slopes"]),
+            start_year=boot["start_year"],
+            start_low=boot["start_low"],
+            start_high=boot["start_high"],
+        )
+        models = persist.frame_from_json(meta["models"])
+        comparison = persist.frame_from_json(meta["comparison"])
+    except KeyError as exc:
+        raise ForecastError(f"{path}: saved demand set is missing {exc}") from None
+    return DemandSet(models, fits, comparison, average, epoch)
+
+
+def load_result(path: str | Path) -> ScenarioResult:
+    """Read a result written by :meth:`ScenarioResult.save`."""
+    return ScenarioResult.from_json(Path(path))
 
 
 def demand_models_needed(scenario: Scenario) -> tuple[str, ...]:
@@ -359,6 +424,83 @@ class ScenarioResult:
     def __repr__(self) -> str:
         return f"ScenarioResult '{self.name}'\n" + self.summary().to_string(index=False)
 
+    # -- saving and loading: exact round trip ------------------------------------------------
+
+    _FORMAT = "forecast.ScenarioResult"
+
+    def to_json(self) -> str:
+        """Everything in the result as JSON text; :meth:`from_json` reads it back equal
+        (per-draw arrays exact, as base64 float64). About 3.5 MB for 100,000 draws."""
+        ex = self.exhaustion
+        payload = {
+            "format": self._FORMAT,
+            "forecast_version": __version__,
+            "scenario": self.scenario.to_dict(),
+            "scenario_source": self.scenario.source,
+            "exhaustion": {
+                "years": persist.array_to_json(ex.years),
+                "exhaustion_year": persist.array_to_json(ex.exhaustion_year),
+                "already_exhausted": persist.array_to_json(ex.already_exhausted),
+                "stock_at_crossing": persist.array_to_json(ex.stock_at_crossing),
+                "demand_at_crossing": persist.array_to_json(ex.demand_at_crossing),
+                "horizon": float(ex.horizon),
+            },
+            "demand_bands": persist.frame_to_json(self.demand_bands),
+            "stock_bands": persist.frame_to_json(self.stock_bands),
+            "stock_steps": persist.frame_to_json(self.stock_steps),
+            "demand_growth_oom": persist.array_to_json(self.demand_growth_oom),
+            "epoch_procedure": self.epoch_procedure,
+            "models": persist.frame_to_json(self.models),
+            "diagnostics": persist.frame_to_json(self.diagnostics),
+            "seed": int(self.seed),
+            "draws": int(self.draws),
+        }
+        return json.dumps(payload, default=persist.json_default, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, source: str | Path) -> ScenarioResult:
+        """A result from :meth:`to_json` text or from a file written by :meth:`save`."""
+        from forecast.scenarios import from_dict
+
+        if isinstance(source, Path) or not str(source).lstrip().startswith("{"):
+            payload = persist.read_json_file(source, cls._FORMAT)
+        else:
+            payload = json.loads(source)
+            if payload.get("format") != cls._FORMAT:
+                raise ForecastError(f"not a {cls._FORMAT} JSON text")
+        try:
+            e = payload["exhaustion"]
+            exhaustion = ExhaustionResult(
+                years=persist.array_from_json(e["years"]),
+                exhaustion_year=persist.array_from_json(e["exhaustion_year"]),
+                already_exhausted=persist.array_from_json(e["already_exhausted"]),
+                stock_at_crossing=persist.array_from_json(e["stock_at_crossing"]),
+                demand_at_crossing=persist.array_from_json(e["demand_at_crossing"]),
+                horizon=float(e["horizon"]),
+            )
+            return cls(
+                scenario=from_dict(
+                    payload["scenario"], source=payload.get("scenario_source", "<saved result>")
+                ),
+                exhaustion=exhaustion,
+                demand_bands=persist.frame_from_json(payload["demand_bands"]),
+                stock_bands=persist.frame_from_json(payload["stock_bands"]),
+                stock_steps=persist.frame_from_json(payload["stock_steps"]),
+                demand_growth_oom=persist.array_from_json(payload["demand_growth_oom"]),
+                epoch_procedure=payload["epoch_procedure"],
+                models=persist.frame_from_json(payload["models"]),
+                diagnostics=persist.frame_from_json(payload["diagnostics"]),
+                seed=int(payload["seed"]),
+                draws=int(payload["draws"]),
+            )
+        except KeyError as exc:
+            raise ForecastError(f"saved result is missing {exc}") from None
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write :meth:`to_json` to ``path`` (atomic; an existing file only with
+        ``overwrite=True``). Read it back with :meth:`from_json` or ``forecast.load_result``."""
+        return persist.write_text_atomic(path, self.to_json(), overwrite=overwrite)
+
     def _repr_html_(self) -> str:
         return f"<b>ScenarioResult: {html.escape(self.name)}</b>" + self.summary().to_html(
             index=False
@@ -408,7 +550,7 @@ def check_inputs(models=None, demand=None) -> None:
     )
 
 
-def _prepare(scenario, demand, draws, seed, models, progress, overrides):
+def _prepare(scenario, demand, draws, seed, models, progress, overrides, name=None):
     check_inputs(models, demand)
     scenario = load_scenario(scenario)
     changes = dict(overrides)
@@ -416,7 +558,8 @@ def _prepare(scenario, demand, draws, seed, models, progress, overrides):
         changes["draws"] = int(draws)
     if seed is not None:
         changes["seed"] = int(seed)
-    if changes:
+    if name is not None or changes:
+        changes["name"] = name if name is not None else override_name(scenario.name, changes)
         scenario = scenario.with_overrides(**changes)
     if demand is None and scenario.demand.model != "epoch2022":
         demand = fit_demand(models, names=demand_models_needed(scenario), progress=progress)
@@ -436,12 +579,34 @@ def _at_data_date(scenario: Scenario, demand: DemandSet | None, models=None) -> 
     return scenario.at_data_date(float(models["year"].max()))
 
 
-def simulate_exhaustion(scenario: Scenario, demand: DemandSet | None) -> ExhaustionResult:
+def _stock_model(scenario: Scenario, stock=None):
+    """The scenario's stock model, or the user's: a stock model object (anything with
+    ``sample_parameters``, ``trajectories`` and ``sample_components``, such as
+    :class:`forecast.stock.Epoch2024Stock`) or the path of an estimates table, which
+    replaces the bundled one under the scenario's levers."""
+    if stock is None:
+        return scenario.stock.build()
+    if isinstance(stock, str | Path):
+        return replace(scenario.stock, estimates=str(Path(stock).expanduser())).build()
+    needed = ("sample_parameters", "trajectories", "sample_components")
+    missing = [m for m in needed if not callable(getattr(stock, m, None))]
+    if missing:
+        raise ForecastError(
+            f"stock must be a stock model (e.g. forecast.Epoch2024Stock(...)) or the path of "
+            f"an estimates CSV; {type(stock).__name__} has no {', '.join(missing)}"
+        )
+    return stock
+
+
+def simulate_exhaustion(
+    scenario: Scenario, demand: DemandSet | None, stock=None
+) -> ExhaustionResult:
     """The exhaustion-date draws alone: joint demand and stock trajectories on a monthly
     grid from ``scenario.start`` to ``scenario.horizon``, first crossing per draw, in
-    chunks of 10,000 draws (same scenario seed, same numbers)."""
+    chunks of 10,000 draws (same scenario seed, same numbers). ``stock``: see
+    :func:`run_scenario`."""
     scenario = _at_data_date(scenario, demand)
-    stock_model = scenario.stock.build()
+    stock_model = _stock_model(scenario, stock)
     project = demand_projector(scenario, demand)
     # The grid starts at the start date itself (the data date by default), so "already
     # exhausted" means exhausted at that date, then runs on the first of each month.
@@ -468,22 +633,38 @@ def run_scenario(
     seed: int | None = None,
     models: pd.DataFrame | None = None,
     progress: Progress = _silent,
+    name: str | None = None,
+    stock=None,
     **overrides,
 ) -> ScenarioResult:
     """Run one scenario: joint draws of demand and stock, first crossing per draw.
 
     ``demand`` is a :class:`DemandSet` (fitted once, reused across scenarios); it is
     fitted with default settings when omitted. ``draws`` / ``seed`` / dotted
-    ``overrides`` (``**{"demand.overtraining": 5}``) change the scenario.
+    ``overrides`` (``**{"demand.overtraining": 5}``) change the scenario; a lever override
+    renames it (``"baseline [demand.overtraining=5]"``) unless ``name`` is given.
+    ``stock``: your own stock, either a stock model object (e.g.
+    ``forecast.Epoch2024Stock(quality_fraction=0.3)``, or any object with
+    ``sample_parameters``, ``trajectories`` and ``sample_components``) used instead of the
+    scenario's, or the path of an estimates CSV (the layout of data/stock_estimates.csv)
+    used under the scenario's levers.
     """
-    scenario, demand = _prepare(scenario, demand, draws, seed, models, progress, overrides)
+    if isinstance(stock, str | Path):  # recorded in the scenario (and its name)
+        overrides["stock.estimates"] = str(Path(stock).expanduser().resolve())
+        stock = None
+    elif stock is not None and name is None:
+        base = load_scenario(scenario).name
+        name = override_name(base, {**overrides, "stock": type(stock).__name__})
+    scenario, demand = _prepare(
+        scenario, demand, draws, seed, models, progress, overrides, name=name
+    )
     if models is None:
         from forecast.data import load_training_runs
 
         models = demand.models if demand is not None else load_training_runs()
     progress(f"{scenario.name}: {scenario.draws:,} joint draws of demand and stock")
-    result = simulate_exhaustion(scenario, demand)
-    stock_model = scenario.stock.build()
+    stock_model = _stock_model(scenario, stock)
+    result = simulate_exhaustion(scenario, demand, stock_model)
     project = demand_projector(scenario, demand)
 
     # Bands by year for figures and tables (a quarterly grid, fewer draws, same seed).
@@ -520,6 +701,63 @@ def run_scenario(
         seed=scenario.seed,
         draws=scenario.draws,
     )
+
+
+def run_scenarios(
+    scenarios,
+    demand: DemandSet | None = None,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    models: pd.DataFrame | None = None,
+    progress: Progress = _silent,
+    workers: int = 1,
+) -> list[ScenarioResult]:
+    """Run several scenarios on one demand fit; results in the order given.
+
+    ``scenarios``: names, TOML paths, :class:`~forecast.scenarios.Scenario` objects, or
+    ``(scenario, {"demand.overtraining": 5, ...})`` pairs (renamed as in
+    :func:`run_scenario`; put ``"name"`` in the dict to choose the name). ``demand`` is
+    fitted once when omitted (only the models the scenarios need). ``draws`` / ``seed``
+    apply to all. ``workers`` > 1 runs scenarios in threads (numpy releases the GIL; on 2
+    cores, seven built-ins at 100,000 draws took 21.7 s with 2 workers and 25.6 s with
+    1); the numbers do not depend on it. ``progress`` gets one line per scenario.
+    """
+    items = []
+    for item in scenarios:
+        if isinstance(item, tuple):
+            if len(item) != 2 or not isinstance(item[1], dict):
+                raise ForecastError(
+                    "each scenario is a name, a path, a Scenario or a (scenario, {overrides}) "
+                    f"pair; got {item!r}"
+                )
+            overrides = dict(item[1])
+            items.append((load_scenario(item[0]), overrides.pop("name", None), overrides))
+        else:
+            items.append((load_scenario(item), None, {}))
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ForecastError(f"workers must be a positive integer, got {workers!r}")
+    check_inputs(models, demand)
+    if demand is None:
+        needed = sorted(
+            {m for sc, _, ov in items for m in demand_models_needed(sc.with_overrides(**ov))}
+        )
+        if needed:
+            demand = fit_demand(models, names=tuple(needed), progress=progress)
+
+    def one(i: int) -> ScenarioResult:
+        scenario, name, overrides = items[i]
+        progress(f"scenario {i + 1}/{len(items)}: {name or scenario.name}")
+        return run_scenario(
+            scenario, demand, draws=draws, seed=seed, models=models, name=name, **overrides
+        )
+
+    if workers == 1 or len(items) < 2:
+        return [one(i) for i in range(len(items))]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, range(len(items))))
 
 
 def _steps_frame(components: xr.Dataset) -> pd.DataFrame:

@@ -75,6 +75,7 @@ _TOP_KEYS = {"name", "description", "extends", "start", "horizon", "draws", "see
 _DEMAND_KEYS = {"model", "overtraining", "overtraining_from", "tokens_per_parameter"}
 _STOCK_KEYS = {
     "model",
+    "estimates",
     "quality_fraction",
     "stock_growth",
     "repetition",
@@ -130,9 +131,20 @@ class StockSpec:
     contamination: Any = None
     isolation: Any = None
     synthetic: Any = None
+    #: Path of a stock-estimates table (the layout of data/stock_estimates.csv); None =
+    #: the bundled one. In a TOML file a relative path is relative to that file.
+    estimates: str | None = None
 
     def __post_init__(self) -> None:
         _choice("stock.model", self.model, STOCK_MODELS)
+        if self.estimates is not None:
+            if not isinstance(self.estimates, str | Path):
+                raise ScenarioError(
+                    f"stock.estimates must be the path of a CSV file, got {self.estimates!r}"
+                )
+            from forecast.stock import load_stock_estimates
+
+            load_stock_estimates(Path(self.estimates))  # DataError names file, row, column
         if self.repetition is not None:
             _choice("stock.repetition", self.repetition, REPETITION)
         _spec("stock.quality_fraction", self.quality_fraction, 0.0, 1.0)
@@ -155,6 +167,8 @@ class StockSpec:
                 kwargs[key] = tuple(value) if isinstance(value, list) else value
         if self.repetition is not None:
             kwargs["repetition"] = self.repetition
+        if self.estimates is not None:
+            kwargs["estimates_path"] = str(self.estimates)
         levers = {
             "consent_restriction": stock.ConsentPath,
             "contamination": stock.ContaminationPath,
@@ -260,13 +274,39 @@ class Scenario:
         return replace(self, start=round(float(data_year), 4))
 
     def with_overrides(self, **changes) -> Scenario:
-        """A copy with top-level or dotted changes, e.g. ``{"demand.overtraining": 5}``."""
+        """A copy with top-level or dotted changes, e.g. ``{"demand.overtraining": 5}``.
+
+        The name is kept; :func:`forecast.run_scenario` renames a scenario whose levers
+        changed (:func:`override_name`)."""
         data = self.to_dict()
+        keys = {key.replace("__", ".") for key in changes}
+        if "stock.repetition" in keys and "stock.epochs" not in keys:
+            # As with ``extends``: epochs belong to the repetition they were set with.
+            data.get("stock", {}).pop("epochs", None)
         for key, value in changes.items():
             section, _, leaf = key.replace("__", ".").rpartition(".")
             target = data.setdefault(section, {}) if section else data
             target[leaf] = value
         return from_dict(data, source=self.source)
+
+
+#: Overrides that change how a scenario is sampled, not what it assumes: no new name.
+SAMPLING_KEYS = ("draws", "seed", "start", "horizon", "name", "description")
+
+
+def override_name(name: str, overrides: dict) -> str:
+    """``"baseline [demand.overtraining=10]"``: the name of a scenario whose levers changed.
+
+    Keys in :data:`SAMPLING_KEYS` do not count; with no lever change the name is kept.
+    """
+    levers = {k: v for k, v in overrides.items() if k.replace("__", ".") not in SAMPLING_KEYS}
+    if not levers:
+        return name
+    parts = ", ".join(
+        f"{k.replace('__', '.')}={v!r}" if isinstance(v, str) else f"{k.replace('__', '.')}={v}"
+        for k, v in sorted(levers.items())
+    )
+    return f"{name} [{parts}]"
 
 
 def from_dict(data: dict, source: str = "<dict>") -> Scenario:
@@ -316,8 +356,16 @@ def from_dict(data: dict, source: str = "<dict>") -> Scenario:
         data = merged
     unknown = set(data) - _TOP_KEYS - set(_SECTIONS)
     if unknown:
+        hints = [
+            f"{section}.{key}"
+            for key in sorted(unknown)
+            for section, allowed in _SECTIONS.items()
+            if key in allowed
+        ]
+        hint = f"; did you mean {', '.join(map(repr, hints))}?" if hints else ""
         raise ScenarioError(
-            f"{source}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS | set(_SECTIONS))}"
+            f"{source}: unknown key(s) {sorted(unknown)}{hint} "
+            f"(allowed: {sorted(_TOP_KEYS | set(_SECTIONS))})"
         )
     for section, allowed in _SECTIONS.items():
         value = data.get(section, {})
@@ -328,6 +376,13 @@ def from_dict(data: dict, source: str = "<dict>") -> Scenario:
             raise ScenarioError(
                 f"{source}: unknown key(s) {sorted(bad)} in [{section}]; allowed: {sorted(allowed)}"
             )
+    estimates = data.get("stock", {}).get("estimates")
+    if isinstance(estimates, str) and not Path(estimates).is_absolute():
+        here = Path(source)
+        # A file's relative path is relative to that file; a dict's (Python) to the
+        # working directory.
+        base = here.parent if here.is_file() else Path.cwd()
+        data["stock"]["estimates"] = str((base / estimates).resolve())
     if "name" not in data:
         raise ScenarioError(f"{source}: missing required key 'name'")
     try:

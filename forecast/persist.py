@@ -1,0 +1,183 @@
+"""Saving and loading results: exact, JSON-based, never overwriting unasked.
+
+Arrays of draws are stored as base64 of little-endian float64 (exact, and smaller than
+decimal text); tables column by column the same way (dates as int64 nanoseconds, text as
+lists). Every write goes to a temporary sibling first and is renamed into place, so a crash
+leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import ForecastError
+
+__all__ = [
+    "array_from_json",
+    "array_to_json",
+    "frame_from_json",
+    "frame_to_json",
+    "json_default",
+    "read_json_file",
+    "write_directory_atomic",
+    "write_text_atomic",
+]
+
+
+def array_to_json(values) -> dict[str, Any]:
+    """``{"dtype", "shape", "base64"}`` of a numeric or boolean array, exact."""
+    arr = np.asarray(values)
+    if arr.dtype == bool:
+        dtype = "<?"
+    elif np.issubdtype(arr.dtype, np.integer):
+        dtype = "<i8"
+    else:
+        dtype = "<f8"
+    data = np.ascontiguousarray(arr, dtype=dtype)
+    return {
+        "dtype": dtype,
+        "shape": list(arr.shape),
+        "base64": base64.b64encode(data.tobytes()).decode("ascii"),
+    }
+
+
+def array_from_json(payload: dict[str, Any]) -> np.ndarray:
+    """Inverse of :func:`array_to_json`."""
+    try:
+        if payload["dtype"] not in ("<?", "<i8", "<f8"):
+            raise ValueError(f"dtype {payload['dtype']!r}")
+        raw = base64.b64decode(payload["base64"], validate=True)
+        arr = np.frombuffer(raw, dtype=np.dtype(payload["dtype"])).copy()
+        return arr.reshape(payload["shape"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ForecastError(f"not a stored array ({exc})") from None
+
+
+def frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
+    """A DataFrame column by column, exact: numbers and booleans as :func:`array_to_json`,
+    dates as int64 nanoseconds, anything else as a list (missing values as None).
+    Column order, names and ``attrs`` (plain values only) are kept; the index is not."""
+    columns = []
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            kind, data = "datetime", array_to_json(col.to_numpy("datetime64[ns]").view("i8"))
+        elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            kind, data = "array", array_to_json(col.to_numpy())
+        else:
+            kind = "list"
+            data = [
+                None if (v is None or (isinstance(v, float) and np.isnan(v))) else v
+                for v in col.astype(object).tolist()
+            ]
+        columns.append({"name": name, "kind": kind, "data": data})
+    attrs = {k: v for k, v in frame.attrs.items() if isinstance(v, str | int | float | bool)}
+    return {"columns": columns, "attrs": attrs, "rows": len(frame)}
+
+
+def frame_from_json(payload: dict[str, Any]) -> pd.DataFrame:
+    """Inverse of :func:`frame_to_json` (a plain range index)."""
+    try:
+        data = {}
+        for col in payload["columns"]:
+            if col["kind"] == "datetime":
+                data[col["name"]] = array_from_json(col["data"]).view("datetime64[ns]")
+            elif col["kind"] == "array":
+                data[col["name"]] = array_from_json(col["data"])
+            else:
+                data[col["name"]] = pd.Series(col["data"], dtype=object)
+        frame = pd.DataFrame(data, index=pd.RangeIndex(payload["rows"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ForecastError(f"not a stored table ({exc})") from None
+    frame.attrs.update(payload.get("attrs", {}))
+    return frame
+
+
+def json_default(obj):
+    """``json.dumps`` default for numpy scalars and arrays (NaN and inf become None)."""
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        value = float(obj)
+        return value if np.isfinite(value) else None
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _check_target(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise ForecastError(f"{path} exists; pass overwrite=True to replace it")
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
+    """Write ``text`` to ``path`` through a temporary sibling renamed into place."""
+    path = Path(path).expanduser()
+    _check_target(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_directory_atomic(
+    path: str | os.PathLike, fill, *, marker: str, overwrite: bool = False
+) -> Path:
+    """Build a directory with ``fill(tmp_dir)`` and rename it to ``path``.
+
+    An existing ``path`` is replaced only with ``overwrite=True`` and only if it holds
+    ``marker`` (a directory this function wrote before), never any other directory.
+    """
+    path = Path(path).expanduser()
+    _check_target(path, overwrite)
+    if path.exists() and not (path.is_dir() and (path / marker).is_file()):
+        raise ForecastError(
+            f"{path} exists and was not written by forecast (no {marker}); not replacing it"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        fill(tmp)
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            old.rmdir()
+            path.rename(old)
+            tmp.rename(path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def read_json_file(path: str | os.PathLike, expected_format: str) -> dict[str, Any]:
+    """Read a JSON file written by forecast and check its ``format`` field."""
+    path = Path(path).expanduser()
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ForecastError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ForecastError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != expected_format:
+        raise ForecastError(f"{path}: not a {expected_format} file")
+    return payload
