@@ -223,3 +223,88 @@ def test_figures_have_footer_and_titles(scenario_results, bundled_demand):
         assert fig.axes[0].get_title()
         assert fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel()
     assert isinstance(plot_main_data(scenario_results), pd.DataFrame)
+
+
+# --- figures placed on the user's own Axes (issue 18) -------------------------------------
+
+
+def _inside(fig: Figure, ax) -> list[str]:
+    """Unclipped texts and the legend that end up outside ``ax`` (display pixels). Texts
+    clipped to the axes cannot draw outside them."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    artists = [t for t in ax.texts if t.get_visible() and t.get_text() and not t.get_clip_on()]
+    if ax.get_legend() is not None:
+        artists.append(ax.get_legend())
+    out = []
+    for artist in artists:
+        ext = artist.get_window_extent(renderer)
+        if ext.x0 < box.x0 - 1 or ext.x1 > box.x1 + 1 or ext.y0 < box.y0 - 1 or ext.y1 > box.y1 + 1:
+            out.append(getattr(artist, "get_text", lambda: "legend")())
+    return out
+
+
+@pytest.mark.parametrize("plot", [plot_main, plot_prob_exhausted])
+def test_on_users_axes_nothing_outside_and_no_footer(scenario_results, plot):
+    fig = Figure(figsize=(12, 4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    plot(scenario_results, ax=left)
+    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID]
+    assert left.get_legend() is not None
+    assert _inside(fig, left) == []
+    assert right.get_legend() is None and not right.texts
+
+
+def test_labels_title_legend_and_footer_options(scenario_results):
+    names = [r.name for r in scenario_results]
+    fig = plot_main(
+        scenario_results,
+        labels={names[0]: "Our central case"},
+        title="My title",
+        legend=None,
+        footer=False,
+    )
+    ax = fig.axes[0]
+    assert ax.get_title() == "My title" and ax.get_legend() is None
+    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID]
+    assert any(t.get_text().startswith("Our central case:") for t in ax.texts)
+    fig = plot_prob_exhausted(scenario_results, labels=["a", "b", "c"], legend="outside")
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert [t.split(" (")[0] for t in texts] == ["a", "b", "c"]
+    assert _footer(fig)  # a new figure keeps its footer
+    with pytest.raises(ValueError, match="labels: 2 given for 3 results"):
+        plot_prob_exhausted(scenario_results, labels=["a", "b"])
+    with pytest.raises(ValueError, match="legend must be one of"):
+        plot_main(scenario_results, legend="left")
+    fig = Figure()
+    plot_main(scenario_results, ax=fig.add_subplot(), footer=True)
+    assert _footer(fig)
+
+
+def test_prob_exhausted_ticks_levels_and_bare_results(scenario_results):
+    fig = plot_prob_exhausted(scenario_results, levels=(0.25, 0.75))
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    ticks = ax.get_xticks()
+    assert np.allclose(ticks, np.round(ticks))  # whole years, never 2027.5
+    assert sorted(t.get_text() for t in ax.texts) == ["25%", "75%"]
+    bare = [r.exhaustion for r in scenario_results[:2]]
+    fig = plot_prob_exhausted(bare)
+    assert {ln.get_gid() for ln in fig.axes[0].get_lines() if ln.get_gid()} == {
+        "result",
+        "result 2",
+    }
+    assert list(plot_prob_exhausted_data(bare).columns) == ["year", "result", "result 2"]
+    with pytest.raises(TypeError, match="plot_main needs ScenarioResult"):
+        plot_main(bare)
+
+
+def test_interval_marker_only_when_the_interval_continues(scenario_results):
+    fig = plot_main(scenario_results, xlim=(2018, 2100))
+    markers = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == ">"]
+    continuing = [r for r in scenario_results if not np.isfinite(r.exhaustion.quantile(0.9))]
+    assert len(markers) == len(continuing)

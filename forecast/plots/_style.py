@@ -8,6 +8,7 @@ alive by pyplot's figure manager and are not shown twice in notebooks.
 from __future__ import annotations
 
 import math
+import weakref
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -66,6 +67,22 @@ def token_formatter() -> FuncFormatter:
     return FuncFormatter(format_tokens)
 
 
+#: Figures made by :func:`new_figure`: only these get a footer unless one is asked for.
+_OWNED: weakref.WeakSet = weakref.WeakSet()
+
+
+def owned_figure(**kwargs) -> Figure:
+    """A new matplotlib Figure that this package owns (it gets the footer)."""
+    fig = Figure(**kwargs)
+    _OWNED.add(fig)
+    return fig
+
+
+def owns(fig: Figure) -> bool:
+    """True when ``fig`` was made by this package (not a figure the user passed an Axes of)."""
+    return fig in _OWNED
+
+
 def new_figure(
     ax: Axes | None = None, figsize: tuple[float, float] = (8, 5)
 ) -> tuple[Figure, Axes]:
@@ -75,7 +92,7 @@ def new_figure(
     """
     if ax is not None:
         return ax.figure, ax
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = owned_figure(figsize=figsize, layout="constrained")
     fig.get_layout_engine().set(rect=(0.0, 0.04, 1.0, 0.96))
     ax = fig.add_subplot()
     ax.grid(True, which="major", alpha=0.3, linewidth=0.6)
@@ -117,14 +134,20 @@ def add_footer(
     seed: int | None = None,
     scenario: str | None = None,
     extra: str | None = None,
+    show: bool | None = None,
 ):
     """Write the provenance footer small at the bottom-left of ``fig``; returns the Text.
 
     A figure has at most one footer: calling this again replaces the earlier one.
+    ``show``: None (default) draws it only on figures this package made, never on a
+    figure whose Axes the user passed in (it would sit over their x-labels); True or False
+    force it. Returns None when not drawn.
     """
     for text in list(fig.texts):
         if text.get_gid() == FOOTER_GID:
             text.remove()
+    if not (owns(fig) if show is None else show):
+        return None
     return fig.text(
         0.01,
         0.008,

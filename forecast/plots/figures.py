@@ -11,7 +11,10 @@ Token axes are log scale with T (1e12) / P (1e15) labels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +22,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator, MultipleLocator, NullFormatter
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    MultipleLocator,
+    NullFormatter,
+)
 
 from forecast.plots._style import (
     SCENARIO_COLORS,
@@ -27,6 +36,8 @@ from forecast.plots._style import (
     format_tokens,
     interval_note,
     new_figure,
+    owned_figure,
+    owns,
     token_formatter,
 )
 from forecast.safety import plot_label
@@ -105,6 +116,64 @@ def _as_list(results) -> list:
     return [results]
 
 
+@dataclass
+class _BareResult:
+    """An :class:`~forecast.exhaustion.ExhaustionResult` dressed as a scenario result for
+    the figures that need only the exhaustion dates."""
+
+    exhaustion: Any
+    name: str
+
+    @property
+    def draws(self) -> int:
+        return int(self.exhaustion.exhaustion_year.size)
+
+    seed = None
+    data_date = None
+
+    @property
+    def scenario(self):
+        return SimpleNamespace(start=float(self.exhaustion.years[0]), published={})
+
+
+def _as_results(results) -> list:
+    """Scenario results as given; bare ExhaustionResults wrapped (named "result", "result 2", ...)."""
+    from forecast.exhaustion import ExhaustionResult
+
+    out = []
+    for i, r in enumerate(_as_list(results)):
+        if isinstance(r, ExhaustionResult):
+            r = _BareResult(r, "result" if i == 0 else f"result {i + 1}")
+        out.append(r)
+    return out
+
+
+def _display_labels(results: list, labels) -> list[str]:
+    """One display label per result: ``labels`` as a list (same length) or a mapping from
+    result name to label; default the result names."""
+    if labels is None:
+        return [r.name for r in results]
+    if isinstance(labels, Mapping):
+        return [str(labels.get(r.name, r.name)) for r in results]
+    labels = [str(label) for label in labels]
+    if len(labels) != len(results):
+        raise ValueError(f"labels: {len(labels)} given for {len(results)} results")
+    return labels
+
+
+LEGEND_PLACES = ("auto", "inside", "outside", None)
+
+
+def _legend_place(legend, fig: Figure, own_default: str) -> str | None:
+    """``"auto"`` is ``own_default`` on a figure this package made, else ``"inside"``:
+    a legend outside a user's Axes would squeeze their neighbouring subplots."""
+    if legend not in LEGEND_PLACES:
+        raise ValueError(f"legend must be one of {LEGEND_PLACES}, got {legend!r}")
+    if legend == "auto":
+        return own_default if owns(fig) else "inside"
+    return legend
+
+
 def _color(i: int) -> str:
     return SCENARIO_COLORS[i % len(SCENARIO_COLORS)]
 
@@ -121,7 +190,9 @@ def _year(v) -> str:
     return "after horizon" if v is None or not np.isfinite(v) else f"{v:.1f}"
 
 
-def _footer_for(fig: Figure, results: list, extra: str | None = None) -> None:
+def _footer_for(
+    fig: Figure, results: list, extra: str | None = None, show: bool | None = None
+) -> None:
     first = results[0]
     names = ", ".join(r.name for r in results)
     if len(results) > 2:
@@ -133,6 +204,7 @@ def _footer_for(fig: Figure, results: list, extra: str | None = None) -> None:
         seed=first.seed,
         scenario=names,
         extra=f"{draws} joint draws" + (f" · {extra}" if extra else ""),
+        show=show,
     )
 
 
@@ -227,16 +299,34 @@ def plot_main_data(results) -> pd.DataFrame:
 
 
 def plot_main(
-    results, ax: Axes | None = None, *, xlim: tuple[float, float] = (2018, 2040)
+    results,
+    ax: Axes | None = None,
+    *,
+    xlim: tuple[float, float] = (2018, 2040),
+    labels=None,
+    title: str | None = None,
+    legend: str | None = "auto",
+    footer: bool | None = None,
 ) -> Figure:
     """Training-set sizes of notable models, projected demand and stock, exhaustion dates.
 
     ``results``: one :class:`~forecast.pipeline.ScenarioResult` or a list; demand and stock
     bands come from the first, exhaustion dates (median marker, 80% interval bar) from
-    each. Gids: ``models``, ``demand_median``, ``demand_band_50/80/95``, ``stock_median``,
+    each. ``labels``: display names (a list, or a mapping from scenario name); ``title``:
+    replaces the title ("" for none); ``legend``: "outside" (right of the axes), "inside",
+    None (no legend) or "auto" (outside on a new figure, inside on an Axes you pass);
+    ``footer``: the provenance line (default: only on a new figure). Everything else is
+    drawn inside the Axes; a ``>`` at the right edge means the 80% interval continues past
+    it. Gids: ``models``, ``demand_median``, ``demand_band_50/80/95``, ``stock_median``,
     ``stock_band_90``, ``exhaustion:<scenario>``, ``exhaustion_median:<scenario>``.
     """
     results = _as_list(results)
+    if any(not hasattr(r, "demand_bands") for r in results):
+        raise TypeError(
+            "plot_main needs ScenarioResult objects (it draws their demand and stock bands); "
+            "plot_prob_exhausted also takes a bare ExhaustionResult"
+        )
+    shown = _display_labels(results, labels)
     data = plot_main_data(results)
     fig, ax = new_figure(ax, MAIN_FIGSIZE)
     first = results[0]
@@ -323,7 +413,7 @@ def plot_main(
     # Exhaustion dates: one row per scenario at the bottom of the plot (axes-fraction y).
     trans = ax.get_xaxis_transform()
     n = len(results)
-    for i, r in enumerate(results):
+    for i, (r, shown_name) in enumerate(zip(results, shown, strict=True)):
         y = 0.05 + 0.055 * (n - 1 - i)
         color = _color(i)
         med = r.exhaustion.quantile(0.5)
@@ -365,7 +455,9 @@ def plot_main(
                 ls="none",
                 gid=f"published_median:{r.name}",
             )
-        label = f"{r.name}: {_year(med)} [{_year(lo)}-{_year(hi)}]"
+        label = plot_label(f"{shown_name}: {_year(med)} [{_year(lo)}-{_year(hi)}]")
+        if not np.isfinite(hi) or hi > xlim[1]:  # the interval continues past the edge
+            ax.plot([xlim[1]], [y], transform=trans, marker=">", ms=6, color=color, clip_on=False)
         text_x = (hi_plot if np.isfinite(lo) else (med if np.isfinite(med) else xlim[0])) + 0.3
         if text_x < xlim[1] - _LABEL_YEARS:
             ax.text(
@@ -377,9 +469,9 @@ def plot_main(
                 fontsize=7.5,
                 color=color,
                 parse_math=False,
+                clip_on=True,
             )
-        else:  # the bar runs to (or past) the right edge: label it above, right-aligned
-            ax.plot([xlim[1]], [y], transform=trans, marker=">", ms=6, color=color, clip_on=False)
+        else:  # no room right of the bar: label it above the bar, right-aligned, inside
             ax.text(
                 xlim[1] - 0.2,
                 y + 0.012,
@@ -389,33 +481,43 @@ def plot_main(
                 va="bottom",
                 fontsize=7.5,
                 color=color,
+                parse_math=False,
+                clip_on=True,
             )
 
-    handles, labels = ax.get_legend_handles_labels()
+    handles, legend_labels = ax.get_legend_handles_labels()
     handles += [
         Line2D([], [], color="#666666", marker="D", ls="-", lw=4, alpha=0.7, mec="white"),
     ]
-    labels += ["exhaustion date: median (◆) and 80% interval (bar)"]
+    legend_labels += ["exhaustion date: median (◆) and 80% interval (bar)"]
     if any((r.scenario.published or {}).get("median") is not None for r in results):
         handles.append(Line2D([], [], marker="o", mfc="none", mec="#111111", ls="none"))
-        labels.append("published median")
-    legend = ax.legend(  # outside the axes: wide demand bands leave no free corner
-        handles,
-        labels,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=7.5,
-        framealpha=0.92,
-        title="Bands: central 50/80/95% (demand),\n90% (stock) of draws.\n"
-        "Bars: central 80% of joint draws\nof the exhaustion date.",
-        title_fontsize=7.5,
-    )
-    legend.get_title().set_color("#444444")
+        legend_labels.append("published median")
+    place = _legend_place(legend, fig, "outside")
+    if place is not None:
+        where = (
+            {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}  # wide bands leave no corner
+            if place == "outside"
+            else {"loc": "upper left"}
+        )
+        box = ax.legend(
+            handles,
+            legend_labels,
+            **where,
+            fontsize=7.5 if place == "outside" else 6.5,
+            framealpha=0.92,
+            title="Bands: central 50/80/95% (demand),\n90% (stock) of draws.\n"
+            "Bars: central 80% of joint draws\nof the exhaustion date.",
+            title_fontsize=7.5 if place == "outside" else 6.5,
+        )
+        box.get_title().set_color("#444444")
     ax.xaxis.set_major_locator(MultipleLocator(2))
     ax.set_xlabel("year")
     ax.set_ylabel("tokens (log scale; 1T = 10¹² tokens)")
-    ax.set_title("When do training runs use up the stock of human-written text?")
-    _footer_for(fig, results)
+    ax.set_title(
+        "When do training runs use up the stock of human-written text?" if title is None else title
+    )
+    _footer_for(fig, results, show=footer)
     return fig
 
 
@@ -425,10 +527,11 @@ def plot_main(
 
 
 def plot_prob_exhausted_data(results, years: Sequence[int] | None = None) -> pd.DataFrame:
-    """Plotted numbers of :func:`plot_prob_exhausted`: ``year`` plus one column per scenario
-    (P(exhausted by the end of that year); the line with gid = scenario name, drawn at
-    x = year + 1, the end of the year)."""
-    results = _as_list(results)
+    """Plotted numbers of :func:`plot_prob_exhausted`: ``year`` plus one column per result
+    (P(exhausted by the end of that year); the line with gid = result name, drawn at
+    x = year + 1, the end of the year). Takes scenario results or bare
+    :class:`~forecast.exhaustion.ExhaustionResult` objects (named "result", "result 2")."""
+    results = _as_results(results)
     if years is None:
         start = int(min(np.floor(r.scenario.start) for r in results))
         years = np.arange(start, 2051)
@@ -439,24 +542,40 @@ def plot_prob_exhausted_data(results, years: Sequence[int] | None = None) -> pd.
     return out
 
 
-def plot_prob_exhausted(results, ax: Axes | None = None, *, years=None) -> Figure:
-    """P(exhausted by the end of year Y) for each scenario, with 10/50/90% reference lines."""
-    results = _as_list(results)
+def plot_prob_exhausted(
+    results,
+    ax: Axes | None = None,
+    *,
+    years=None,
+    labels=None,
+    title: str | None = None,
+    legend: str | None = "auto",
+    footer: bool | None = None,
+    levels: Sequence[float] | None = (0.1, 0.5, 0.9),
+) -> Figure:
+    """P(exhausted by the end of year Y) for each result, with reference lines at
+    ``levels`` (None for none). Takes scenario results or bare ExhaustionResults.
+    ``labels``, ``title``, ``legend`` ("inside", "outside", None or "auto" = inside) and
+    ``footer`` as in :func:`plot_main`; everything is drawn inside the Axes.
+    """
+    results = _as_results(results)
+    shown = _display_labels(results, labels)
     data = plot_prob_exhausted_data(results, years)
     fig, ax = new_figure(ax, FIGSIZE)
-    for level in (0.1, 0.5, 0.9):
+    x_end = data["year"].iloc[-1] + 1.0
+    for level in levels or ():
         ax.axhline(level, color="#888888", lw=0.8, ls=":", zorder=1)
         ax.text(
-            data["year"].iloc[-1] + 1.0,
-            level,
-            f" {level:.0%}",
-            va="center",
+            data["year"].iloc[0] + 0.2,
+            level + 0.01,
+            f"{level:.0%}",
+            va="bottom",
             ha="left",
             fontsize=7.5,
             color="#666666",
-            clip_on=False,
+            clip_on=True,
         )
-    for i, r in enumerate(results):
+    for i, (r, name) in enumerate(zip(results, shown, strict=True)):
         med = r.exhaustion.quantile(0.5)
         ax.plot(  # P(by the end of Y) drawn at the end of year Y, i.e. at Y + 1
             data["year"].to_numpy() + 1.0,
@@ -464,21 +583,35 @@ def plot_prob_exhausted(results, ax: Axes | None = None, *, years=None) -> Figur
             lw=2,
             color=_color(i),
             gid=r.name,
-            label=plot_label(f"{r.name} (median {_year(med)})"),
+            label=plot_label(f"{name} (median {_year(med)})"),
         )
     ax.set_ylim(0, 1.0)
-    ax.set_xlim(data["year"].iloc[0], data["year"].iloc[-1] + 1.0)
+    ax.set_xlim(data["year"].iloc[0], x_end)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
     ax.set_xlabel("date (each point: the end of a year)")
     ax.set_ylabel("P(stock exhausted by this date)")
-    ax.set_title("Probability that the largest training run has used up the stock")
-    ax.legend(loc="lower right", fontsize=8, framealpha=0.92)
-    interval_note(
-        ax,
-        "Share of joint draws of demand and stock\nexhausted by the end of each year",
-        loc="center right",
+    ax.set_title(
+        "Probability that the largest training run has used up the stock"
+        if title is None
+        else title
     )
-    _footer_for(fig, results)
+    place = _legend_place(legend, fig, "inside")
+    if place is not None:
+        where = (
+            {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
+            if place == "outside"
+            else {"loc": "lower right"}
+        )
+        box = ax.legend(
+            **where,
+            fontsize=8,
+            framealpha=0.92,
+            title="share of joint draws of demand and stock\nexhausted by the end of each year",
+            title_fontsize=7.5,
+        )
+        box.get_title().set_color("#444444")
+    _footer_for(fig, results, show=footer)
     return fig
 
 
@@ -855,7 +988,7 @@ def plot_diagnostics(demand_set) -> Figure:
     rank_models = list(dict.fromkeys(ranks["model"]))
     params = [p for p in _RANK_PARAMS if p in set(ranks["parameter"])]
     n_rows = 1 + len(rank_models)
-    fig = Figure(figsize=(11, 3.2 + 1.45 * len(rank_models)), layout="constrained")
+    fig = owned_figure(figsize=(11, 3.2 + 1.45 * len(rank_models)), layout="constrained")
     fig.get_layout_engine().set(rect=(0.0, 0.03, 1.0, 0.97))
     outer = fig.add_gridspec(n_rows, 1, height_ratios=[2.3] + [1.0] * len(rank_models))
     top = outer[0].subgridspec(1, max(len(ppc_models), 1))
@@ -1054,10 +1187,10 @@ def plot_skill(study) -> Figure:
     """Forecast skill out of sample (:func:`forecast.skill.evaluate`): 80% coverage and
     CRPS of the largest run per half-year by horizon, the default against two baselines
     with 95% origin-bootstrap intervals, and the default's PIT histogram."""
-    import matplotlib.pyplot as plt
 
     data = plot_skill_data(study)
-    fig, axes = plt.subplots(1, 3, figsize=(12.0, 4.6), layout="constrained")
+    fig = owned_figure(figsize=(12.0, 4.6), layout="constrained")
+    axes = fig.subplots(1, 3)
     methods = list(dict.fromkeys(data.loc[data["panel"] != "pit", "method"]))
     offsets = {m: (i - (len(methods) - 1) / 2) * 0.08 for i, m in enumerate(methods)}
     for ax, panel, label in (
