@@ -857,6 +857,10 @@ class DemandFit:
 
     @property
     def posterior(self) -> xr.Dataset:
+        """The posterior draws (ArviZ group). Trend parameters are in standardised units
+        (dates and log10 sizes divided by their standard deviations, see ``scaling``):
+        :meth:`slope_log10_per_year` gives the growth in orders of magnitude per year and
+        :meth:`project` token draws."""
         return _compat.group(self.idata, "posterior")
 
     # --- health ----------------------------------------------------------------------

@@ -93,6 +93,8 @@ class DemandSet:
         return rows.join(self.weights(), on="model")
 
     def diagnostics_ok(self) -> bool:
+        """True when every fit passes the sampler-health thresholds (r_hat <= 1.01, bulk
+        ESS >= 400, no divergences); :meth:`summary` has the numbers per model."""
         return all(f.diagnostics().healthy for f in self.fits.values())
 
     def to_json_dict(self) -> list[dict]:
@@ -338,10 +340,12 @@ class ScenarioResult:
 
     @property
     def name(self) -> str:
+        """The scenario's name (renamed when levers were overridden)."""
         return self.scenario.name
 
     @property
     def data_date(self) -> str:
+        """Release date of the latest training run in the data, ISO ``YYYY-MM-DD``."""
         return pd.Timestamp(self.models["date"].max()).date().isoformat()
 
     @property
@@ -352,10 +356,14 @@ class ScenarioResult:
         return bool(self.diagnostics["healthy"].all())
 
     def exhaustion_year(self) -> dict:
+        """Exhaustion date in decimal years: ``median``, ``p10``/``p90`` (80% interval) and
+        ``p2_5``/``p97_5`` (95% interval); None = after the horizon."""
         q = self.exhaustion.quantiles()
         return {k: _num(q.get(k)) for k in ("median", "p10", "p90", "p2_5", "p97_5")}
 
     def stock_at(self, year: float) -> dict:
+        """Effective stock in tokens at the band year nearest ``year`` (decimal year):
+        ``median``, ``p5`` and ``p95`` (90% interval)."""
         row = self.stock_bands.iloc[(self.stock_bands["year"] - year).abs().argmin()]
         return {"median": float(row["median"]), "p5": float(row["p5"]), "p95": float(row["p95"])}
 

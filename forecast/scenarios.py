@@ -24,7 +24,8 @@ TOML layout (every key optional except ``name``; unknown keys are errors)::
 
     [stock]
     model = "epoch2024"           # epoch2024 | epoch2022-high-quality
-    quality_fraction = [0.1, 0.4] # a value, or [low, high] (95% interval for epoch2024)
+    quality_fraction = [0.1, 0.4] # a value, or [low, high]: a 90% interval, as in every
+                                  # lever; [low, high, 0.95] for another interval
     stock_growth = [1.03, 1.13]   # yearly growth factor of the stock
     repetition = "muennighoff"    # flat (Epoch's 2-5x) | muennighoff | none
     epochs = 4                    # passes over the data, with repetition = "muennighoff"

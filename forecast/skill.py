@@ -420,9 +420,13 @@ class SkillStudy:
 
     @property
     def healthy(self) -> bool:
+        """True when every origin fit passed the sampler-health thresholds."""
         return bool(self.diagnostics["healthy"].all()) if len(self.diagnostics) else True
 
     def to_json_dict(self) -> dict:
+        """The ``forecast backtest --lfo --json`` object: ``default``, ``rows``, ``pooled``,
+        ``stacking``, ``diagnostics`` and ``healthy`` (numbers to 6 significant digits)."""
+
         def records(df: pd.DataFrame) -> list[dict]:
             return json.loads(df.to_json(orient="records", double_precision=6))
 

@@ -584,7 +584,9 @@ class _StockModel:
 
     base_year = 2024.0
     name = "stock"
-    _default_interval = 0.95
+    #: A ``(low, high)`` a user gives is a 90% interval in every lever and model (as in
+    #: Squiggle's ``a to b``); give ``(low, high, interval)`` for another.
+    _default_interval = 0.9
 
     def __post_init__(self) -> None:
         di = self._default_interval
@@ -891,14 +893,14 @@ class Epoch2024Stock(_StockModel):
     per token in ~0.5% of draws and below 0 in ~0.1% (a negative stock). A byte-level BPE
     token holds at least one byte, so draws are floored at 1; None keeps Epoch's raw
     values. Neither choice moves the published quantiles (tests).
-    Overrides given as ``(low, high)`` use a 95% interval here, like the table.
+    Overrides given as ``(low, high)`` are 90% intervals, as in every lever (until 0.6.0
+    they were 95% here); write ``(0.1, 0.4, 0.95)`` for Epoch's 95%.
     """
 
     bytes_per_token_floor: float | None = 1.0
 
     name = "epoch2024"
     base_year = 2024.0
-    _default_interval = 0.95
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -953,7 +955,6 @@ class Epoch2022HighQualityStock(_StockModel):
 
     name = "epoch2022_hq"
     base_year = 2022.0
-    _default_interval = 0.9
 
     def _base_parameters(self, table, draw) -> dict[str, np.ndarray]:
         def d(row):

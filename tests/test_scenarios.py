@@ -64,7 +64,12 @@ def test_extends_merges_sections():
     assert child.demand == base.demand
     assert child.start == base.start and child.horizon == base.horizon
     # published numbers are not inherited (they belong to the parent's assumptions)
-    assert sc.load_scenario("synthetic-2x").stock.contamination is True  # two levels deep
+    grandchild = sc.from_toml('name = "g"\nextends = "contaminated-web"\n')  # two levels deep
+    assert grandchild.stock.contamination is True
+    assert grandchild.stock.repetition == "muennighoff"
+    # built-ins do one thing each: synthetic-2x changes only the synthetic lever
+    two_x = sc.load_scenario("synthetic-2x")
+    assert two_x.stock.contamination is None and two_x.stock.synthetic == 2.0
     assert sc.from_toml('name = "c"\nextends = "epoch2024"\n').published == {}
     # the built-in that extends epoch2024 keeps its own published number
     assert sc.load_scenario("epoch2024-overtrain5x").published["median"] == 2027.0

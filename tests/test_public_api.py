@@ -1,0 +1,40 @@
+"""Every public name has a docstring, and so has every public method of a public class."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import forecast
+
+NAMES = [n for n in forecast.__all__ if n != "__version__"]
+
+
+def _public_members(cls) -> list[str]:
+    out = []
+    for name, member in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(member, property | staticmethod | classmethod) or inspect.isfunction(member):
+            out.append(name)
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_public_name_is_documented(name):
+    obj = getattr(forecast, name)
+    assert inspect.getdoc(obj), f"forecast.{name} has no docstring"
+    if inspect.isclass(obj):
+        missing = [
+            m
+            for m in _public_members(obj)
+            if not (getattr(vars(obj)[m], "__doc__", None) or "").strip()
+        ]
+        assert not missing, f"forecast.{name}: no docstring on {missing}"
+
+
+def test_all_is_sorted_and_resolvable():
+    assert forecast.__all__[1:] == sorted(forecast.__all__[1:])
+    for name in NAMES:
+        getattr(forecast, name)
