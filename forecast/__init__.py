@@ -35,8 +35,14 @@ Units: tokens for text, decimal years for dates, everywhere inside.
 from __future__ import annotations
 
 import importlib
+import warnings
 
 __version__ = "0.6.0"
+
+# PyTensor warns on import when pip's NumPy offers no BLAS to link for its C backend. The
+# fits compile through numba (nutpie), so the warning says nothing about them and only
+# clutters scripts and notebooks (issue 18); this one message is silenced, nothing else.
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
 
 _LAZY = {
     "load_training_runs": "forecast.data",

@@ -3,7 +3,7 @@
 - :func:`ols_trend`: statsmodels OLS of log10 tokens on decimal year, with its
   prediction intervals (Student-t, parameter + residual uncertainty).
 - :func:`quantile_trends`: statsmodels quantile regression at chosen quantiles.
-- :func:`epoch_bootstrap`: Epoch AI's 2024 procedure (FACTS.md §A0): 10,000 bootstrap
+- :func:`epoch_bootstrap`: Epoch AI's 2024 procedure (its public code, epoch-research/data-stock): 10,000 bootstrap
   resamples of the OLS slope, then projections ``D(d) = g**d * S`` with the daily growth
   ``g`` lognormal between the bootstrap's 2.5% and 97.5% slopes (95% credibility) and the
   starting size ``S`` lognormal with 90% interval 3T-13T tokens on 2024-01-01.

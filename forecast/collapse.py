@@ -33,7 +33,7 @@ Regimes (what generation ``n`` is fitted on):
     synthesis) and ``a = 1`` is the perfect verifier. A verifier can drop samples but not
     create them: what the generator has lost (tails, extinct tokens) stays lost.
 
-Analytic results for ``replace`` (see ``/work/shared/reference/FACTS.md`` section F):
+Analytic results for ``replace`` (derived here and checked by Monte Carlo; docs/model.md, section 10):
 ``sigma2_n = sigma2_0 * prod_{i<=n} chi2_{M-1} / (M - 1)``, so ``E[sigma2_n] = sigma2_0``
 (a martingale) while the typical (median) value is
 ``sigma2_0 * exp(n * E ln(chi2_{M-1} / (M - 1))) ~= exp(-n / (M - 1))``: it goes to 0 almost

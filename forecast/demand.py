@@ -747,7 +747,7 @@ class ComputeTrend(FrontierTrend):
 
     With ``C = 6 N D`` and ``D = r k N`` (``r`` tokens per parameter, default 20;
     overtraining factor ``k``), ``D = sqrt(r k C / 6)``: k-times more tokens per
-    parameter means sqrt(k) more data at equal compute (FACTS.md §A6).
+    parameter means sqrt(k) more data at equal compute (Villalobos et al. 2024, overtraining).
     """
 
     name = "compute"

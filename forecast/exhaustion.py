@@ -659,7 +659,7 @@ def epoch_summary(probability: pd.DataFrame) -> dict[str, float]:
     """Median and 80% band from a per-year table of :func:`epoch_quantile_clipping`.
 
     ``median``/``p10``/``p90``: first grid year with P >= 0.5/0.1/0.9 (the rule stated in
-    the paper, FACTS.md §A0); NaN if P never reaches the level on the grid.
+    the paper, Villalobos et al. 2024); NaN if P never reaches the level on the grid.
     ``*_epoch_code``: the rule as Epoch's ``projections.py`` evaluates it,
     ``x[searchsorted(P, level) - 1]``, one grid step earlier (their grid,
     ``linspace(2015, 2039, 100)``, has steps of ~0.24 years).

@@ -94,7 +94,7 @@ NUMERIC_COLUMNS = ("low", "high", "interval", "central")
 #: lognormal/normal: central ``interval`` mass in [low, high]; fixed: the value ``central``;
 #: reported: a published summary kept for reference and tests, never sampled.
 DISTRIBUTIONS = ("lognormal", "normal", "fixed", "reported")
-#: FACTS.md tags plus A = assumption of this toolkit (anchored as its notes say).
+#: Source status (data/README.md): V, R, S, U, plus A = assumption of this toolkit (anchored as its notes say).
 STATUSES = ("V", "R", "S", "U", "A")
 
 #: Names of the adjustment steps, in order (variables of ``sample_components``).
@@ -880,7 +880,7 @@ class _StockModel:
 
 @dataclass(frozen=True)
 class Epoch2024Stock(_StockModel):
-    """Villalobos et al. 2024 indexed-web stock, exactly as Epoch's code (FACTS.md §A0).
+    """Villalobos et al. 2024 indexed-web stock, exactly as Epoch's code (epoch-research/data-stock, src/).
 
     Defaults (table rows, 95% lognormal intervals, as ``sq.to(..., credibility=95)``):
     ``indexed_pages`` [75e9, 1e12]; ``bytes_per_page`` [6100, 8200]; bytes per token
@@ -932,7 +932,7 @@ class Epoch2024Stock(_StockModel):
 
 @dataclass(frozen=True)
 class Epoch2022HighQualityStock(_StockModel):
-    """Epoch 2022 high-quality language stock (FACTS.md §B2,
+    """Epoch 2022 high-quality language stock (Epoch's v1 code,
     ``v1/src/stocks/lang/high_quality.squiggle``; all 90% lognormal intervals).
 
     words(2022) = [GitHub TB [21, 65] x source share [0.05, 0.5] x 200e9 words/TB

@@ -24,7 +24,7 @@ BYTES_PER_TOKEN: float = 4.0
 WORDS_PER_TOKEN: float = 0.75
 BYTES_PER_GB: float = 1e9
 
-#: Published ranges of the factors above (FACTS.md §A3), for sensitivity analyses.
+#: Published ranges of the factors above (Villalobos et al. 2024, §2.1), for sensitivity analyses.
 BYTES_PER_TOKEN_RANGE: tuple[float, float] = (2.0, 5.0)
 WORDS_PER_TOKEN_RANGE: tuple[float, float] = (0.7, 0.8)
 

@@ -85,6 +85,7 @@ def test_notebooks_found() -> None:
         "policy_scenarios.ipynb",
         "bring_your_own_data.ipynb",
         "model_collapse.ipynb",
+        "write_a_brief.ipynb",
     } <= names
 
 
