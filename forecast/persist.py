@@ -9,6 +9,7 @@ leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import shutil
@@ -111,7 +112,8 @@ def frame_from_json(payload: dict[str, Any]) -> pd.DataFrame:
 
 
 def json_default(obj):
-    """``json.dumps`` default for numpy scalars and arrays (NaN and inf become None)."""
+    """``json.dumps`` default for numpy scalars and arrays (NaN and inf become None) and
+    dates (ISO text)."""
     if isinstance(obj, np.bool_):
         return bool(obj)
     if isinstance(obj, np.integer):
@@ -121,6 +123,8 @@ def json_default(obj):
         return value if np.isfinite(value) else None
     if isinstance(obj, np.ndarray):
         return obj.tolist()
+    if isinstance(obj, pd.Timestamp | datetime.date):
+        return obj.isoformat()
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 
 from forecast import __version__
 from forecast.errors import ForecastError, SamplingWarning
+from forecast.persist import json_default
 from forecast.safety import csv_frame, markdown_text
 
 __all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
@@ -147,19 +148,6 @@ def _md_table(frame: pd.DataFrame) -> str:
         "| " + " | ".join(cell(v) for v in rec) + " |" for rec in frame.itertuples(index=False)
     ]
     return "\n".join(lines)
-
-
-def _json_default(obj):
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, pd.Timestamp | dt.date):
-        return obj.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 # --- content -----------------------------------------------------------------------------
@@ -830,14 +818,14 @@ def _build(tmp: Path, ctx: dict) -> None:
     payload = ctx["main"].to_json_dict()
     payload["compare"] = [r.to_json_dict() for r in ctx["compare"]]
     (tmp / "summary.json").write_text(
-        json.dumps(payload, indent=2, default=_json_default, allow_nan=False) + "\n",
+        json.dumps(payload, indent=2, default=json_default, allow_nan=False) + "\n",
         encoding="utf-8",
     )
     csv_frame(ctx["summary"]).to_csv(tmp / "summary.csv", index=False)
     if ctx.get("remedies") is not None:
         (tmp / "remedies.json").write_text(
             json.dumps(
-                ctx["remedies"].to_json_dict(), indent=2, default=_json_default, allow_nan=False
+                ctx["remedies"].to_json_dict(), indent=2, default=json_default, allow_nan=False
             )
             + "\n",
             encoding="utf-8",
@@ -845,7 +833,7 @@ def _build(tmp: Path, ctx: dict) -> None:
     if ctx["backtest"] is not None:  # the `forecast backtest --lfo --json` object
         (tmp / "skill.json").write_text(
             json.dumps(
-                ctx["backtest"].to_json_dict(), indent=2, default=_json_default, allow_nan=False
+                ctx["backtest"].to_json_dict(), indent=2, default=json_default, allow_nan=False
             )
             + "\n",
             encoding="utf-8",
