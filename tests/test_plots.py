@@ -253,7 +253,7 @@ def test_on_users_axes_nothing_outside_and_no_footer(scenario_results, plot):
     fig = Figure(figsize=(12, 4), layout="constrained")
     left, right = fig.subplots(1, 2)
     plot(scenario_results, ax=left)
-    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID]
+    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID and t.get_visible()]
     assert left.get_legend() is not None
     assert _inside(fig, left) == []
     assert right.get_legend() is None and not right.texts
@@ -270,7 +270,7 @@ def test_labels_title_legend_and_footer_options(scenario_results):
     )
     ax = fig.axes[0]
     assert ax.get_title() == "My title" and ax.get_legend() is None
-    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID]
+    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID and t.get_visible()]
     assert any(t.get_text().startswith("Our central case:") for t in ax.texts)
     fig = plot_prob_exhausted(scenario_results, labels=["a", "b", "c"], legend="outside")
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
@@ -308,3 +308,32 @@ def test_interval_marker_only_when_the_interval_continues(scenario_results):
     markers = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == ">"]
     continuing = [r for r in scenario_results if not np.isfinite(r.exhaustion.quantile(0.9))]
     assert len(markers) == len(continuing)
+
+
+def test_every_single_axes_figure_takes_the_placement_options(scenario_results):
+    import inspect
+
+    import forecast.plots as plots
+
+    single = [
+        name
+        for name in plots.__all__
+        if name.startswith("plot_")
+        and not name.endswith("_data")
+        and "ax" in inspect.signature(getattr(plots, name)).parameters
+    ]
+    assert len(single) >= 12
+    for name in single:
+        params = inspect.signature(getattr(plots, name)).parameters
+        assert {"title", "legend", "footer"} <= set(params), name
+    # On a user's Axes: no visible footer, the title and legend options applied.
+    fig = Figure()
+    ax = fig.add_subplot()
+    plot_stock_waterfall(scenario_results[0], ax=ax, title="Stock")
+    assert ax.get_title() == "Stock"
+    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID and t.get_visible()]
+    own = plot_stock_waterfall(scenario_results[0], footer=False, legend=None)
+    assert not [t for t in own.texts if t.get_gid() == FOOTER_GID and t.get_visible()]
+    assert own.axes[0].get_legend() is None
+    with pytest.raises(ValueError, match="legend must be one of"):
+        plot_stock_waterfall(scenario_results[0], legend="top")

@@ -7,6 +7,8 @@ alive by pyplot's figure manager and are not shown twice in notebooks.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import weakref
 
@@ -139,16 +141,14 @@ def add_footer(
     """Write the provenance footer small at the bottom-left of ``fig``; returns the Text.
 
     A figure has at most one footer: calling this again replaces the earlier one.
-    ``show``: None (default) draws it only on figures this package made, never on a
+    ``show``: None (default) shows it only on figures this package made, never on a
     figure whose Axes the user passed in (it would sit over their x-labels); True or False
-    force it. Returns None when not drawn.
+    force it. A hidden footer is still there (``set_visible(True)`` shows it).
     """
     for text in list(fig.texts):
         if text.get_gid() == FOOTER_GID:
             text.remove()
-    if not (owns(fig) if show is None else show):
-        return None
-    return fig.text(
+    text = fig.text(
         0.01,
         0.008,
         footer_text(data_date=data_date, seed=seed, scenario=scenario, extra=extra),
@@ -159,6 +159,71 @@ def add_footer(
         gid=FOOTER_GID,
         parse_math=False,  # scenario names are user text: a "$" is a dollar sign
     )
+    text.set_visible(owns(fig) if show is None else bool(show))
+    return text
+
+
+#: Where a legend goes: "auto" (the figure's own choice on a new figure, inside on an Axes
+#: you pass), "inside", "outside" (right of the axes) or None (no legend).
+LEGEND_PLACES = ("auto", "inside", "outside", None)
+
+
+def legend_place(legend, fig: Figure, own_default: str) -> str | None:
+    """Resolve ``legend``: "auto" is ``own_default`` on a figure this package made, else
+    "inside" (a legend outside a user's Axes would squeeze their other subplots)."""
+    if legend not in LEGEND_PLACES:
+        raise ValueError(f"legend must be one of {LEGEND_PLACES}, got {legend!r}")
+    if legend == "auto":
+        return own_default if owns(fig) else "inside"
+    return legend
+
+
+def finish_layout(fig: Figure, ax: Axes, *, title=None, legend="auto", footer=None) -> None:
+    """Apply the placement options every single-Axes figure takes: ``title`` (None keeps
+    the figure's own, "" removes it), ``legend`` (:data:`LEGEND_PLACES`) and ``footer``
+    (None: shown on the package's own figures only; True/False force it)."""
+    place = legend_place(legend, fig, "inside")
+    if title is not None:
+        ax.set_title(title)
+    box = ax.get_legend()
+    if box is not None:
+        if place is None:
+            box.remove()
+        elif place == "outside":
+            box.set_bbox_to_anchor((1.01, 1.0), transform=ax.transAxes)
+            box.set_loc("upper left")
+    if footer is not None:
+        for text in fig.texts:
+            if text.get_gid() == FOOTER_GID:
+                text.set_visible(bool(footer))
+
+
+def placeable(func):
+    """Give a single-Axes plot function the keyword options ``title=``, ``legend=`` and
+    ``footer=`` (see :func:`finish_layout`); its figure is drawn inside the Axes given."""
+    signature = inspect.signature(func)
+    options = [
+        inspect.Parameter("title", inspect.Parameter.KEYWORD_ONLY, default=None),
+        inspect.Parameter("legend", inspect.Parameter.KEYWORD_ONLY, default="auto"),
+        inspect.Parameter("footer", inspect.Parameter.KEYWORD_ONLY, default=None),
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args, title=None, legend="auto", footer=None, **kwargs):
+        if legend not in LEGEND_PLACES:  # checked before the work of drawing
+            raise ValueError(f"legend must be one of {LEGEND_PLACES}, got {legend!r}")
+        fig = func(*args, **kwargs)
+        ax = signature.bind_partial(*args, **kwargs).arguments.get("ax") or fig.axes[0]
+        finish_layout(fig, ax, title=title, legend=legend, footer=footer)
+        return fig
+
+    wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), *options])
+    wrapper.__doc__ = (func.__doc__ or "") + (
+        '\n\n    Placement: ``title`` (None keeps the default, "" removes it), ``legend``\n'
+        '    ("auto", "inside", "outside" or None) and ``footer`` (None: only on a new\n'
+        "    figure). Nothing is drawn outside an Axes you pass."
+    )
+    return wrapper
 
 
 def interval_note(ax: Axes, text: str, *, loc: str = "upper left"):

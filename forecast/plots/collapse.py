@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from forecast.collapse import REGIMES, CollapseResult
-from forecast.plots._style import REGIME_COLORS, add_footer, new_figure
+from forecast.plots._style import REGIME_COLORS, add_footer, new_figure, placeable
 
 __all__ = [
     "REAL_WEIGHT_RATIOS",
@@ -141,6 +141,7 @@ def plot_collapse_variance_data(result: CollapseResult) -> pd.DataFrame:
     return wide
 
 
+@placeable
 def plot_collapse_variance(result: CollapseResult, ax: Axes | None = None) -> Figure:
     """Variance ratio sigma2_n / sigma2_0 over generations, three regimes, log y axis.
 
@@ -205,6 +206,7 @@ def plot_collapse_tails_data(result: CollapseResult) -> pd.DataFrame:
     return wide
 
 
+@placeable
 def plot_collapse_tails(result: CollapseResult, ax: Axes | None = None) -> Figure:
     """Tail mass beyond +-3 original sigmas, relative to the original, per regime (log y)."""
     data = plot_collapse_tails_data(result)
@@ -242,6 +244,7 @@ def plot_collapse_vocabulary_data(result: CollapseResult) -> pd.DataFrame:
     return _wide(result.vocabulary, "surviving_fraction")
 
 
+@placeable
 def plot_collapse_vocabulary(result: CollapseResult, ax: Axes | None = None) -> Figure:
     """Share of the original vocabulary that survives, per regime."""
     data = plot_collapse_vocabulary_data(result)
@@ -287,6 +290,7 @@ def plot_linear_collapse_data(result) -> pd.DataFrame:
     return wide.reset_index()
 
 
+@placeable
 def plot_linear_collapse(result, ax: Axes | None = None) -> Figure:
     """Test error of refitted least squares: replace grows linearly, accumulate stays
     below pi^2/6 times the first generation's error, a fixed budget degrades slowly.
@@ -361,6 +365,7 @@ def plot_real_weight_data(ratios=REAL_WEIGHT_RATIOS, points: int = 199) -> pd.Da
     return pd.DataFrame(data)
 
 
+@placeable
 def plot_real_weight(ratios=REAL_WEIGHT_RATIOS, ax: Axes | None = None) -> Figure:
     """Long-run error against the weight on fresh real data, one curve per amount of
     synthetic data; dots mark the minima (1/golden ratio = 0.618 when m = n).
@@ -421,6 +426,7 @@ def plot_verification_data(sweep: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
+@placeable
 def plot_verification(sweep: pd.DataFrame, ax: Axes | None = None, generations=None) -> Figure:
     """What the verifier's accuracy buys: the fitted variance and the tail mass (ratios
     to the original, 1 = no collapse) and the surviving vocabulary at the last

@@ -35,9 +35,10 @@ from forecast.plots._style import (
     add_footer,
     format_tokens,
     interval_note,
+    legend_place,
     new_figure,
     owned_figure,
-    owns,
+    placeable,
     token_formatter,
 )
 from forecast.safety import plot_label
@@ -159,19 +160,6 @@ def _display_labels(results: list, labels) -> list[str]:
     if len(labels) != len(results):
         raise ValueError(f"labels: {len(labels)} given for {len(results)} results")
     return labels
-
-
-LEGEND_PLACES = ("auto", "inside", "outside", None)
-
-
-def _legend_place(legend, fig: Figure, own_default: str) -> str | None:
-    """``"auto"`` is ``own_default`` on a figure this package made, else ``"inside"``:
-    a legend outside a user's Axes would squeeze their neighbouring subplots."""
-    if legend not in LEGEND_PLACES:
-        raise ValueError(f"legend must be one of {LEGEND_PLACES}, got {legend!r}")
-    if legend == "auto":
-        return own_default if owns(fig) else "inside"
-    return legend
 
 
 def _color(i: int) -> str:
@@ -493,7 +481,7 @@ def plot_main(
     if any((r.scenario.published or {}).get("median") is not None for r in results):
         handles.append(Line2D([], [], marker="o", mfc="none", mec="#111111", ls="none"))
         legend_labels.append("published median")
-    place = _legend_place(legend, fig, "outside")
+    place = legend_place(legend, fig, "outside")
     if place is not None:
         where = (
             {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}  # wide bands leave no corner
@@ -596,7 +584,7 @@ def plot_prob_exhausted(
         if title is None
         else title
     )
-    place = _legend_place(legend, fig, "inside")
+    place = legend_place(legend, fig, "inside")
     if place is not None:
         where = (
             {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
@@ -657,6 +645,7 @@ def plot_stock_waterfall_data(result, year: float | None = None) -> pd.DataFrame
     return pd.DataFrame(out)
 
 
+@placeable
 def plot_stock_waterfall(result, year: float | None = None, ax: Axes | None = None) -> Figure:
     """The effective stock after each adjustment step at ``year`` (default: the scenario
     start): bars at the median, whiskers the 90% interval, log scale. Bar gids = step."""
@@ -733,6 +722,7 @@ def plot_sensitivity_data(sens: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@placeable
 def plot_sensitivity(sens: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Tornado: the median exhaustion year when each lever is set to its low and high end,
     around the base scenario's median (vertical line). Bar gids ``low:<lever>`` /
@@ -827,6 +817,7 @@ def plot_demand_models_data(
     return pd.concat(parts, ignore_index=True)
 
 
+@placeable
 def plot_demand_models(demand_set, years=None, ax: Axes | None = None) -> Figure:
     """Each growth model's fitted trend (solid) and projection's 80% band over the data.
 
@@ -1098,6 +1089,7 @@ def plot_calibration_data(calibration: pd.DataFrame) -> pd.DataFrame:
     return calibration[cols].sort_values(["method", "view", "nominal"]).reset_index(drop=True)
 
 
+@placeable
 def plot_calibration(calibration: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Nominal vs empirical interval coverage of each method in a rolling-origin backtest.
 

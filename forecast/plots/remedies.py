@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from forecast.plots._style import add_footer, new_figure
+from forecast.plots._style import add_footer, new_figure, placeable
 from forecast.safety import plot_label
 
 __all__ = ["plot_remedies", "plot_remedies_data"]
@@ -24,6 +24,7 @@ def plot_remedies_data(study) -> pd.DataFrame:
     return study.table[["remedy", "median", "p10", "p90", "p2_5", "p97_5"]].copy()
 
 
+@placeable
 def plot_remedies(study, ax: Axes | None = None) -> Figure:
     """Exhaustion date per remedy: thin line = 95% interval, thick = 80%, dot = median;
     the dotted vertical line is the no-remedy median. Artist gids ``<remedy>:95``,
