@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 from forecast import __version__
 from forecast.errors import ForecastError, SamplingWarning
 from forecast.persist import json_default
+from forecast.plots._style import format_tokens
 from forecast.safety import csv_frame, markdown_text
 
 __all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
@@ -113,39 +114,77 @@ def _year(v) -> str:
     return f"{float(v):.1f}"
 
 
-def _fmt_cell(v) -> str:
+_SHARE_WORDS = ("share", "coverage", "weight", "prob", "exhausted")
+_YEAR_COLUMNS = {"median", "p10", "p90", "p2_5", "p97_5", "p5", "p95", "p25", "p75", "year"}
+
+
+def _is_share(column: str) -> bool:
+    """A probability or share column, shown in %: ``p_by_2030``, ``*_share``, coverage, weights."""
+    name = column.lower()
+    return name.startswith("p_by_") or any(word in name for word in _SHARE_WORDS)
+
+
+def _is_year(column: str, v: float) -> bool:
+    """A date column in decimal years (a median or interval end that looks like a year)."""
+    name = column.lower()
+    quantile = name.startswith("p") and name[1:].replace("_", "").isdigit()  # p10, p97_5
+    dated = name in _YEAR_COLUMNS or quantile or "median" in name or "year" in name
+    return dated and 1900.0 < v < 2300.0
+
+
+def _fmt_cell(v, column: str = "") -> str:
+    """A number for reading: dates to one decimal, shares in %, token counts as "36T",
+    other numbers to 3-4 significant digits; NaN empty; booleans yes/no."""
     if v is None:
         return ""
     if isinstance(v, bool | np.bool_):
         return "yes" if v else "no"
+    if isinstance(v, int | np.integer) and not isinstance(v, bool):
+        return f"{int(v):,}" if abs(v) >= 10_000 else str(int(v))
     if isinstance(v, float | np.floating):
+        v = float(v)
         if not math.isfinite(v):
             return ""
+        if _is_year(column, v):
+            return f"{v:.1f}"
+        if _is_share(column) and 0.0 <= v <= 1.0:
+            pct = 100.0 * v
+            return f"{pct:.1f}%" if 0 < pct < 1 else f"{pct:.0f}%"
+        if "tokens" in column.lower() or abs(v) >= 1e9:
+            return format_tokens(v)
+        if column.lower().endswith("gain_years"):  # a change of date: signed
+            return f"{v:+.2f}"
         if abs(v) >= 1e5 or (abs(v) < 1e-3 and v != 0):
             return f"{v:.3g}"
-        return f"{v:.4g}" if abs(v) < 100 else f"{v:.1f}"
+        return f"{v:.3g}" if abs(v) < 100 else f"{v:.1f}"
     return str(v)
 
 
 def _html_table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
+    columns = [str(c) for c in frame.columns]
     for rec in frame.itertuples(index=False):
-        cells = "".join(f"<td>{html.escape(_fmt_cell(v))}</td>" for v in rec)
+        cells = "".join(
+            f"<td>{html.escape(_fmt_cell(v, c))}</td>" for v, c in zip(rec, columns, strict=True)
+        )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _md_table(frame: pd.DataFrame) -> str:
-    def cell(v) -> str:
-        return markdown_text(_fmt_cell(v)).replace("\n", " ")
+    columns = [str(c) for c in frame.columns]
+
+    def cell(v, column: str = "") -> str:
+        return markdown_text(_fmt_cell(v, column)).replace("\n", " ")
 
     lines = [
         "| " + " | ".join(cell(c) for c in frame.columns) + " |",
         "|" + "|".join("---" for _ in frame.columns) + "|",
     ]
     lines += [
-        "| " + " | ".join(cell(v) for v in rec) + " |" for rec in frame.itertuples(index=False)
+        "| " + " | ".join(cell(v, c) for v, c in zip(rec, columns, strict=True)) + " |"
+        for rec in frame.itertuples(index=False)
     ]
     return "\n".join(lines)
 

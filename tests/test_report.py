@@ -380,3 +380,29 @@ def test_remedies_section_and_json(written):
     assert "## What the remedies buy" in text
     assert "Isolation moves the median by" in text
     assert "golden ratio" in text or "61.8%" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "column", "text"),
+    [
+        (2028.2624, "median", "2028.3"),
+        (2026.53, "p2_5", "2026.5"),
+        (2029.04, "median_high", "2029.0"),
+        (0.7779, "p_by_2030", "78%"),
+        (0.004, "not_exhausted_share", "0.4%"),
+        (0.0197, "not exhausted", "2%"),
+        (4.5, "history_years", "4.5"),
+        (0.7623, "coverage_80", "76%"),
+        (3.6e13, "median", "36T"),
+        (1.2e15, "stock_tokens", "1.2P"),
+        (0.3418, "median_gain_years", "+0.34"),
+        (-0.2332, "median_gain_years", "-0.23"),
+        (0.02703, "crps", "0.027"),
+        (1.0109, "r_hat_max", "1.01"),
+        (float("nan"), "median", ""),
+        (True, "reliable", "yes"),
+        (123456, "rows", "123,456"),
+    ],
+)
+def test_numbers_for_reading(value, column, text):
+    assert rp._fmt_cell(value, column) == text
