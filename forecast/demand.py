@@ -806,7 +806,8 @@ class Diagnostics:
         if not self.r_hat_max <= RHAT_MAX:
             out.append(
                 f"r_hat {self.r_hat_max:.3f} > {RHAT_MAX} (chains disagree): run more tuning "
-                "steps (--tune) or more chains"
+                "steps (--tune, SamplerConfig.tune) or more chains (--chains, "
+                "SamplerConfig.chains)"
             )
         if not self.ess_bulk_min >= ESS_BULK_MIN:
             out.append(
@@ -816,7 +817,8 @@ class Diagnostics:
         if self.divergences > 0:
             out.append(
                 f"{self.divergences} divergent transitions (biased posterior): raise "
-                "target_accept (closer to 1) or reparametrise or simplify the model"
+                "SamplerConfig.target_accept (closer to 1; no command-line flag) or "
+                "reparametrise or simplify the model"
             )
         return out
 

@@ -337,3 +337,9 @@ def test_every_single_axes_figure_takes_the_placement_options(scenario_results):
     assert own.axes[0].get_legend() is None
     with pytest.raises(ValueError, match="legend must be one of"):
         plot_stock_waterfall(scenario_results[0], legend="top")
+
+
+def test_multi_panel_figures_take_title_and_footer(bundled_demand):
+    fig = plot_diagnostics(bundled_demand, title="Health", footer=False)
+    assert fig._suptitle.get_text() == "Health"
+    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID and t.get_visible()]

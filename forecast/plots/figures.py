@@ -967,11 +967,12 @@ def plot_diagnostics_data(demand_set, *, n_draws: int = 2000, seed: int = 0) -> 
     return pd.concat(parts, ignore_index=True)
 
 
-def plot_diagnostics(demand_set) -> Figure:
+def plot_diagnostics(demand_set, *, title: str | None = None, footer: bool | None = None) -> Figure:
     """Posterior predictive checks (top row, one panel per frontier model) and rank plots
     (rows below: one per model, one panel per main parameter; one line per chain; flat
     around the dashed line = chains agree). Gids ``ppc:<model>``, ``observed:<model>``,
-    ``rank:<model>:<parameter>:<chain>``."""
+    ``rank:<model>:<parameter>:<chain>``. ``title`` replaces the figure title ("" for
+    none); ``footer=False`` hides the provenance line."""
     data = plot_diagnostics_data(demand_set)
     ppc = data[data["kind"] == "ppc"]
     ranks = data[data["kind"] == "rank"]
@@ -1062,10 +1063,10 @@ def plot_diagnostics(demand_set) -> Figure:
                     ha="right",
                     va="center",
                 )
-    fig.suptitle(
-        "Sampler diagnostics: posterior predictive checks (top) and rank plots per chain (below)",
-        fontsize=11,
+    default = (
+        "Sampler diagnostics: posterior predictive checks (top) and rank plots per chain (below)"
     )
+    fig.suptitle(default if title is None else title, fontsize=11)
     date = pd.Timestamp(demand_set.models["date"].max()).date().isoformat()
     add_footer(
         fig,
@@ -1073,6 +1074,7 @@ def plot_diagnostics(demand_set) -> Figure:
         seed=_sampler_seed(demand_set),
         extra=f"rank plots: {_RANK_BINS} bins of pooled ranks, one line per chain; "
         "dashed = expected count if chains agree",
+        show=footer,
     )
     return fig
 
@@ -1175,10 +1177,11 @@ def plot_skill_data(study) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def plot_skill(study) -> Figure:
+def plot_skill(study, *, title: str | None = None, footer: bool | None = None) -> Figure:
     """Forecast skill out of sample (:func:`forecast.skill.evaluate`): 80% coverage and
     CRPS of the largest run per half-year by horizon, the default against two baselines
-    with 95% origin-bootstrap intervals, and the default's PIT histogram."""
+    with 95% origin-bootstrap intervals, and the default's PIT histogram. ``title``
+    replaces the figure title ("" for none); ``footer=True`` adds the provenance line."""
 
     data = plot_skill_data(study)
     fig = owned_figure(figsize=(12.0, 4.6), layout="constrained")
@@ -1221,9 +1224,11 @@ def plot_skill(study) -> Figure:
     axes[2].set_xlabel("PIT (predictive CDF at the outcome)")
     axes[2].set_ylabel("half-year maxima")
     axes[2].set_title(f"PIT of {study.default} (flat = calibrated)")
-    fig.suptitle(
+    default = (
         f"Leave-future-out skill: {len(study.origins)} origins, bars = 95% intervals "
-        "resampling origins",
-        fontsize=10,
+        "resampling origins"
     )
+    fig.suptitle(default if title is None else title, fontsize=10)
+    if footer:
+        add_footer(fig, extra=f"default demand: {study.default}", show=True)
     return fig
