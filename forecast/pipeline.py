@@ -651,7 +651,7 @@ def run_scenario(
     ``demand`` is a :class:`DemandSet` (fitted once, reused across scenarios); it is
     fitted with default settings when omitted. ``draws`` / ``seed`` / dotted
     ``overrides`` (``**{"demand.overtraining": 5}``) change the scenario; a lever override
-    renames it (``"baseline [demand.overtraining=5]"``) unless ``name`` is given.
+    renames it (``"baseline [stock.repetition='flat']"``) unless ``name`` is given.
     ``stock``: your own stock, either a stock model object (e.g.
     ``forecast.Epoch2024Stock(quality_fraction=0.3)``, or any object with
     ``sample_parameters``, ``trajectories`` and ``sample_components``) used instead of the

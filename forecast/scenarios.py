@@ -296,7 +296,7 @@ SAMPLING_KEYS = ("draws", "seed", "start", "horizon", "name", "description")
 
 
 def override_name(name: str, overrides: dict) -> str:
-    """``"baseline [demand.overtraining=10]"``: the name of a scenario whose levers changed.
+    """``"baseline [stock.repetition='flat']"``: the name of a scenario whose levers changed.
 
     Keys in :data:`SAMPLING_KEYS` do not count; with no lever change the name is kept.
     """
