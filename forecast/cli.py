@@ -16,7 +16,13 @@ from pathlib import Path
 
 from forecast import __version__
 from forecast.errors import ForecastError, SamplingWarning
-from forecast.limits import COLLAPSE_LIMITS, DRAWS_RANGE, SAMPLER_LIMITS, SEED_RANGE
+from forecast.limits import (
+    COLLAPSE_LIMITS,
+    DRAWS_RANGE,
+    SAMPLER_LIMITS,
+    SEED_RANGE,
+    VERIFIER_ACCURACY_RANGE,
+)
 from forecast.safety import terminal_text
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -523,7 +529,8 @@ def cmd_remedies(args) -> int:
             raise ForecastError(
                 f"--accuracies: expected numbers separated by commas, got {args.accuracies!r}"
             ) from None
-        bad = [a for a in accuracies if not 0.5 <= a <= 1.0]
+        low, high = VERIFIER_ACCURACY_RANGE
+        bad = [a for a in accuracies if not low <= a <= high]
         if bad or not accuracies:
             raise ForecastError(f"--accuracies: each must be between 0.5 and 1, got {bad}")
     models = _models(args)

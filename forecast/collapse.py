@@ -54,6 +54,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, ndtr
 
+from forecast.limits import VERIFIER_ACCURACY_RANGE
+
 __all__ = [
     "REGIMES",
     "CollapseResult",
@@ -125,9 +127,16 @@ def zipf_probabilities(vocab_size: int = 1000, exponent: float = 1.1) -> np.ndar
     return p / p.sum()
 
 
+def check_count(value, name: str, minimum: int) -> int:
+    """``value`` as an int if it is a whole number of at least ``minimum`` (not a bool),
+    else ValueError naming ``name`` (the simulators' sizes and generation counts)."""
+    if isinstance(value, bool) or int(value) != value or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}.")
+    return int(value)
+
+
 def _check_samples(samples: int) -> None:
-    if int(samples) != samples or samples < 2:
-        raise ValueError(f"samples must be an integer of at least 2, got {samples!r}.")
+    check_count(samples, "samples", 2)
 
 
 # --------------------------------------------------------------------------------------
@@ -429,7 +438,8 @@ def _stream(streams, model: str, regime: str):
 
 
 def _check_accuracy(accuracy) -> float:
-    if isinstance(accuracy, bool) or not 0.5 <= float(accuracy) <= 1.0:
+    low, high = VERIFIER_ACCURACY_RANGE
+    if isinstance(accuracy, bool) or not low <= float(accuracy) <= high:
         raise ValueError(
             f"verifier_accuracy must be between 0.5 (a coin flip) and 1 (perfect), "
             f"got {accuracy!r}."
@@ -481,17 +491,13 @@ def simulate(
         Which regimes to run (default all of :data:`REGIMES`); each has its own random
         stream, so a regime's numbers do not depend on which others run.
     """
-    if int(generations) != generations or generations < 1:
-        raise ValueError(f"generations must be an integer of at least 1, got {generations!r}.")
+    check_count(generations, "generations", 1)
     _check_samples(samples)
-    if int(n_chains) != n_chains or n_chains < 1:
-        raise ValueError(f"n_chains must be an integer of at least 1, got {n_chains!r}.")
-    if int(vocab_chains) != vocab_chains or vocab_chains < 1:
-        raise ValueError(f"vocab_chains must be an integer of at least 1, got {vocab_chains!r}.")
+    check_count(n_chains, "n_chains", 1)
+    check_count(vocab_chains, "vocab_chains", 1)
     if not 0.0 <= fresh_fraction <= 1.0:
         raise ValueError(f"fresh_fraction must be between 0 and 1, got {fresh_fraction!r}.")
-    if int(vocab_size) != vocab_size or vocab_size < 2:
-        raise ValueError(f"vocab_size must be an integer of at least 2, got {vocab_size!r}.")
+    check_count(vocab_size, "vocab_size", 2)
     if vocab_samples is None:
         vocab_samples = 10 * int(vocab_size)
     if int(vocab_samples) != vocab_samples or vocab_samples < 1:

@@ -47,6 +47,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecast.collapse import check_count
+from forecast.persist import json_float
+
 __all__ = [
     "LINEAR_WORKFLOWS",
     "LinearCollapseResult",
@@ -61,15 +64,9 @@ __all__ = [
 LINEAR_WORKFLOWS: tuple[str, ...] = ("replace", "accumulate", "accumulate-subsample")
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}.")
-    return int(value)
-
-
 def _check_dims(dim: int, samples: int) -> tuple[int, int]:
-    dim = _check_int(dim, "dim", 1)
-    samples = _check_int(samples, "samples", 1)
+    dim = check_count(dim, "dim", 1)
+    samples = check_count(samples, "samples", 1)
     if samples <= dim + 1:
         raise ValueError(
             f"samples must exceed dim + 1 (E tr((X'X)^-1) = d/(T-d-1) is finite only then); "
@@ -160,7 +157,7 @@ class LinearCollapseResult:
                 {
                     "generation": int(row.generation),
                     "test_error": float(row.test_error),
-                    "analytic": None if np.isnan(row.analytic) else float(row.analytic),
+                    "analytic": json_float(row.analytic),
                 }
                 for row in g.itertuples()
             ]
@@ -199,9 +196,9 @@ def simulate_linear_regression(
     See the module docstring for the setting and the closed forms. Each workflow has its
     own random stream (``rng.spawn``), so its numbers do not depend on which others run.
     """
-    generations = _check_int(generations, "generations", 1)
+    generations = check_count(generations, "generations", 1)
     dim, samples = _check_dims(dim, samples)
-    n_chains = _check_int(n_chains, "n_chains", 1)
+    n_chains = check_count(n_chains, "n_chains", 1)
     if not noise_sd > 0:
         raise ValueError(f"noise_sd must be positive, got {noise_sd!r}.")
     unknown = [w for w in workflows if w not in LINEAR_WORKFLOWS]
@@ -293,8 +290,8 @@ def simulate_real_weight(
     Each generation draws ``real`` fresh samples from N(0, 1) and ``synthetic`` samples
     from N(previous estimate, 1), the previous model's fitted distribution.
     """
-    generations = _check_int(generations, "generations", 2)
-    burn_in = _check_int(burn_in, "burn_in", 0)
+    generations = check_count(generations, "generations", 2)
+    burn_in = check_count(burn_in, "burn_in", 0)
     if burn_in >= generations:
         raise ValueError("burn_in must be smaller than generations.")
     rng = np.random.default_rng(seed)

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import ForecastError
+from forecast.persist import json_float
 
 __all__ = [
     "QUANTILE_LEVELS",
@@ -300,11 +301,6 @@ def _fmt_year(x: float) -> str:
     return "after horizon" if not math.isfinite(x) else f"{x:.2f}"
 
 
-def _json_float(x) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 @dataclass(frozen=True, repr=False, eq=False)
 class ExhaustionResult:
     """Exhaustion dates over joint draws of demand and stock.
@@ -507,14 +503,14 @@ class ExhaustionResult:
             "n_draws": self.n_draws,
             "horizon": float(self.horizon),
             "grid_start": float(self.years[0]),
-            "quantiles": {k: _json_float(v) for k, v in self.quantiles().items()},
+            "quantiles": {k: json_float(v) for k, v in self.quantiles().items()},
             "not_exhausted_share": float(self.not_exhausted_share),
             "already_exhausted_share": float(self.already_exhausted_share),
             "at_crossing": {
-                f"{r.quantity}_{r.statistic}": _json_float(r.value) for r in ac.itertuples()
+                f"{r.quantity}_{r.statistic}": json_float(r.value) for r in ac.itertuples()
             },
             "prob_exhausted_by": {
-                str(int(y)): _json_float(p) for y, p in self.prob_exhausted_by().items()
+                str(int(y)): json_float(p) for y, p in self.prob_exhausted_by().items()
             },
         }
 

@@ -21,3 +21,9 @@ DRAWS_RANGE = (100, 5_000_000)
 #: Model-collapse simulator (`forecast collapse`): run time grows linearly with
 #: generations (about 60 s for 1,000) and with samples per generation.
 COLLAPSE_LIMITS: dict[str, int] = {"generations": 1_000, "samples": 1_000_000}
+
+#: A verifier's accuracy: 0.5 (a coin flip) to 1 (perfect); the collapse simulator's
+#: ``verify`` regime, the synthetic lever and ``forecast remedies`` share it.
+VERIFIER_ACCURACY_RANGE = (0.5, 1.0)
+#: A fixed synthetic-data multiplier of the usable stock (``synthetic = 2.0``).
+SYNTHETIC_MULTIPLIER_RANGE = (1.0, 100.0)

@@ -28,7 +28,10 @@ __all__ = [
     "array_to_json",
     "frame_from_json",
     "frame_to_json",
+    "install_directory",
     "json_default",
+    "json_float",
+    "json_records",
     "read_json_file",
     "write_directory_atomic",
     "write_text_atomic",
@@ -111,6 +114,22 @@ def frame_from_json(payload: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def json_float(x) -> float | None:
+    """A number for JSON: a float, or None for None, NaN and infinity (after the horizon)."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """A table's rows as dicts, its floats through :func:`json_float`."""
+    return [
+        {k: (json_float(v) if isinstance(v, float | np.floating) else v) for k, v in rec.items()}
+        for rec in frame.to_dict(orient="records")
+    ]
+
+
 def json_default(obj):
     """``json.dumps`` default for numpy scalars and arrays (NaN and inf become None) and
     dates (ISO text)."""
@@ -167,18 +186,28 @@ def write_directory_atomic(
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         fill(tmp)
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-            old.rmdir()
-            path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(path)
+        install_directory(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def install_directory(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` to ``target``; an existing ``target`` is moved aside first and
+    deleted only after the new directory is in place (restored if the rename fails)."""
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    old.rmdir()
+    os.rename(target, old)
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_json_file(path: str | os.PathLike, expected_format: str) -> dict[str, Any]:

@@ -135,14 +135,13 @@ class DemandSet:
         the default mix and the Epoch bootstrap in ``demand.json``. Atomic; an existing
         directory is replaced only with ``overwrite=True`` and only if it holds a saved
         set. Read it back with :func:`load_demand`; projections are then identical."""
-        avg_names = [next(k for k, f in self.fits.items() if f is fit) for fit in self.average.fits]
         meta = {
             "format": "forecast.DemandSet",
             "forecast_version": __version__,
             "fits": {name: f"fit_{i}.nc" for i, name in enumerate(self.fits)},
             "average": {
                 "name": self.average.name,
-                "fits": avg_names,
+                "fits": [fit.name for fit in self.average.fits],  # keys of self.fits
                 "weights": [float(w) for w in self.average.weights],
             },
             "comparison": persist.frame_to_json(self.comparison),
@@ -359,7 +358,7 @@ class ScenarioResult:
         """Exhaustion date in decimal years: ``median``, ``p10``/``p90`` (80% interval) and
         ``p2_5``/``p97_5`` (95% interval); None = after the horizon."""
         q = self.exhaustion.quantiles()
-        return {k: _num(q.get(k)) for k in ("median", "p10", "p90", "p2_5", "p97_5")}
+        return {k: persist.json_float(q.get(k)) for k in ("median", "p10", "p90", "p2_5", "p97_5")}
 
     def stock_at(self, year: float) -> dict:
         """Effective stock in tokens at the band year nearest ``year`` (decimal year):
@@ -378,7 +377,7 @@ class ScenarioResult:
             "scenario": self.name,
             "description": self.scenario.description,
             "exhaustion_year": self.exhaustion_year(),
-            "prob_exhausted_by": {str(int(y)): _num(p) for y, p in prob.items()},
+            "prob_exhausted_by": {str(int(y)): persist.json_float(p) for y, p in prob.items()},
             "not_exhausted_by_horizon": float(self.exhaustion.not_exhausted_share),
             "already_exhausted_at_start": float(self.exhaustion.already_exhausted_share),
             "horizon": self.scenario.horizon,
@@ -389,13 +388,13 @@ class ScenarioResult:
                 "p2_5": float(growth[1]),
                 "p97_5": float(growth[2]),
             },
-            "at_crossing": _records(self.exhaustion.at_crossing()),
-            "epoch_procedure": {k: _num(v) for k, v in self.epoch_procedure.items()},
+            "at_crossing": persist.json_records(self.exhaustion.at_crossing()),
+            "epoch_procedure": {k: persist.json_float(v) for k, v in self.epoch_procedure.items()},
             "published": published or None,
             "demand_model": self.scenario.demand.model,
             "stock_model": self.scenario.stock.model,
             "reliable": self.reliable,
-            "diagnostics": _records(self.diagnostics),
+            "diagnostics": persist.json_records(self.diagnostics),
             "draws": self.draws,
             "seed": self.seed,
             "data_date": self.data_date,
@@ -516,25 +515,9 @@ class ScenarioResult:
         )
 
 
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    return None if not np.isfinite(x) else x
-
-
 def _interval(lo, hi) -> str:
     fmt = lambda v: "after horizon" if v is None else f"{v:.1f}"  # noqa: E731
     return f"{fmt(lo)} - {fmt(hi)}"
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    out = []
-    for rec in frame.to_dict(orient="records"):
-        out.append(
-            {k: (_num(v) if isinstance(v, float | np.floating) else v) for k, v in rec.items()}
-        )
-    return out
 
 
 def _diagnostics_frame(demand: DemandSet | None) -> pd.DataFrame:
@@ -658,12 +641,12 @@ def run_scenario(
     scenario's, or the path of an estimates CSV (the layout of data/stock_estimates.csv)
     used under the scenario's levers.
     """
+    scenario = load_scenario(scenario)
     if isinstance(stock, str | Path):  # recorded in the scenario (and its name)
         overrides["stock.estimates"] = str(Path(stock).expanduser().resolve())
         stock = None
     elif stock is not None and name is None:
-        base = load_scenario(scenario).name
-        name = override_name(base, {**overrides, "stock": type(stock).__name__})
+        name = override_name(scenario.name, {**overrides, "stock": type(stock).__name__})
     scenario, demand = _prepare(
         scenario, demand, draws, seed, models, progress, overrides, name=name
     )
@@ -819,7 +802,9 @@ def reproduction_table(results: list[ScenarioResult]) -> pd.DataFrame:
                 "published interval": _interval(pub.get(lo_key), pub.get(hi_key))
                 if lo_key in pub
                 else "",
-                "toolkit interval": _interval(_num(ours_lo), _num(ours_hi)),
+                "toolkit interval": _interval(
+                    persist.json_float(ours_lo), persist.json_float(ours_hi)
+                ),
                 "Epoch procedure median": r.epoch_procedure.get("median"),
                 "source": pub.get("source", ""),
             }

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import DataError
+from forecast.persist import json_records
 
 __all__ = [
     "REMEDY_ACCURACIES",
@@ -183,11 +184,7 @@ class RemedyStudy:
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-safe rows (NaN as None) and settings."""
-        rows = [
-            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-            for r in self.table.to_dict("records")
-        ]
-        return {"rows": rows, "settings": dict(self.settings)}
+        return {"rows": json_records(self.table), "settings": dict(self.settings)}
 
     def __repr__(self) -> str:
         cols = ["median", "p10", "p90", "p2_5", "p97_5", "median_gain_years"]
@@ -206,23 +203,21 @@ def what_remedies_buy(
     both_accuracy: float = BOTH_ACCURACY,
     draws: int = 20_000,
     seed: int = 0,
-    years=(2028, 2030, 2035),
+    years=None,
     progress=None,
 ) -> RemedyStudy:
     """The exhaustion date under each remedy (see :func:`remedy_scenarios`).
 
-    ``demand`` is a fitted :class:`~forecast.pipeline.DemandSet` (fitted when omitted);
-    ``draws`` joint draws per remedy, the same ``seed`` for all.
+    ``demand`` is a fitted :class:`~forecast.pipeline.DemandSet` (fitted once when
+    omitted); ``draws`` joint draws per remedy, the same ``seed`` for all; ``years``: the
+    P(by year) columns (default :data:`forecast.pipeline.COMPARE_YEARS`).
     """
-    from forecast.pipeline import compare, run_scenario
+    from forecast.pipeline import COMPARE_YEARS, compare, run_scenarios
 
     scenarios = remedy_scenarios(base, accuracies, both_accuracy)
-    results = []
-    for scenario in scenarios:
-        if progress is not None:
-            progress(f"remedies: {scenario.name}")
-        results.append(run_scenario(scenario, demand, draws=draws, seed=seed))
-    table = compare(results, years=years)
+    say = {} if progress is None else {"progress": lambda m: progress(f"remedies: {m}")}
+    results = run_scenarios(scenarios, demand, draws=draws, seed=seed, **say)
+    table = compare(results, years=COMPARE_YEARS if years is None else years)
     table.insert(0, "remedy", table.pop("scenario"))
     accuracy = [
         float(s.stock.synthetic["verifier_accuracy"]) if s.stock.synthetic else np.nan

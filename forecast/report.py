@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 
 from forecast import __version__
 from forecast.errors import ForecastError, SamplingWarning
-from forecast.persist import json_default
+from forecast.persist import install_directory, json_default
 from forecast.plots._style import format_tokens
 from forecast.safety import csv_frame, markdown_text
 
@@ -841,6 +841,13 @@ def check_output_dir(out_dir: Path, force: bool) -> None:
             )
 
 
+def _write_json(path: Path, payload) -> None:
+    path.write_text(
+        json.dumps(payload, indent=2, default=json_default, allow_nan=False) + "\n",
+        encoding="utf-8",
+    )
+
+
 def _build(tmp: Path, ctx: dict) -> None:
     """Write every file of the report into ``tmp`` (an empty directory)."""
     (tmp / REPORT_MARKER).write_text(
@@ -856,46 +863,14 @@ def _build(tmp: Path, ctx: dict) -> None:
     doc, md = _documents(ctx)
     payload = ctx["main"].to_json_dict()
     payload["compare"] = [r.to_json_dict() for r in ctx["compare"]]
-    (tmp / "summary.json").write_text(
-        json.dumps(payload, indent=2, default=json_default, allow_nan=False) + "\n",
-        encoding="utf-8",
-    )
+    _write_json(tmp / "summary.json", payload)
     csv_frame(ctx["summary"]).to_csv(tmp / "summary.csv", index=False)
     if ctx.get("remedies") is not None:
-        (tmp / "remedies.json").write_text(
-            json.dumps(
-                ctx["remedies"].to_json_dict(), indent=2, default=json_default, allow_nan=False
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+        _write_json(tmp / "remedies.json", ctx["remedies"].to_json_dict())
     if ctx["backtest"] is not None:  # the `forecast backtest --lfo --json` object
-        (tmp / "skill.json").write_text(
-            json.dumps(
-                ctx["backtest"].to_json_dict(), indent=2, default=json_default, allow_nan=False
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+        _write_json(tmp / "skill.json", ctx["backtest"].to_json_dict())
     (tmp / "report.md").write_text(md, encoding="utf-8")
     (tmp / "index.html").write_text(doc, encoding="utf-8")
-
-
-def _install(tmp: Path, out_dir: Path) -> None:
-    """Rename ``tmp`` to ``out_dir``; an existing ``out_dir`` is moved aside first and
-    deleted only after the new directory is in place (restored if the rename fails)."""
-    if not out_dir.exists():
-        os.rename(tmp, out_dir)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-    old.rmdir()
-    os.rename(out_dir, old)
-    try:
-        os.rename(tmp, out_dir)
-    except BaseException:
-        os.rename(old, out_dir)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_report(
@@ -930,7 +905,6 @@ def write_report(
     renamed into place at the end; on failure the old directory is left untouched and
     the temporary one removed.
     """
-    from forecast.collapse import simulate
     from forecast.pipeline import check_inputs, fit_demand, reproduction_table, run_scenario
     from forecast.scenarios import load_scenario
     from forecast.sensitivity import sensitivity
@@ -961,7 +935,7 @@ def write_report(
     import forecast.collapse_theory as theory
 
     collapse = {
-        "simulation": simulate(),
+        "simulation": collapse_module.simulate(),
         "linear": theory.simulate_linear_regression(generations=30),
         "verification": collapse_module.verification_sweep(),
     }
@@ -1021,7 +995,7 @@ def write_report(
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the report is meant to be shared
         _build(tmp, ctx)
         check_output_dir(out_dir, force)  # the target may have appeared meanwhile
-        _install(tmp, out_dir)
+        install_directory(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

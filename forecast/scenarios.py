@@ -52,7 +52,12 @@ from pathlib import Path
 from typing import Any
 
 from forecast.errors import ScenarioError
-from forecast.limits import DRAWS_RANGE, MAX_INPUT_BYTES, SEED_RANGE
+from forecast.limits import (
+    DRAWS_RANGE,
+    MAX_INPUT_BYTES,
+    SEED_RANGE,
+    SYNTHETIC_MULTIPLIER_RANGE,
+)
 
 #: Demand models whose tokens come from compute (the overtraining lever applies to them).
 COMPUTE_DEMAND_MODELS = ("compute", "epoch2024")
@@ -143,9 +148,11 @@ class StockSpec:
                 raise ScenarioError(
                     f"stock.estimates must be the path of a CSV file, got {self.estimates!r}"
                 )
-            from forecast.stock import load_stock_estimates
+            from forecast.stock import cached_stock_estimates
 
-            load_stock_estimates(Path(self.estimates))  # DataError names file, row, column
+            # DataError names file, row, column; parsed once per file version, so the
+            # stock model built from this spec reads no file again.
+            cached_stock_estimates(Path(self.estimates))
         if self.repetition is not None:
             _choice("stock.repetition", self.repetition, REPETITION)
         _spec("stock.quality_fraction", self.quality_fraction, 0.0, 1.0)
@@ -304,7 +311,7 @@ def override_name(name: str, overrides: dict) -> str:
     if not levers:
         return name
     parts = ", ".join(
-        f"{k.replace('__', '.')}={v!r}" if isinstance(v, str) else f"{k.replace('__', '.')}={v}"
+        f"{k.replace('__', '.')}={repr(v) if isinstance(v, str) else v}"
         for k, v in sorted(levers.items())
     )
     return f"{name} [{parts}]"
@@ -512,7 +519,7 @@ def _lever(key: str, value, table_keys: set) -> None:
         _number(key, value, 0.0, 0.99)
         return
     if isinstance(value, int | float) and key == "stock.synthetic":
-        _number(key, value, 1.0, 100.0)  # a fixed multiplier of the usable stock
+        _number(key, value, *SYNTHETIC_MULTIPLIER_RANGE)  # a fixed multiplier of the stock
         return
     if isinstance(value, dict):
         bad = set(value) - table_keys

@@ -51,6 +51,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.errors import DataError, ScenarioError
+from forecast.limits import SYNTHETIC_MULTIPLIER_RANGE, VERIFIER_ACCURACY_RANGE
 from forecast.units import words_to_tokens
 
 __all__ = [
@@ -296,6 +297,19 @@ def load_stock_estimates(path=None) -> pd.DataFrame:
     return df
 
 
+def cached_stock_estimates(path=None) -> pd.DataFrame:
+    """:func:`load_stock_estimates`, parsed once per file version (path, mtime, size)."""
+    path = pathlib.Path(path) if path else _default_path()
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_stock_estimates(path)  # raises the DataError naming the file
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _TABLE_CACHE:
+        _TABLE_CACHE[key] = load_stock_estimates(path)
+    return _TABLE_CACHE[key]
+
+
 def parameter_spec(table: pd.DataFrame, parameter: str) -> ParamSpec:
     """The :class:`ParamSpec` of one row of a :func:`load_stock_estimates` table."""
     hit = table.loc[table["parameter"] == parameter]
@@ -473,7 +487,7 @@ class Synthetic:
     ``cap``: largest multiplier synthetic data can give. Defaults (table rows
     ``synthetic_*``, derived from the measurements in ``data/synthetic_data.csv``; see
     docs/model.md, "Synthetic data"): ratio lognormal 90% [0.4, 3], efficiency lognormal
-    90% [0.25, 1] (clipped at 1), cap lognormal 90% [1.5, 3]; median multiplier ~1.5.
+    90% [0.25, 1] (clipped at 1), cap lognormal 90% [1.4, 3]; median multiplier ~1.5.
 
     ``verifier_accuracy`` (0.5..1, default None): the measured efficiencies come from
     pipelines that filter their synthetic data, so they are read as the value of a
@@ -495,13 +509,15 @@ class Synthetic:
         _as_spec(self.efficiency, "synthetic efficiency", lo=0.0, hi=1.0)
         _as_spec(self.cap, "synthetic cap", lo=1.0)
         if self.verifier_accuracy is not None:
-            _as_spec(self.verifier_accuracy, "synthetic verifier_accuracy", lo=0.5, hi=1.0)
+            lo, hi = VERIFIER_ACCURACY_RANGE
+            _as_spec(self.verifier_accuracy, "synthetic verifier_accuracy", lo=lo, hi=hi)
         _as_spec(self.valid_share, "synthetic valid_share", lo=0.0, hi=1.0)
 
     @classmethod
     def fixed(cls, multiplier: float) -> Synthetic:
         """A fixed multiplier of the usable stock (``synthetic = 2.0`` in a scenario file)."""
-        _as_spec(multiplier, "synthetic", lo=1.0, hi=100.0)
+        lo, hi = SYNTHETIC_MULTIPLIER_RANGE
+        _as_spec(multiplier, "synthetic", lo=lo, hi=hi)
         m = float(multiplier)
         return cls(ratio=m - 1.0, efficiency=1.0, cap=m)
 
@@ -586,12 +602,10 @@ class _StockModel:
     name = "stock"
     #: A ``(low, high)`` a user gives is a 90% interval in every lever and model (as in
     #: Squiggle's ``a to b``); give ``(low, high, interval)`` for another.
-    _default_interval = 0.9
 
     def __post_init__(self) -> None:
-        di = self._default_interval
-        _as_spec(self.quality_fraction, "quality_fraction", lo=1e-9, hi=1.0, default_interval=di)
-        _as_spec(self.stock_growth, "stock_growth", lo=0.5, hi=3.0, default_interval=di)
+        _as_spec(self.quality_fraction, "quality_fraction", lo=1e-9, hi=1.0)
+        _as_spec(self.stock_growth, "stock_growth", lo=0.5, hi=3.0)
         if self.repetition not in ("flat", "muennighoff", "none"):
             raise LeverError(
                 f"repetition must be 'flat', 'muennighoff' or 'none', got {self.repetition!r}"
@@ -647,16 +661,8 @@ class _StockModel:
     # -- parameters --------------------------------------------------------------------------
 
     def table(self) -> pd.DataFrame:
-        """The validated inputs table, parsed once per file version (path, mtime, size)."""
-        path = pathlib.Path(self.estimates_path) if self.estimates_path else _default_path()
-        try:
-            stat = path.stat()
-        except OSError:
-            return load_stock_estimates(path)  # raises the DataError naming the file
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-        if key not in _TABLE_CACHE:
-            _TABLE_CACHE[key] = load_stock_estimates(path)
-        return _TABLE_CACHE[key]
+        """The validated inputs table (:func:`cached_stock_estimates`)."""
+        return cached_stock_estimates(self.estimates_path)
 
     def sample_parameters(self, n_draws: int, seed: int | None = None) -> dict[str, np.ndarray]:
         """Per-draw parameters (dict of arrays of shape ``(n_draws,)``); same seed, same numbers."""
@@ -674,14 +680,10 @@ class _StockModel:
 
         p = self._base_parameters(table, draw)
         if self.stock_growth is not None:
-            growth = _as_spec(
-                self.stock_growth, "stock_growth", default_interval=self._default_interval
-            )
+            growth = _as_spec(self.stock_growth, "stock_growth")
             p["log_growth"] = np.log(draw(growth))
 
-        q = _as_spec(
-            self.quality_fraction, "quality_fraction", default_interval=self._default_interval
-        )
+        q = _as_spec(self.quality_fraction, "quality_fraction")
         q = q or self._default_quality(table)
         p["quality"] = np.minimum(draw(q), 1.0) if q is not None else np.ones(n)
 

@@ -193,14 +193,18 @@ def _lines(fig):
     return {ln.get_gid(): ln for ln in fig.axes[0].get_lines() if ln.get_gid()}
 
 
-def test_linear_figure_matches_twin(linear):
-    fig = plot_linear_collapse(linear)
-    data = plot_linear_collapse_data(linear)
+def _assert_every_line_is_a_column(fig, data, x_column: str) -> None:
+    """Each gid'd line is exactly one column of the data twin, and every column is drawn."""
     lines = _lines(fig)
-    assert set(lines) == set(data.columns) - {"generation"}
+    assert set(lines) == set(data.columns) - {x_column}
     for gid, line in lines.items():
         np.testing.assert_array_equal(line.get_ydata(), data[gid].to_numpy())
     fig.savefig(io.BytesIO(), format="png")
+
+
+def test_linear_figure_matches_twin(linear):
+    fig = plot_linear_collapse(linear)
+    _assert_every_line_is_a_column(fig, plot_linear_collapse_data(linear), "generation")
 
 
 def test_real_weight_figure_matches_twin():
@@ -215,9 +219,4 @@ def test_real_weight_figure_matches_twin():
 
 def test_verification_figure_matches_twin(sweep):
     fig = plot_verification(sweep, generations=30)
-    data = plot_verification_data(sweep)
-    lines = _lines(fig)
-    assert set(lines) == set(data.columns) - {"accuracy"}
-    for gid, line in lines.items():
-        np.testing.assert_array_equal(line.get_ydata(), data[gid].to_numpy())
-    fig.savefig(io.BytesIO(), format="png")
+    _assert_every_line_is_a_column(fig, plot_verification_data(sweep), "accuracy")

@@ -168,11 +168,16 @@ def add_footer(
 LEGEND_PLACES = ("auto", "inside", "outside", None)
 
 
+def check_legend(legend) -> None:
+    """Raise ValueError unless ``legend`` is one of :data:`LEGEND_PLACES`."""
+    if legend not in LEGEND_PLACES:
+        raise ValueError(f"legend must be one of {LEGEND_PLACES}, got {legend!r}")
+
+
 def legend_place(legend, fig: Figure, own_default: str) -> str | None:
     """Resolve ``legend``: "auto" is ``own_default`` on a figure this package made, else
     "inside" (a legend outside a user's Axes would squeeze their other subplots)."""
-    if legend not in LEGEND_PLACES:
-        raise ValueError(f"legend must be one of {LEGEND_PLACES}, got {legend!r}")
+    check_legend(legend)
     if legend == "auto":
         return own_default if owns(fig) else "inside"
     return legend
@@ -210,8 +215,7 @@ def placeable(func):
 
     @functools.wraps(func)
     def wrapper(*args, title=None, legend="auto", footer=None, **kwargs):
-        if legend not in LEGEND_PLACES:  # checked before the work of drawing
-            raise ValueError(f"legend must be one of {LEGEND_PLACES}, got {legend!r}")
+        check_legend(legend)  # before the work of drawing
         fig = func(*args, **kwargs)
         ax = signature.bind_partial(*args, **kwargs).arguments.get("ax") or fig.axes[0]
         finish_layout(fig, ax, title=title, legend=legend, footer=footer)

@@ -15,7 +15,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from forecast.collapse import REGIMES, CollapseResult
-from forecast.plots._style import REGIME_COLORS, add_footer, new_figure, placeable
+from forecast.plots._style import (
+    REGIME_COLORS,
+    SCENARIO_COLORS,
+    add_footer,
+    new_figure,
+    placeable,
+)
 
 __all__ = [
     "REAL_WEIGHT_RATIOS",
@@ -284,9 +290,13 @@ def plot_linear_collapse_data(result) -> pd.DataFrame:
     for workflow in ("replace", "accumulate"):
         if workflow in analytic:
             wide[f"{workflow}_analytic"] = analytic[workflow]
+    from forecast.collapse_theory import analytic_linear_test_error
+
     s = result.settings
-    first = s["noise_sd"] ** 2 * s["dim"] / (s["samples"] - s["dim"] - 1)
-    wide["bound"] = np.pi**2 / 6.0 * first
+    first = analytic_linear_test_error(
+        1, s["dim"], s["samples"], s["noise_sd"] ** 2, workflow="replace"
+    )
+    wide["bound"] = np.pi**2 / 6.0 * float(first)
     return wide.reset_index()
 
 
@@ -375,10 +385,9 @@ def plot_real_weight(ratios=REAL_WEIGHT_RATIOS, ax: Axes | None = None) -> Figur
     data = plot_real_weight_data(ratios)
     fig, ax = new_figure(ax)
     w = data["weight"].to_numpy()
-    colors = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
     for i, ratio in enumerate(ratios):
         gid = f"m/n={ratio:g}"
-        color = colors[i % len(colors)]
+        color = SCENARIO_COLORS[i % len(SCENARIO_COLORS)]
         ax.plot(
             w,
             data[gid].to_numpy(),
