@@ -187,10 +187,23 @@ def build_parser() -> argparse.ArgumentParser:
         "Run one scenario: exhaustion date (median, 80% and 95% intervals), P(exhausted by year).",
         "  forecast run --scenario baseline\n"
         "  forecast run --scenario epoch2024 --draws 20000 --seed 1 --json\n"
-        "  forecast run --scenario my_scenario.toml --models my_models.csv\n",
+        "  forecast run --scenario my_scenario.toml --models my_models.csv\n"
+        "  forecast run --set stock.epochs=10 --set stock.contamination=true\n"
+        "  forecast run --set demand.model=compute --set demand.overtraining=5\n",
     )
     p.add_argument(
         "--scenario", type=_path, default="baseline", metavar="NAME|FILE", help="built-in or TOML"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_override,
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one lever, as in a scenario file (repeatable): a dotted key and a TOML "
+        "value, e.g. stock.epochs=10, stock.isolation=true, "
+        "stock.synthetic='{verifier_accuracy = 0.9}'; a bare word is a string",
     )
     p.add_argument("--json", action="store_true", help="print the JSON summary")
     _add_common(p)
@@ -377,13 +390,36 @@ def _table(rows: list[tuple[str, str]]) -> str:
 # --- commands --------------------------------------------------------------------------------
 
 
+def _override(text: str) -> tuple[str, object]:
+    """argparse type of ``--set``: ``key=value`` with a TOML value (a bare word = a string)."""
+    import tomllib
+
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        if value.strip().replace("-", "").replace("_", "").isalnum():
+            return key, value.strip()
+        raise argparse.ArgumentTypeError(
+            f"{key}: {value!r} is not a TOML value (a number, true/false, a string or an "
+            "inline table such as '{verifier_accuracy = 0.9}')"
+        ) from None
+
+
 def cmd_run(args) -> int:
     from forecast.pipeline import run_scenario
     from forecast.scenarios import load_scenario
 
     scenario = load_scenario(args.scenario)
+    overrides = dict(args.overrides)
+    if overrides:  # validated (one clear line) before anything is fitted
+        scenario.with_overrides(**overrides)
     models = _models(args)
-    demand = None if scenario.demand.model == "epoch2022" else _demand(args, models)
+    model = overrides.get("demand.model", scenario.demand.model)
+    demand = None if model == "epoch2022" else _demand(args, models)
     result = run_scenario(
         scenario,
         demand,
@@ -391,6 +427,7 @@ def cmd_run(args) -> int:
         seed=args.seed,
         models=models,
         progress=_progress(args),
+        **overrides,
     )
     if args.json:
         _print_json(result.to_json_dict())

@@ -21,14 +21,17 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from forecast import __version__
@@ -85,20 +88,6 @@ _CITATIONS = (
     '"Will we run out of data? Limits of LLM scaling based on human-generated data." '
     "arXiv:2211.04325v2 (ICML 2024).",
 )
-
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1000px;
-margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.9em;color:#555}
-.headline{font-size:1.25em;background:#f4f8fb;border-left:4px solid #0072B2;padding:.6em 1em}
-.warning{background:#fff0f0;border:2px solid #c00;color:#900;padding:.8em 1em;font-weight:bold}
-.meta{color:#666;font-size:.9em}
-"""
 
 
 def _silent(_msg: str) -> None:
@@ -160,8 +149,8 @@ def _fmt_cell(v, column: str = "") -> str:
     return str(v)
 
 
-def _html_table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+def _html_table(frame: pd.DataFrame, caption: str = "") -> Markup:
+    head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
     columns = [str(c) for c in frame.columns]
     for rec in frame.itertuples(index=False):
@@ -169,16 +158,20 @@ def _html_table(frame: pd.DataFrame) -> str:
             f"<td>{html.escape(_fmt_cell(v, c))}</td>" for v, c in zip(rec, columns, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return Markup(
+        f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
 
 
-def _md_table(frame: pd.DataFrame) -> str:
+def _md_table(frame: pd.DataFrame, caption: str = "") -> str:
     columns = [str(c) for c in frame.columns]
 
     def cell(v, column: str = "") -> str:
         return markdown_text(_fmt_cell(v, column)).replace("\n", " ")
 
-    lines = [
+    lines = [f"*{markdown_text(caption)}*", ""] if caption else []
+    lines += [
         "| " + " | ".join(cell(c) for c in frame.columns) + " |",
         "|" + "|".join("---" for _ in frame.columns) + "|",
     ]
@@ -565,9 +558,21 @@ def _figures(
 
 
 def _save_figure(fig: Figure, directory: Path, stem: str) -> bytes:
+    """Write ``stem``.png (a 256-colour palette PNG, about a third of the size of
+    matplotlib's RGBA one and indistinguishable for line art) and ``stem``.svg; returns
+    the PNG bytes embedded in index.html."""
+    from PIL import Image
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=FIGURE_DPI)
-    png = buf.getvalue()
+    buf.seek(0)
+    with Image.open(buf) as image:
+        palette = image.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+        out = io.BytesIO()
+        palette.save(out, format="PNG", optimize=True)
+    png = out.getvalue()
     (directory / f"{stem}.png").write_bytes(png)
     fig.savefig(directory / f"{stem}.svg", format="svg")
     return png
@@ -576,212 +581,280 @@ def _save_figure(fig: Figure, directory: Path, stem: str) -> bytes:
 # --- documents ------------------------------------------------------------------------------
 
 
-def _documents(ctx: dict) -> tuple[str, str]:
-    """(index.html, report.md) from the assembled context."""
+TEMPLATES = Path(__file__).parent / "templates"
+#: Years whose P(exhausted by) the first screen shows.
+ANSWER_YEARS = (2028, 2030, 2035)
+
+
+def _environment(fmt: str) -> jinja2.Environment:
+    """The templates' environment: HTML autoescaped; Markdown text escaped by ``| t``."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=fmt == "html",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["t"] = (lambda text: text) if fmt == "html" else markdown_text
+    env.filters["html_table"] = _html_table
+    env.filters["md_table"] = _md_table
+    env.filters["thousands"] = lambda n: f"{int(n):,}"
+    return env
+
+
+def _answer(main) -> dict:
+    """The first screen: the date, the intervals in words, P(by year)."""
+    ey = main.exhaustion_year()
+    prob = main.exhaustion.prob_exhausted_by(list(ANSWER_YEARS))
+    head = (
+        f"The largest training runs reach the effective stock of public human-written text "
+        f"in {_year(ey['median'])} (median); 80% likely between {_year(ey['p10'])} and "
+        f"{_year(ey['p90'])}, 95% between {_year(ey['p2_5'])} and {_year(ey['p97_5'])}."
+    )
+    kpis = [("median exhaustion year", _year(ey["median"]))]
+    kpis += [(f"probability exhausted by the end of {y}", _pct(p)) for y, p in prob.items()]
+    kpis.append(
+        (
+            f"not exhausted by {main.scenario.horizon:g}",
+            _pct(main.exhaustion.not_exhausted_share),
+        )
+    )
+    return {"head": head, "kpis": kpis, "meaning": _headline(main)[1]}
+
+
+def _pct(p: float) -> str:
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    return f"{100 * p:.1f}%" if 0 < 100 * p < 1 else f"{100 * p:.0f}%"
+
+
+def _drivers(main, sens: pd.DataFrame) -> list[str]:
+    """Three sentences on what drives the uncertainty, from the sensitivity table and the
+    main result's interval."""
+    rows = sens.sort_values("swing", ascending=False, kind="stable") if "swing" in sens else sens
+    rows = list(rows.itertuples(index=False))
+
+    def move(r) -> str:
+        return (
+            f"{_year(r.median_low)} with {r.low_label}, {_year(r.median_high)} with {r.high_label}"
+        )
+
+    out = []
+    if rows:
+        out.append(f"Of the levers, {rows[0].lever} moves the median most: {move(rows[0])}.")
+    if len(rows) >= 3:
+        rest = max((abs(r.median_high - r.median_low) for r in rows[3:]), default=0.0)
+        out.append(
+            f"Next come {rows[1].lever} ({move(rows[1])}) and {rows[2].lever} "
+            f"({move(rows[2])}); every other lever moves it by at most {rest:.1f} years."
+        )
+    ey = main.exhaustion_year()
+    if ey["median"] is not None and ey["p10"] is not None:
+        early = ey["median"] - ey["p10"]
+        late = "after the horizon" if ey["p90"] is None else f"{ey['p90'] - ey['median']:.1f}"
+        out.append(
+            f"The 80% interval is lopsided ({early:.1f} years before the median, {late} "
+            "after): today's runs are already close to the stock, so a date cannot be much "
+            "earlier, while the draws in which demand growth slows push it out by a decade or "
+            "more. Multiplying the stock by k moves the date by only log(k) / (demand growth "
+            "- stock growth), which is why the stock's levers buy months, not years."
+        )
+    return out
+
+
+_SUMMARY_CAPTION = (
+    "One row per scenario. median, p10-p90 (80% interval) and p2_5-p97_5 (95% interval) are "
+    "decimal years, empty when after the horizon; p_by_Y is the probability of exhaustion by "
+    "the end of year Y; not_exhausted_share is the share of draws with no crossing by the "
+    "horizon; published_median is the number the scenario reproduces, if any."
+)
+
+
+def _template_context(ctx: dict) -> dict:
+    """Every value the templates read, from the assembled report context."""
     main = ctx["main"]
-    head, meaning = ctx["headline"]
-    h: list[str] = []
-    md: list[str] = []
-    esc = html.escape
-
-    def section(title: str) -> None:
-        h.append(f"<h2>{esc(title)}</h2>")
-        md.append(f"\n## {markdown_text(title)}\n")
-
-    def para(text: str) -> None:
-        h.append(f"<p>{esc(text)}</p>")
-        md.append(markdown_text(text) + "\n")
-
-    def table(frame: pd.DataFrame) -> None:
-        h.append(_html_table(frame))
-        md.append(_md_table(frame) + "\n")
-
-    def figure(stem: str) -> None:
-        title, caption, png = ctx["figures"][stem]
-        data = base64.b64encode(png).decode("ascii")
-        h.append(
-            f'<figure id="fig-{esc(stem)}"><img alt="{esc(title)}" '
-            f'src="data:image/png;base64,{data}"><figcaption><b>{esc(title)}.</b> '
-            f"{esc(caption)} (<code>figures/{esc(stem)}.png</code>, "
-            f"<code>figures/{esc(stem)}.svg</code>)</figcaption></figure>"
-        )
-        md.append(
-            f"![{markdown_text(title)}](figures/{stem}.png)\n\n*{markdown_text(title)}.* "
-            f"{markdown_text(caption)}\n"
-        )
-
-    title = "When do LLM training sets exhaust the stock of human-written text?"
-    md.append(f"# {title}\n")
+    summary = ctx["summary"]
+    keep = ["scenario", "median", "p10", "p90"] + [
+        f"p_by_{y}" for y in ANSWER_YEARS if f"p_by_{y}" in summary
+    ]
     meta = (
         f"forecast v{__version__} · generated {ctx['created']} · scenario {main.name} · "
         f"seed {main.seed} · {main.draws:,} joint draws · data as of {main.data_date}"
     )
-    h.append(f"<h1>{esc(title)}</h1><p class='meta'>{esc(meta)}</p>")
-    md.append(f"_{markdown_text(meta)}_\n")
-    if not main.reliable:
-        warn = (
+    out = {
+        "title": "When do LLM training sets exhaust the stock of human-written text?",
+        "meta": meta,
+        "css": Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        "reliable": main.reliable,
+        "unreliable_text": (
             "WARNING: the demand fits failed the sampler-health thresholds (r_hat <= 1.01, "
             "bulk ESS >= 400, no divergences). The numbers below are unreliable; see the "
-            "diagnostics section and refit with more draws or tuning steps."
-        )
-        h.append(f'<div class="warning" role="alert">{esc(warn)}</div>')
-        md.append(f"> **{warn}**\n")
-
-    section("The question")
-    para(QUESTION)
-
-    section("Headline")
-    h.append(f'<p class="headline">{esc(head)}</p>')
-    md.append(f"**{markdown_text(head)}**\n")
-    para(meaning)
-    table(
-        ctx["summary"][
-            ["scenario", "median", "p10", "p90", "p2_5", "p97_5", "not_exhausted_share"]
-            + [c for c in ctx["summary"].columns if c.startswith("p_by_")]
-            + ["published_median"]
-        ].rename(columns={"not_exhausted_share": "not exhausted"})
-    )
-    para(
-        "Columns are decimal years: median, p10-p90 (80% interval), p2_5-p97_5 (95% interval), "
-        "empty when after the horizon; p_by_Y is the probability of exhaustion by the end of "
-        "year Y; 'not exhausted' is the share of draws with no crossing by the horizon "
-        "(summary.csv has the same numbers, from forecast.compare)."
-    )
-    figure("main")
-    figure("prob_exhausted")
-
-    section("Reproduction of published estimates")
-    if ctx["reproduction"].empty:
-        para("None of the scenarios in this report publishes numbers to reproduce.")
-    else:
-        table(ctx["reproduction"])
-        para(
-            "'Epoch procedure median' applies Epoch's quantile-clipping summary (independent "
-            "marginals of demand and stock) to the same projections."
-        )
-
-    section("Demand growth")
-    table(ctx["growth"])
-    para(ctx["growth_sentence"])
-    figure("demand_models")
-
+            "sampler diagnostics in the appendix and refit with more draws or tuning steps."
+        ),
+        "answer": _answer(main),
+        "drivers": ctx["drivers"],
+        "figures": ctx["figures"],
+        "summary_table": summary[keep],
+        "summary_caption": (
+            "The scenarios compared (decimal years; p10-p90 is the 80% interval; p_by_Y is "
+            "the probability of exhaustion by the end of year Y). Every column: the full "
+            "table in the appendix and summary.csv."
+        ),
+        "summary_full": summary,
+        "summary_full_caption": _SUMMARY_CAPTION,
+        "sensitivity": ctx["sensitivity"],
+        "sensitivity_caption": (
+            "One lever at a time moved to its low and high end, every other lever at the "
+            "main scenario's value, same seed: median_low and median_high are the median "
+            "exhaustion years (decimal years) at the two ends, base_median the scenario's; "
+            "mc_se is the largest Monte Carlo standard error of the row's medians (years)."
+        ),
+        "mc_sentence": _mc_sentence(ctx["sensitivity"], ctx["sensitivity_draws"]),
+        "explorer": ctx.get("explorer"),
+        "x": ctx.get("explorer"),
+        "remedies": None,
+        "question": QUESTION,
+        "provenance": ctx["provenance"],
+        "growth": ctx["growth"],
+        "growth_caption": (
+            "Growth of the training-set size per model: x/yr is the yearly factor and OOM/yr "
+            "its log10 (posterior median [95% interval]); rows: training runs used; LOO "
+            "weight: PSIS-LOO stacking weight (a diagnostic); default weight: weight in the "
+            "default demand."
+        ),
+        "growth_sentence": ctx["growth_sentence"],
+        "skill": None,
+        "reproduction": None if ctx["reproduction"].empty else ctx["reproduction"],
+        "reproduction_caption": (
+            "Published medians beside this toolkit's for the same assumptions (decimal "
+            "years). Epoch procedure median applies Epoch's quantile-clipping summary "
+            "(independent marginals of demand and stock) to the same projections."
+        ),
+        "collapse_intro": (
+            "A toy simulation of repeated refitting on model output (Shumailov et al. 2024) "
+            "in four regimes: replace (train only on the previous model's output), "
+            "accumulate (keep the real data and every synthetic set), mix (10% fresh real "
+            "data each generation) and verify (synthetic samples kept or dropped by a "
+            "verifier, Feng et al. 2024)."
+        ),
+        "collapse_linear_intro": (
+            "The literature's exact results: linear regression (Dohmatob et al. 2024; "
+            "Gerstgrasser et al. 2024; Kazdan et al. 2025), checked by simulation, and the "
+            "weight on real data that minimises the long-run error (He, Xu and Cheng 2025)."
+        ),
+        "diagnostics": ctx["diagnostics"],
+        "diagnostics_caption": (
+            "Sampler health of each demand fit. Thresholds: r_hat <= 1.01, bulk effective "
+            "sample size >= 400, no divergent transitions; healthy is yes when all hold."
+        ),
+        "comparison": ctx["comparison"],
+        "comparison_caption": (
+            "PSIS-LOO comparison of the frontier models: elpd_loo is the expected log "
+            "predictive density (higher is better), weight the stacking weight."
+        ),
+        "real_weight": ctx["real_weight"],
+        "real_weight_caption": (
+            "With n fresh real samples and m synthetic ones per generation: the weight on "
+            "real data that minimises the long-run error and that error, in units of noise "
+            "variance / n; pooling by count gives weight n / (n + m)."
+        ),
+        "citations": _CITATIONS,
+        "reproducibility": (
+            f"Random seed {main.seed}; {main.draws:,} joint draws per scenario; sensitivity "
+            f"runs {ctx['sensitivity_draws']:,} draws each; forecast v{__version__}. Files: "
+            "summary.json (the forecast run --json object plus 'compare'), summary.csv, "
+            "skill.json (the forecast backtest --lfo --json object, when the study ran), "
+            "remedies.json (the remedies study, when it ran), figures/*.png and *.svg."
+        ),
+    }
+    if ctx.get("remedies") is not None:
+        study = ctx["remedies"]
+        out["remedies"] = {
+            "intro": _REMEDIES_INTRO,
+            "table": study.table[REMEDY_COLUMNS],
+            "caption": (
+                "Exhaustion date per remedy on the contaminated web (decimal years; p10-p90 "
+                "is the 80% interval, p2_5-p97_5 the 95%; p_by_2030 the probability of "
+                "exhaustion by the end of 2030; median_gain_years the median minus the "
+                "no-remedy median)."
+            ),
+            "sentence": _remedies_sentence(study),
+        }
     if ctx["backtest"] is not None:
-        study = ctx["backtest"]
-        section("Forecast skill out of sample (leave-future-out)")
-        para(
+        out["skill"] = _skill_context(ctx["backtest"])
+    return out
+
+
+_REMEDIES_INTRO = (
+    "The two remedies for model collapse, on the contaminated-web scenario (only the "
+    "human-written share of text added since ChatGPT counts, which assumes AI text could be "
+    "told apart perfectly): data isolation (only text collected before 2022-11-30 counts, "
+    "plus a verified fraction of later human text, lognormal 90% [3%, 30%]) and verified "
+    "synthetic data (ranges derived from published measurements, data/synthetic_data.csv; a "
+    "verifier of accuracy a keeps a valid synthetic token with probability a and an invalid "
+    "one with 1 - a, and invalid tokens count for nothing)."
+)
+_SKILL_CAPTION = (
+    "Pooled over origins: coverage_50/80/95 is the share of outcomes inside the central "
+    "50/80/95% interval (aim for 80%: 70-90%), with coverage_80_low/high its 95% bootstrap "
+    "interval over origins; crps is the continuous ranked probability score in orders of "
+    "magnitude (lower is better) with its interval; log_score the log predictive density "
+    "(higher is better); width_80 the mean width of the 80% interval (orders of magnitude)."
+)
+
+
+def _skill_context(study) -> dict:
+    """The forecast-skill study: one table and one figure in the body, the rest in the
+    appendix."""
+    table = study.summary()[SKILL_COLUMNS]
+    body = [
+        c for c in SKILL_COLUMNS if c not in ("coverage_50", "coverage_95", "crps_low", "crps_high")
+    ]
+    undisclosed = None
+    if (study.pooled["target"] == "undisclosed").any():
+        undisclosed = study.summary("undisclosed")[[*SKILL_COLUMNS[:6], "crps"]]
+    return {
+        "intro": (
             f"Every method is refitted on what was known before each of {len(study.origins)} "
             f"origins ({study.origins[0].isoformat()} to {study.origins[-1].isoformat()}, "
             "every half-year) and scored on the largest disclosed training run of the "
             "half-year ending 0.5, 1, 2 and 3 years later (each family's largest run, exact "
-            "sizes). Scores: coverage of the central 50/80/95% intervals (from the PIT), "
-            "CRPS in orders of magnitude (lower is better), the exact log predictive "
-            "density (higher is better) and the mean width of the 80% interval; [low, "
-            "high] are 95% intervals from a bootstrap over origins. Pooled over origins "
-            f"with at least {study.min_history_years:g} years of history."
-        )
-        table(study.summary()[SKILL_COLUMNS])
-        para(_skill_sentence(study))
-        figure("skill")
-        para(
-            "Every later run (each family's largest), one by one, and, separately, the "
-            "compute-implied sizes of undisclosed runs (model-derived, not observations):"
-        )
-        table(study.summary("runs")[[*SKILL_COLUMNS[:6], "crps"]])
-        if (study.pooled["target"] == "undisclosed").any():
-            table(study.summary("undisclosed")[[*SKILL_COLUMNS[:6], "crps"]])
-        if len(study.stacking):
-            para(
-                "Stacking: weights fitted on the earlier origins' half-year maxima "
-                f"(windows ending by {study.split.isoformat()}), scored on the later "
-                "origins' only (mean log score, 80% coverage):"
-            )
-            table(study.stacking)
-        if not study.healthy:
-            table(study.diagnostics)
+            f"sizes), pooled over origins with at least {study.min_history_years:g} years of "
+            "history. The 50% and 95% coverages and the CRPS intervals are in the appendix "
+            "and in skill.json."
+        ),
+        "table": table[body],
+        "caption": _SKILL_CAPTION,
+        "sentence": _skill_sentence(study),
+        "runs": study.summary("runs")[[*SKILL_COLUMNS[:6], "crps"]],
+        "runs_caption": (
+            "Every method at every later run (each family's largest), one by one; columns "
+            "as in the skill table."
+        ),
+        "all_methods": table,
+        "undisclosed": undisclosed,
+        "undisclosed_caption": (
+            "The compute-implied sizes of undisclosed runs (model-derived, not "
+            "observations); columns as in the skill table."
+        ),
+        "stacking": study.stacking if len(study.stacking) else None,
+        "stacking_caption": (
+            "Stacking: weights fitted on the earlier origins' half-year maxima (windows "
+            f"ending by {study.split.isoformat()}), scored on the later origins' only (mean "
+            "log score, 80% coverage)."
+        ),
+        "diagnostics": None if study.healthy else study.diagnostics,
+        "diagnostics_caption": "Sampler health of the origin fits that failed a threshold.",
+    }
 
-    section("The stock and the levers")
-    figure("stock_waterfall")
-    table(ctx["sensitivity"])
-    para(_mc_sentence(ctx["sensitivity"], ctx["sensitivity_draws"]))
-    figure("sensitivity")
 
-    if ctx.get("remedies") is not None:
-        study = ctx["remedies"]
-        section("What the remedies buy")
-        para(
-            "The two remedies for model collapse, on the contaminated-web scenario (only the "
-            "human-written share of text added since ChatGPT counts, which assumes AI text "
-            "could be told apart perfectly): data isolation (only text collected before "
-            "2022-11-30 counts, plus a verified fraction of later human text, lognormal 90% "
-            "[3%, 30%]) and verified synthetic data (ranges derived from published "
-            "measurements, data/synthetic_data.csv; a verifier of accuracy a keeps a valid "
-            "synthetic token with probability a and an invalid one with 1 - a, and invalid "
-            "tokens count for nothing). Dates are decimal years; p10-p90 is the central 80% "
-            "interval and p2_5-p97_5 the 95% interval: the date falls inside them in 80% and "
-            "95% of the joint draws. median_gain_years is the median minus the no-remedy "
-            "median."
-        )
-        table(study.table[REMEDY_COLUMNS])
-        para(_remedies_sentence(study))
-        figure("remedies")
-
-    section("Sampler diagnostics")
-    if not main.reliable:
-        h.append('<div class="warning">WARNING: at least one fit is unhealthy (see below).</div>')
-        md.append("> **WARNING: at least one fit is unhealthy (see below).**\n")
-    table(ctx["diagnostics"])
-    para(
-        "Thresholds: r_hat <= 1.01, bulk effective sample size >= 400, no divergent "
-        "transitions. LOO comparison of the frontier models:"
-    )
-    table(ctx["comparison"])
-    figure("diagnostics")
-
-    section("Model collapse")
-    para(
-        "Why synthetic data is not a free substitute: a toy simulation of repeated refitting "
-        "on model output (Shumailov et al. 2024), in four regimes: replace (train only on "
-        "the previous model's output), accumulate (keep the real data and every synthetic "
-        "set), mix (10% fresh real data each generation) and verify (synthetic samples kept "
-        "or dropped by a verifier, Feng et al. 2024)."
-    )
-    for stem in ("collapse_variance", "collapse_tails", "collapse_vocabulary"):
-        figure(stem)
-    para(
-        "The literature's exact results: linear regression (Dohmatob et al. 2024; "
-        "Gerstgrasser et al. 2024; Kazdan et al. 2025), checked by simulation."
-    )
-    figure("collapse_linear")
-    figure("collapse_verification")
-    para(
-        "With n fresh real samples and m synthetic ones per generation, the weight on real "
-        "data that minimises the long-run error (He, Xu & Cheng 2025), in units of noise "
-        "variance / n; pooling by count gives weight n/(n+m):"
-    )
-    table(ctx["real_weight"])
-    figure("collapse_real_weight")
-
-    section("Data provenance and reproducibility")
-    para(ctx["provenance"])
-    for cite in _CITATIONS:
-        para(cite)
-    para(
-        f"Random seed {main.seed}; {main.draws:,} joint draws per scenario; sensitivity runs "
-        f"{ctx['sensitivity_draws']:,} draws each; forecast v{__version__}. Files: "
-        "summary.json (the `forecast run --json` object plus 'compare'), summary.csv, "
-        "skill.json (the `forecast backtest --lfo --json` object, when the study ran), "
-        "remedies.json (the remedies study, when it ran), "
-        "figures/*.png and *.svg."
-    )
-
-    doc = (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>\n"
-        + "\n".join(h)
-        + "\n</body></html>\n"
-    )
-    return doc, "\n".join(md)
+def _documents(ctx: dict) -> tuple[str, str]:
+    """(index.html, report.md), rendered from one context by the two templates."""
+    values = _template_context(ctx)
+    html_doc = _environment("html").get_template("report.html.j2").render(values)
+    md_doc = _environment("md").get_template("report.md.j2").render(values)
+    return html_doc, re.sub(r"\n{3,}", "\n\n", md_doc)
 
 
 def _provenance(main, models_given: bool) -> str:
@@ -859,7 +932,12 @@ def _build(tmp: Path, ctx: dict) -> None:
     ctx["figures"] = {}
     for stem, title, caption, fig in ctx.pop("figure_objects"):
         ctx["progress"](f"rendering figure {stem}")
-        ctx["figures"][stem] = (title, caption, _save_figure(fig, figdir, stem))
+        png = _save_figure(fig, figdir, stem)
+        ctx["figures"][stem] = {
+            "title": title,
+            "caption": caption,
+            "data": base64.b64encode(png).decode("ascii"),
+        }
     doc, md = _documents(ctx)
     payload = ctx["main"].to_json_dict()
     payload["compare"] = [r.to_json_dict() for r in ctx["compare"]]
@@ -885,6 +963,7 @@ def write_report(
     force: bool = False,
     backtest: bool = True,
     remedies: bool = True,
+    explorer: bool = True,
     progress: Callable[[str], None] | None = print,
 ) -> Path:
     """Write the report directory and return its path.
@@ -898,6 +977,8 @@ def write_report(
     first report pays for them).
     ``remedies``: include "What the remedies buy" (:func:`forecast.remedies.what_remedies_buy`,
     at most 20,000 draws per remedy).
+    ``explorer``: embed the interactive scenario explorer (:mod:`forecast.explorer`:
+    2,000 joint draws of the baseline, recomputed in the page as the reader moves levers).
     ``progress``: called with one-line messages on long steps (None = silent).
 
     Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
@@ -963,6 +1044,14 @@ def write_report(
                 "sampler-health thresholds (listed in the report)"
             )
 
+    explorer_page = None
+    if explorer:
+        from forecast.explorer import explorer_draws, page_context
+
+        say("scenario explorer: embedding 2,000 joint draws")
+        base = load_scenario("baseline").with_overrides(**changes)
+        explorer_page = page_context(explorer_draws(demand, base))
+
     diagnostics = main.diagnostics.copy()
     comparison = demand.comparison.copy()
     sens_table = sens[
@@ -984,6 +1073,8 @@ def write_report(
         "provenance": _provenance(main, models is not None),
         "backtest": skill,
         "remedies": remedy_study,
+        "explorer": explorer_page,
+        "drivers": _drivers(main, sens),
         "real_weight": theory.real_weight_table(),
         "progress": say,
     }

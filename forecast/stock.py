@@ -724,8 +724,11 @@ class _StockModel:
             ratio = draw(spec(syn.ratio, "synthetic_ratio"))
             eff = np.clip(draw(spec(syn.efficiency, "synthetic_efficiency")), 0.0, 1.0)
             cap = draw(spec(syn.cap, "synthetic_cap"))
+            # The inputs are kept too: the report's explorer recombines them in the browser.
+            p["synthetic_ratio"], p["synthetic_efficiency"], p["synthetic_cap"] = ratio, eff, cap
             if syn.verifier_accuracy is not None:
                 valid = np.clip(draw(spec(syn.valid_share, "synthetic_valid_share")), 0.0, 1.0)
+                p["synthetic_valid_share"] = valid
                 eff = eff * kept_valid_share(float(syn.verifier_accuracy), valid)
             p["synthetic_multiplier"] = np.minimum(1.0 + ratio * eff, np.maximum(cap, 1.0))
         return p

@@ -3,6 +3,7 @@ overwrite refusal, --force and atomicity."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -10,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -134,7 +136,7 @@ def test_directory_contents(written):
     skill = json.loads((path / "skill.json").read_text())
     assert skill["default"] == "ols" and skill["rows"] and skill["stacking"]["weights"]
     md = (path / "report.md").read_text()
-    assert "## Forecast skill out of sample (leave-future-out)" in md
+    assert "### Forecast skill out of sample" in md
     assert "half-year frontier maxima at horizons of 1-3 years" in md
     names = {p.name for p in (path / "figures").iterdir()}
     assert names == {f"{s}.{ext}" for s in FIGURES for ext in ("png", "svg")}
@@ -189,13 +191,26 @@ def test_html_self_contained(written):
     assert text.startswith("<!DOCTYPE html>")
     srcs = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)', text)
     assert srcs, "expected embedded images"
-    for ref in srcs:
-        assert ref.startswith("data:image/png;base64,"), ref[:60]
+    for ref in srcs:  # embedded figures and in-page links only
+        assert ref.startswith(("data:image/png;base64,", "#")), ref[:60]
     assert not re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", text)
-    assert "<script" not in text.lower() and "@import" not in text and "url(" not in text
+    assert "@import" not in text and "url(" not in text
+    # Two inline scripts, both the explorer's: its data and its code (no src=).
+    scripts = re.findall(r"<script([^>]*)>", text)
+    assert scripts == [' id="explorer-data" type="application/json"', ""]
     assert text.count("data:image/png;base64,") == len(FIGURES)
-    for heading in ("The question", "Headline", "Reproduction", "Demand growth", "diagnostics"):
+    for heading in (
+        "The answer",
+        "What drives the uncertainty",
+        "What changes the date",
+        "Try it: the scenario explorer",
+        "How we know",
+        "Reproduction of published estimates",
+        "Technical appendix",
+        "Sampler diagnostics",
+    ):
         assert heading in text
+    assert "{{" not in text and "{%" not in text
     assert "0.38 OOM/yr" in text and "CC BY 4.0" in text and "Villalobos" in text
 
 
@@ -209,7 +224,7 @@ def test_html_numbers_match_summary(written):
             if ey[key] is not None:
                 assert f"{ey[key]:.1f}" in text
     ey = payload["exhaustion_year"]
-    assert f"Median exhaustion year {ey['median']:.1f}" in text
+    assert f"text in {ey['median']:.1f} (median); 80% likely between {ey['p10']:.1f}" in text
 
 
 def test_markdown_links_figures(written):
@@ -218,6 +233,67 @@ def test_markdown_links_figures(written):
     for stem in FIGURES:
         assert f"](figures/{stem}.png)" in md
     assert md.startswith("# ")
+    assert "{{" not in md and "{%" not in md and "\n\n\n" not in md
+
+
+def test_html_and_markdown_have_the_same_sections(written):
+    """One template body renders both: every HTML heading is a Markdown heading."""
+    path, _ = written
+    text = (path / "index.html").read_text(encoding="utf-8")
+    md = (path / "report.md").read_text(encoding="utf-8")
+    h2 = [html.unescape(t) for t in re.findall(r"<h2 id=\"[^\"]+\">([^<]+)</h2>", text)]
+    assert h2[0] == "The answer" and h2[-1] == "Technical appendix"
+    assert [line[3:] for line in md.splitlines() if line.startswith("## ")] == h2
+    h3 = [html.unescape(t) for t in re.findall(r"<h3>([^<]+)</h3>", text)]
+    assert [line[4:] for line in md.splitlines() if line.startswith("### ")] == h3
+
+
+def test_first_screen_is_the_answer(written):
+    """Headline, P(by 2028/2030/2035) and the main figure come before any other section."""
+    path, _ = written
+    text = (path / "index.html").read_text(encoding="utf-8")
+    payload = json.loads((path / "summary.json").read_text())
+    first = text[: text.index('<h2 id="levers">')]
+    for year in ("2028", "2030", "2035"):
+        p = payload["prob_exhausted_by"][year]
+        assert (
+            f'{100 * p:.0f}%</span><span class="kpi-label">probability exhausted by the end of {year}'
+            in first
+        )
+    assert 'id="fig-main"' in first and "What drives the uncertainty" in first
+    assert first.count("<table") == 0
+
+
+def test_tables_have_captions_and_readable_numbers(written):
+    path, _ = written
+    text = (path / "index.html").read_text(encoding="utf-8")
+    tables = re.findall(r"<table[^>]*>(.*?)</table>", text, flags=re.S)
+    assert len(tables) >= 10
+    for table in tables:
+        assert "<caption>" in table, table[:200]
+    # no raw floats with many digits (0.02703) outside the explorer's data
+    body = re.sub(r"<script.*?</script>", "", text, flags=re.S)
+    body = re.sub(r"data:image/png;base64,[^\"]+", "", body)
+    for cell in re.findall(r"<td>-?([\d.]+)</td>", body):
+        if "." in cell and not re.fullmatch(r"\d{3,}\.\d", cell):  # dates 2028.3, ESS 598.7
+            assert len(cell.replace(".", "").lstrip("0")) <= 3, cell
+
+
+def test_page_under_three_megabytes_with_explorer(written):
+    path, _ = written
+    assert (path / "index.html").stat().st_size < 3_000_000
+    text = (path / "index.html").read_text(encoding="utf-8")
+    data = re.search(
+        r'<script id="explorer-data" type="application/json">(.*?)</script>', text, re.S
+    )
+    payload = json.loads(data.group(1).replace("<\\/", "</"))
+    assert payload["format"] == "forecast-explorer/1" and payload["n"] == 2000
+    # every control is a native element with a label
+    for control in re.findall(r"<(?:input|select)[^>]*>", text):
+        cid = re.search(r'id="([^"]+)"', control).group(1)
+        assert f'<label for="{cid}"' in text or re.search(
+            rf"<label><input[^>]*id=\"{cid}\"", text
+        ), control
 
 
 def test_refuses_non_empty_directory(tmp_path, fast):
@@ -377,7 +453,7 @@ def test_remedies_section_and_json(written):
     assert payload["rows"][0]["median_gain_years"] == 0.0
     assert payload["settings"]["draws"] == 500
     text = (path / "report.md").read_text()
-    assert "## What the remedies buy" in text
+    assert "### What the remedies buy" in text
     assert "Isolation moves the median by" in text
     assert "golden ratio" in text or "61.8%" in text
 
@@ -406,3 +482,141 @@ def test_remedies_section_and_json(written):
 )
 def test_numbers_for_reading(value, column, text):
     assert rp._fmt_cell(value, column) == text
+
+
+# --- the explorer in a real browser ---------------------------------------------------------
+
+
+def _chromium() -> str | None:
+    import os
+    import shutil
+
+    for name in (os.environ.get("FORECAST_CHROMIUM"), "chromium", "chromium-browser"):
+        if name and (path := shutil.which(name)):
+            return path
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser_page(written):
+    """The report's index.html in Debian's Chromium (skipped where either is missing)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("no Chromium on PATH (apt-get install chromium, or set FORECAST_CHROMIUM)")
+    path, _ = written
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((path / "index.html").as_uri())
+        page.wait_for_selector("#explorer[data-ready=true]", timeout=30_000)
+        yield page, errors
+        browser.close()
+
+
+def _shown(page) -> dict:
+    ids = ["median", "p10", "p90", "p2_5", "p97_5", "p_by_2030", "not-exhausted"]
+    return {k: float(page.locator(f"#x-{k}").get_attribute("data-value")) for k in ids}
+
+
+def _python(draws, settings) -> dict:
+    """The same numbers from forecast.explorer.explore on the draws the report embedded."""
+    from forecast.explorer import explore
+
+    r = explore(draws, settings)
+    q = r.quantiles()
+    return {
+        "median": q["median"],
+        "p10": q["p10"],
+        "p90": q["p90"],
+        "p2_5": q["p2_5"],
+        "p97_5": q["p97_5"],
+        "p_by_2030": r.prob_exhausted_by(2030),
+        "not-exhausted": r.not_exhausted_share,
+    }
+
+
+@pytest.fixture(scope="module")
+def embedded_draws(bundled_demand):
+    """The draws write_report embedded (baseline, draws=500 and seed=2 as in ``written``)."""
+    from forecast.explorer import explorer_draws
+    from forecast.scenarios import load_scenario
+
+    return explorer_draws(
+        bundled_demand, load_scenario("baseline").with_overrides(draws=500, seed=2)
+    )
+
+
+def _same_numbers(shown: dict, expected: dict) -> None:
+    for key, value in expected.items():
+        if np.isnan(value):
+            assert np.isnan(shown[key]), key
+        else:
+            assert shown[key] == pytest.approx(value, abs=1e-4), key
+
+
+def test_explorer_in_chromium_matches_python(browser_page, embedded_draws):
+    from forecast.explorer import ExplorerSettings
+
+    page, errors = browser_page
+    page.click("#x-reset")
+    base = _shown(page)
+    _same_numbers(base, _python(embedded_draws, ExplorerSettings()))
+
+    # More epochs of repetition: a larger stock, a later date.
+    page.fill("#x-epochs", "12")
+    page.dispatch_event("#x-epochs", "input")
+    more = _shown(page)
+    assert more["median"] > base["median"]
+    _same_numbers(more, _python(embedded_draws, ExplorerSettings(epochs=12)))
+    assert "--set stock.epochs=12" in page.locator("#x-command").text_content()
+
+    # AI-written text removed: a smaller stock, an earlier date.
+    page.check("#x-contamination")
+    less = _shown(page)
+    assert less["median"] <= more["median"]
+    _same_numbers(less, _python(embedded_draws, ExplorerSettings(epochs=12, contamination=True)))
+
+    # Compute demand, 5x overtrained; synthetic data through a verifier.
+    page.click("#x-reset")
+    page.select_option("#x-demand", "compute")
+    page.fill("#x-overtraining", "5")
+    page.dispatch_event("#x-overtraining", "input")
+    page.select_option("#x-synthetic", "verified")
+    page.fill("#x-accuracy", "0.9")
+    page.dispatch_event("#x-accuracy", "input")
+    page.fill("#x-quality", "6")  # 6 x 5% = 30%
+    page.dispatch_event("#x-quality", "input")
+    page.check("#x-isolation")
+    page.check("#x-consent")
+    settings = ExplorerSettings(
+        demand_model="compute",
+        overtraining=5.0,
+        synthetic="measured",
+        verifier_accuracy=0.9,
+        quality_fraction=0.3,
+        isolation=True,
+        consent_restriction=True,
+    )
+    assert page.evaluate("window.forecastExplorer.settings()") == settings.to_dict()
+    _same_numbers(_shown(page), _python(embedded_draws, settings))
+    assert not errors
+
+
+def test_explorer_works_from_the_keyboard(browser_page, embedded_draws):
+    from forecast.explorer import ExplorerSettings
+
+    page, errors = browser_page
+    page.click("#x-reset")
+    page.focus("#x-epochs")
+    page.keyboard.press("ArrowRight")  # 4 -> 5 epochs
+    assert page.input_value("#x-epochs") == "5"
+    assert page.locator("#x-epochs").get_attribute("aria-valuetext") == "5 epochs"
+    _same_numbers(_shown(page), _python(embedded_draws, ExplorerSettings(epochs=5)))
+    page.focus("#x-isolation")
+    page.keyboard.press("Space")
+    assert page.is_checked("#x-isolation")
+    _same_numbers(_shown(page), _python(embedded_draws, ExplorerSettings(epochs=5, isolation=True)))
+    assert not errors
