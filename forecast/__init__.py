@@ -28,6 +28,10 @@ Public API (imported lazily, so ``import forecast`` does not load PyMC):
 - remedies: :func:`what_remedies_buy` (exhaustion date with isolation, verified synthetic
   data and both; :mod:`forecast.remedies`) -> :class:`RemedyStudy`; the collapse
   literature's closed forms in :mod:`forecast.collapse_theory`.
+- explorer: :func:`explorer_draws` (the draws the report's interactive explorer embeds),
+  :class:`ExplorerSettings` (one position of its controls; ``.overrides()`` for
+  :func:`run_scenario`, ``.command()`` for ``forecast run --set``) and :func:`explore`
+  (the page's computation in Python; :mod:`forecast.explorer`).
 
 Units: tokens for text, decimal years for dates, everywhere inside.
 """
@@ -69,6 +73,9 @@ _LAZY = {
     "SkillStudy": "forecast.skill",
     "what_remedies_buy": "forecast.remedies",
     "RemedyStudy": "forecast.remedies",
+    "ExplorerSettings": "forecast.explorer",
+    "explore": "forecast.explorer",
+    "explorer_draws": "forecast.explorer",
 }
 #: Public names that differ from the attribute in their module.
 _ALIASES = {"evaluate_skill": ("forecast.skill", "evaluate")}
@@ -84,6 +91,7 @@ _SUBMODULES = {
     "data",
     "demand",
     "exhaustion",
+    "explorer",
     "pipeline",
     "plots",
     "remedies",

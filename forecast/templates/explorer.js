@@ -273,6 +273,8 @@
     out += `<line x1="${L}" x2="${W - 5}" y1="${y(0)}" y2="${y(0)}" stroke="#444"/>`;
     out += `<text x="${L - 4}" y="${y(ymax) + 4}" font-size="11" text-anchor="end">${pct(ymax)}</text>`;
     out += `<text x="${L - 4}" y="${y(0)}" font-size="11" text-anchor="end">0</text>`;
+    out += `<rect x="${W - 190}" y="${top}" width="12" height="10" fill="#0072B2"/><text x="${W - 174}" y="${top + 9}" font-size="11">these settings</text>`;
+    out += `<path d="M${W - 190},${top + 22}h12" stroke="#D55E00" stroke-width="2"/><text x="${W - 174}" y="${top + 26}" font-size="11">baseline (share per half-year)</text>`;
     svg.innerHTML = out;
   }
   function labels(s) {
