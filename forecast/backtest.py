@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
+from forecast import registry
 from forecast.baselines import EPOCH_START_RATIO, epoch_bootstrap_at, ols_trend
 from forecast.demand import (
     DEFAULT_WEIGHTS,
@@ -123,21 +124,12 @@ __all__ = [
 
 #: NUTS settings for backtests: the forecast's own (health problems are reported).
 BACKTEST_SAMPLER = SamplerConfig()
-#: Every method a backtest can score, in table order.
-METHODS: tuple[str, ...] = (
-    "damped-trend",
-    "exponential",
-    "frontier",
-    "slowdown",
-    "random-walk-slope",
-    "average",
-    "ols",
-    "epoch-bootstrap",
-)
+#: Every method a backtest can score, in table order (:func:`forecast.registry.backtest_methods`).
+METHODS: tuple[str, ...] = registry.backtest_methods()
 #: The toolkit's default demand method.
 DEFAULT_METHOD = "average"
 #: Population-view methods (predict a typical new model); the rest predict the frontier.
-POPULATION_METHODS: frozenset[str] = frozenset({"exponential", "ols"})
+POPULATION_METHODS: frozenset[str] = registry.population_methods()
 #: Central interval levels scored in the population view.
 LEVELS: tuple[float, ...] = (0.5, 0.8, 0.95)
 DEFAULT_CUTOFFS: tuple[str, ...] = (

@@ -435,8 +435,7 @@ def cmd_run(args) -> int:
     payload = result.to_json_dict()
     ey = payload["exhaustion_year"]
 
-    def year(v):
-        return "after the horizon" if v is None else f"{v:.1f}"
+    from forecast.units import year_text as year
 
     rows = [
         ("scenario", f"{result.name}: {result.scenario.description}"),

@@ -1017,24 +1017,14 @@ class DemandFit:
         return path
 
 
-#: The 0.2 model classes; :data:`MODEL_CLASSES` adds demand v2 before them.
-_V02_CLASSES: tuple[type[DemandModel], ...] = (
-    ExponentialTrend,
-    FrontierTrend,
-    SlowdownTrend,
-    RandomWalkSlopeTrend,
-    ComputeTrend,
-)
-
-
 def __getattr__(name: str):
     # MODEL_CLASSES (every demand model class, in the order forecast.fit_demand fits
-    # them) includes forecast.damped's model, which subclasses DemandModel, so it is
-    # assembled on first use rather than at import (no import cycle).
+    # them: forecast.registry) includes forecast.damped's model, which subclasses
+    # DemandModel, so it is assembled on first use rather than at import (no import cycle).
     if name == "MODEL_CLASSES":
-        from forecast.damped import DampedFrontierTrend
+        from forecast.registry import fitted_classes
 
-        return (DampedFrontierTrend, *_V02_CLASSES)
+        return fitted_classes()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

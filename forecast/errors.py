@@ -46,6 +46,14 @@ class ScenarioError(ForecastError):
     """An invalid scenario: unknown name or key, out-of-range value, bad TOML."""
 
 
+class LeverError(ScenarioError, ValueError):
+    """An invalid stock-model lever (a :class:`ScenarioError` that is also a ValueError)."""
+
+
+class ExhaustionError(ForecastError, ValueError):
+    """Invalid input to the exhaustion computation (shapes, grid, non-positive values)."""
+
+
 class SamplingWarning(UserWarning):
     """The sampler's diagnostics (r_hat, ESS, divergences) fail the health thresholds."""
 

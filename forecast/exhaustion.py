@@ -52,8 +52,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.errors import ForecastError
+from forecast.errors import ExhaustionError, ForecastError  # noqa: F401  (ExhaustionError: re-exported)
 from forecast.persist import json_float
+from forecast.units import year_text
 
 __all__ = [
     "QUANTILE_LEVELS",
@@ -81,10 +82,6 @@ QUANTILE_LEVELS: dict[str, float] = {
 DEFAULT_BLOCK_ROWS = 8192
 
 _YEAR_TOL = 1e-9
-
-
-class ExhaustionError(ForecastError, ValueError):
-    """Invalid input to the exhaustion computation (shapes, grid, non-positive values)."""
 
 
 # --- input handling ----------------------------------------------------------------------
@@ -295,10 +292,6 @@ def _quantile_with_censoring(sorted_finite: np.ndarray, n: int, q: float) -> flo
         return math.nan
     a = float(sorted_finite[lo])
     return a if frac == 0 else a + frac * (float(sorted_finite[hi]) - a)
-
-
-def _fmt_year(x: float) -> str:
-    return "after horizon" if not math.isfinite(x) else f"{x:.2f}"
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -519,9 +512,9 @@ class ExhaustionResult:
         return (
             f"ExhaustionResult(n_draws={self.n_draws}, grid {self.years[0]:.2f}-"
             f"{self.years[-1]:.2f}, horizon={self.horizon:.2f}): "
-            f"median {_fmt_year(q['median'])}, "
-            f"80% [{_fmt_year(q['p10'])}, {_fmt_year(q['p90'])}], "
-            f"95% [{_fmt_year(q['p2_5'])}, {_fmt_year(q['p97_5'])}]; "
+            f"median {year_text(q['median'], 2)}, "
+            f"80% [{year_text(q['p10'], 2)}, {year_text(q['p90'], 2)}], "
+            f"95% [{year_text(q['p2_5'], 2)}, {year_text(q['p97_5'], 2)}]; "
             f"not exhausted by horizon {self.not_exhausted_share:.1%}, "
             f"already exhausted at start {self.already_exhausted_share:.1%}"
         )

@@ -35,6 +35,7 @@ import numpy as np
 from forecast.errors import ScenarioError
 from forecast.exhaustion import ExhaustionResult, exhaustion
 from forecast.limits import SYNTHETIC_MULTIPLIER_RANGE, VERIFIER_ACCURACY_RANGE
+from forecast.registry import DEMAND
 from forecast.scenarios import COMPUTE_DEMAND_MODELS, Scenario, load_scenario
 
 __all__ = [
@@ -48,13 +49,9 @@ __all__ = [
 
 #: Joint draws embedded in the page (Monte Carlo error of the median about 0.05 years).
 EXPLORER_DRAWS = 2_000
-#: Demand models the reader can choose, with their labels (those fitted are offered).
-EXPLORER_DEMAND_MODELS = {
-    "average": "Default: damped frontier trend",
-    "frontier": "Frontier exponential trend (no slowdown)",
-    "slowdown": "Changepoint (slowdown) model",
-    "compute": "Compute trend, Chinchilla tokens (overtraining applies)",
-}
+#: Demand models the reader can choose (those fitted are offered; labels from
+#: :data:`forecast.registry.DEMAND`).
+EXPLORER_DEMAND_MODELS: tuple[str, ...] = ("average", "frontier", "slowdown", "compute")
 #: Stock parameters the page needs: the baseline's stock model with every lever on.
 STOCK_KEYS = (
     "raw_base",
@@ -235,7 +232,7 @@ class ExplorerDraws:
             "base_year": self.stock_base_year,
             "overtraining_from": self.scenario.demand.overtraining_from,
             "demand": self.demand_codes,
-            "demand_labels": {k: EXPLORER_DEMAND_MODELS[k] for k in self.demand_codes},
+            "demand_labels": {k: DEMAND[k].label for k in self.demand_codes},
             "stock": stock,
             "defaults": ExplorerSettings().to_dict(),
         }
@@ -384,7 +381,7 @@ def page_context(draws: ExplorerDraws) -> dict[str, Any]:
         "full_draws": draws.scenario.draws,
         "horizon": draws.years[-1],
         "overtraining_from": draws.scenario.demand.overtraining_from,
-        "demand_labels": {k: EXPLORER_DEMAND_MODELS[k] for k in draws.demand_codes},
+        "demand_labels": {k: DEMAND[k].label for k in draws.demand_codes},
         "defaults": ExplorerSettings().to_dict(),
         "quality_default": (
             f"uncertain, table default (90% of draws {100 * quality[0]:.0f}-"

@@ -31,7 +31,7 @@ from forecast import demand as dm
 from forecast.errors import ForecastError, require_type
 from forecast.exhaustion import ExhaustionResult, epoch_quantile_clipping, exhaustion_chunked
 from forecast.scenarios import Scenario, load_scenario, override_name
-from forecast.units import monthly_grid, words_to_tokens
+from forecast.units import monthly_grid, words_to_tokens, year_text
 
 #: Quantile levels reported for demand and stock bands (median, 50/80/90/95% intervals).
 BAND_LEVELS = {
@@ -266,10 +266,9 @@ def _epoch2022_projection(years: np.ndarray, n: int, seed: int) -> np.ndarray:
     return start * 10 ** (growth * (years[None, :] - EPOCH2022_START_YEAR))
 
 
-def demand_projector(
-    scenario: Scenario, demand: DemandSet | None
-) -> Callable[[np.ndarray, int, int], np.ndarray]:
-    """``f(years, n, seed) -> (n, len(years))`` tokens of the scenario's demand model."""
+def demand_projector(scenario: Scenario, demand: DemandSet | None) -> ScenarioDemand:
+    """The scenario's demand: ``f(years, n, seed) -> (n, len(years))`` tokens, also a
+    :class:`~forecast.registry.Projector` (``f.project(years, n_draws, seed)``)."""
     spec = scenario.demand
     if spec.model != "epoch2022" and demand is None:
         raise ForecastError(f"scenario '{scenario.name}' needs fitted demand (fit_demand)")
@@ -283,26 +282,52 @@ def demand_projector(
         boost = np.where(years >= spec.overtraining_from, np.sqrt(spec.overtraining), 1.0)
         return fit.project(years, n, seed).to_numpy() * scale * boost[None, :]
 
-    def base(years: np.ndarray, n: int, seed: int) -> np.ndarray:
-        if spec.model == "epoch2022":
-            return _epoch2022_projection(years, n, seed)
-        if spec.model == "average":
-            return demand.average.project(years, n, seed).to_numpy()
-        if spec.model == "compute":
-            return compute_tokens(years, n, seed)
-        if spec.model == "epoch2024":
-            rng = np.random.default_rng(seed)
-            n_hist = rng.binomial(n, 0.5)
-            s1, s2 = rng.integers(0, 2**32, size=2)
-            hist = demand.epoch_bootstrap.project(years, n_hist, int(s1)).to_numpy()
-            comp = compute_tokens(years, n - n_hist, int(s2))
-            return np.concatenate([hist, comp])[rng.permutation(n)]
+    def epoch2024(years, n, seed):
+        rng = np.random.default_rng(seed)
+        n_hist = rng.binomial(n, 0.5)
+        s1, s2 = rng.integers(0, 2**32, size=2)
+        hist = demand.epoch_bootstrap.project(years, n_hist, int(s1)).to_numpy()
+        comp = compute_tokens(years, n - n_hist, int(s2))
+        return np.concatenate([hist, comp])[rng.permutation(n)]
+
+    # Projections that are more than one fit's draws; every other registered demand
+    # model (forecast.registry, kind "fit") is its own fit's projection.
+    special = {
+        "epoch2022": _epoch2022_projection,
+        "average": lambda years, n, seed: demand.average.project(years, n, seed).to_numpy(),
+        "compute": compute_tokens,
+        "epoch2024": epoch2024,
+    }
+
+    def fitted(years, n, seed):
         return demand.fits[spec.model].project(years, n, seed).to_numpy()
 
-    def project(years, n: int, seed: int) -> np.ndarray:
-        return base(np.asarray(years, dtype=float), n, seed)
+    return ScenarioDemand(scenario.name, special.get(spec.model, fitted))
 
-    return project
+
+@dataclass(frozen=True)
+class ScenarioDemand:
+    """A scenario's demand projection (a :class:`forecast.registry.Projector`): calling it
+    gives a plain ``(n, len(years))`` array of tokens, :meth:`project` the same draws as a
+    DataArray with dims ``("draw", "year")``."""
+
+    name: str
+    _draws: Callable[[np.ndarray, int, int], np.ndarray]
+
+    def __call__(self, years, n: int, seed: int) -> np.ndarray:
+        return self._draws(np.asarray(years, dtype=float), n, seed)
+
+    def project(self, years, n_draws: int = 4000, seed: int | None = 0) -> xr.DataArray:
+        """Token draws at decimal ``years``, dims ``("draw", "year")``."""
+        y = np.asarray(years, dtype=float)
+        values = self(y, n_draws, seed)
+        return xr.DataArray(
+            values,
+            dims=("draw", "year"),
+            coords={"draw": np.arange(values.shape[0]), "year": y},
+            name="tokens",
+            attrs={"units": "tokens", "model": self.name},
+        )
 
 
 # --- results -----------------------------------------------------------------------------
@@ -516,8 +541,7 @@ class ScenarioResult:
 
 
 def _interval(lo, hi) -> str:
-    fmt = lambda v: "after horizon" if v is None else f"{v:.1f}"  # noqa: E731
-    return f"{fmt(lo)} - {fmt(hi)}"
+    return f"{year_text(lo)} - {year_text(hi)}"
 
 
 def _diagnostics_frame(demand: DemandSet | None) -> pd.DataFrame:

@@ -39,6 +39,7 @@ from forecast.errors import ForecastError, SamplingWarning
 from forecast.persist import install_directory, json_default
 from forecast.plots._style import format_tokens
 from forecast.safety import csv_frame, markdown_text
+from forecast.units import year_text as _year
 
 __all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
 
@@ -95,12 +96,6 @@ def _silent(_msg: str) -> None:
 
 
 # --- formatting helpers ------------------------------------------------------------------
-
-
-def _year(v) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "after horizon"
-    return f"{float(v):.1f}"
 
 
 _SHARE_WORDS = ("share", "coverage", "weight", "prob", "exhausted")

@@ -51,6 +51,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from forecast import registry
 from forecast.errors import ScenarioError
 from forecast.limits import (
     DRAWS_RANGE,
@@ -60,21 +61,12 @@ from forecast.limits import (
 )
 
 #: Demand models whose tokens come from compute (the overtraining lever applies to them).
-COMPUTE_DEMAND_MODELS = ("compute", "epoch2024")
+COMPUTE_DEMAND_MODELS = registry.compute_demand_names()
 #: ``start`` value meaning the latest run's release date.
 DATA_DATE = "data"
-DEMAND_MODELS = (
-    "average",
-    "damped-trend",
-    "frontier",
-    "slowdown",
-    "random-walk-slope",
-    "exponential",
-    "compute",
-    "epoch2024",
-    "epoch2022",
-)
-STOCK_MODELS = ("epoch2024", "epoch2022-high-quality")
+#: What ``demand.model`` and ``stock.model`` accept (:mod:`forecast.registry`).
+DEMAND_MODELS = registry.scenario_demand_names()
+STOCK_MODELS = registry.stock_model_names()
 REPETITION = ("flat", "muennighoff", "none")
 
 _TOP_KEYS = {"name", "description", "extends", "start", "horizon", "draws", "seed"}
@@ -167,7 +159,7 @@ class StockSpec:
         """The :mod:`forecast.stock` model with these levers (validated there too)."""
         from forecast import stock
 
-        cls = stock.Epoch2024Stock if self.model == "epoch2024" else stock.Epoch2022HighQualityStock
+        cls = registry.stock_class(self.model)
         kwargs: dict[str, Any] = {}
         for key in ("quality_fraction", "stock_growth", "epochs"):
             value = getattr(self, key)

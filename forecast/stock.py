@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.errors import DataError, ScenarioError
+from forecast.errors import DataError, LeverError, ScenarioError  # noqa: F401  (LeverError: re-exported)
 from forecast.limits import SYNTHETIC_MULTIPLIER_RANGE, VERIFIER_ACCURACY_RANGE
 from forecast.units import words_to_tokens
 
@@ -111,10 +111,6 @@ COMPONENTS = (
 _SHARE_CAP = 0.99  # restricted / AI-written shares are clipped to [0, 0.99]
 HQ_BOOKS_GROWTH_FLOOR = 1.005  # see Epoch2022HighQualityStock._base_parameters
 _TABLE_CACHE: dict[tuple, pd.DataFrame] = {}
-
-
-class LeverError(ScenarioError, ValueError):
-    """An invalid stock-model lever (a :class:`ScenarioError` that is also a ValueError)."""
 
 
 # --- distributions -----------------------------------------------------------------------
@@ -958,7 +954,7 @@ class Epoch2022HighQualityStock(_StockModel):
 
     repetition: str = "none"
 
-    name = "epoch2022_hq"
+    name = "epoch2022-high-quality"
     base_year = 2022.0
 
     def _base_parameters(self, table, draw) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ Defaults (English text, BPE tokenizers such as GPT-2's or cl100k_base):
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
@@ -114,3 +115,11 @@ def monthly_grid(start: float, stop: float) -> np.ndarray:
         first = first + pd.offsets.MonthBegin(1)
     months = pd.date_range(first, from_decimal_year(stop), freq="MS")
     return decimal_years(months)
+
+
+def year_text(value, digits: int = 1) -> str:
+    """A decimal year for reading (``2028.3``); None, NaN or infinity (a date after the
+    horizon, in every results object) reads "after the horizon"."""
+    if value is None or not math.isfinite(float(value)):
+        return "after the horizon"
+    return f"{float(value):.{digits}f}"

@@ -42,6 +42,7 @@ from forecast.plots._style import (
     token_formatter,
 )
 from forecast.safety import plot_label
+from forecast.units import year_text as _year
 
 __all__ = [
     "MILESTONES",
@@ -172,10 +173,6 @@ def _log_token_axis(ax: Axes, axis: str = "y") -> None:
     target.set_major_locator(LogLocator(base=10, numticks=12))
     target.set_major_formatter(token_formatter())
     target.set_minor_formatter(NullFormatter())
-
-
-def _year(v) -> str:
-    return "after horizon" if v is None or not np.isfinite(v) else f"{v:.1f}"
 
 
 def _footer_for(

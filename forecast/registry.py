@@ -1,0 +1,239 @@
+"""One registry of named things: every demand model and demand projection, every backtest
+baseline, every stock model. Each list of names elsewhere is derived from here:
+
+- :data:`forecast.scenarios.DEMAND_MODELS` / ``COMPUTE_DEMAND_MODELS`` / ``STOCK_MODELS``
+  (what a scenario's ``demand.model`` and ``stock.model`` accept);
+- :data:`forecast.demand.MODEL_CLASSES` (what :func:`forecast.fit_demand` fits, in order);
+- :data:`forecast.backtest.METHODS` and ``POPULATION_METHODS``, the minimum training rows
+  of each method, and :data:`forecast.skill.TOKEN_MODELS`;
+- the demand choices of the report's explorer, with their labels.
+
+Adding a demand model is one :class:`~forecast.demand.DemandModel` subclass and one
+:class:`DemandEntry` here (tests/test_registry.py checks that the two agree). This module
+imports nothing heavy: classes are named as ``"module:attribute"`` and loaded on use.
+
+:class:`Projector` is the protocol every demand projection satisfies (a fit, the default
+combination, the baselines, a scenario's demand): a ``name`` and
+``project(years, n_draws, seed)`` returning token draws with dims ``("draw", "year")``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "DEMAND",
+    "STOCK",
+    "DemandEntry",
+    "Projector",
+    "StockEntry",
+    "backtest_methods",
+    "compute_demand_names",
+    "fitted_classes",
+    "population_methods",
+    "scenario_demand_names",
+    "stock_class",
+    "stock_model_names",
+]
+
+
+@runtime_checkable
+class Projector(Protocol):
+    """A demand projection: ``project(years, n_draws, seed)`` -> tokens, dims
+    ``("draw", "year")`` (an ``xarray.DataArray``); same seed, same draws."""
+
+    name: str
+
+    def project(self, years, n_draws: int = ..., seed: int | None = ...) -> Any:
+        """Token draws at decimal ``years``."""
+        ...
+
+
+def _load(path: str):
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+@dataclass(frozen=True)
+class DemandEntry:
+    """One named demand projection.
+
+    ``kind``: "fit" (a fitted :class:`~forecast.demand.DemandModel`, ``cls`` names it and
+    ``fit_order`` places it in :func:`forecast.fit_demand`), "combination" (built from
+    fits: the default average, Epoch 2024's mixture), "published" (Epoch 2022's fixed
+    projection, no fit) or "baseline" (a backtest baseline, not a scenario demand).
+    ``compute``: compute-based demand (the overtraining lever applies). ``population``:
+    predicts a typical new model rather than the frontier (backtests score it so).
+    ``backtest``: scored by :func:`forecast.backtest.backtest`.
+    """
+
+    name: str
+    label: str
+    kind: str
+    cls: str | None = None
+    fit_order: int | None = None
+    compute: bool = False
+    population: bool = False
+    backtest: bool = False
+
+    def load_class(self):
+        """The model class of a fitted entry (imports its module)."""
+        if self.cls is None:
+            raise TypeError(f"demand '{self.name}' is a {self.kind}, not a fitted model class")
+        return _load(self.cls)
+
+    @property
+    def scenario(self) -> bool:
+        """Whether a scenario's ``demand.model`` may name it."""
+        return self.kind != "baseline"
+
+
+#: Every demand projection, in the order scenarios list them.
+DEMAND: dict[str, DemandEntry] = {
+    e.name: e
+    for e in (
+        DemandEntry(
+            "average",
+            "Default: damped frontier trend",
+            "combination",
+            backtest=True,
+        ),
+        DemandEntry(
+            "damped-trend",
+            "Frontier record with a damped trend (demand v2)",
+            "fit",
+            cls="forecast.damped:DampedFrontierTrend",
+            fit_order=0,
+            backtest=True,
+        ),
+        DemandEntry(
+            "frontier",
+            "Frontier exponential trend (no slowdown)",
+            "fit",
+            cls="forecast.demand:FrontierTrend",
+            fit_order=2,
+            backtest=True,
+        ),
+        DemandEntry(
+            "slowdown",
+            "Changepoint (slowdown) model",
+            "fit",
+            cls="forecast.demand:SlowdownTrend",
+            fit_order=3,
+            backtest=True,
+        ),
+        DemandEntry(
+            "random-walk-slope",
+            "Frontier trend with a random-walk slope",
+            "fit",
+            cls="forecast.demand:RandomWalkSlopeTrend",
+            fit_order=4,
+            backtest=True,
+        ),
+        DemandEntry(
+            "exponential",
+            "Exponential trend (all notable LMs)",
+            "fit",
+            cls="forecast.demand:ExponentialTrend",
+            fit_order=1,
+            population=True,
+            backtest=True,
+        ),
+        DemandEntry(
+            "compute",
+            "Compute trend, Chinchilla tokens (overtraining applies)",
+            "fit",
+            cls="forecast.demand:ComputeTrend",
+            fit_order=5,
+            compute=True,
+        ),
+        DemandEntry(
+            "epoch2024",
+            "Epoch 2024: bootstrap trend and compute projection, half each",
+            "combination",
+            compute=True,
+        ),
+        DemandEntry("epoch2022", "Epoch 2022 historical projection", "published"),
+        DemandEntry(
+            "ols",
+            "Least-squares trend of log tokens (baseline)",
+            "baseline",
+            population=True,
+            backtest=True,
+        ),
+        DemandEntry(
+            "epoch-bootstrap",
+            "Epoch 2024 bootstrap trend (baseline)",
+            "baseline",
+            backtest=True,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class StockEntry:
+    """One stock model: its class (``"module:attribute"``) and label."""
+
+    name: str
+    label: str
+    cls: str
+
+
+#: Every stock model a scenario's ``stock.model`` may name.
+STOCK: dict[str, StockEntry] = {
+    e.name: e
+    for e in (
+        StockEntry(
+            "epoch2024",
+            "Epoch 2024 indexed-web stock (Villalobos et al. 2024)",
+            "forecast.stock:Epoch2024Stock",
+        ),
+        StockEntry(
+            "epoch2022-high-quality",
+            "Epoch 2022 high-quality language stock",
+            "forecast.stock:Epoch2022HighQualityStock",
+        ),
+    )
+}
+
+
+def scenario_demand_names() -> tuple[str, ...]:
+    """What a scenario's ``demand.model`` accepts."""
+    return tuple(name for name, e in DEMAND.items() if e.scenario)
+
+
+def compute_demand_names() -> tuple[str, ...]:
+    """Scenario demand models that are compute-based (the overtraining lever applies)."""
+    return tuple(name for name, e in DEMAND.items() if e.compute and e.scenario)
+
+
+def fitted_classes() -> tuple[type, ...]:
+    """Every fitted demand model class, in the order :func:`forecast.fit_demand` fits them."""
+    fitted = sorted((e for e in DEMAND.values() if e.kind == "fit"), key=lambda e: e.fit_order)
+    return tuple(e.load_class() for e in fitted)
+
+
+def backtest_methods() -> tuple[str, ...]:
+    """Every method the single-cutoff backtest scores, in table order: the token models
+    in fit order, the default average, then the baselines."""
+    models = [c.name for c in fitted_classes() if DEMAND[c.name].backtest]
+    rest = [n for n, e in DEMAND.items() if e.backtest and e.kind != "fit"]
+    return (*models, *rest)
+
+
+def population_methods() -> frozenset[str]:
+    """Methods predicting a typical new model (scored against every later run)."""
+    return frozenset(n for n, e in DEMAND.items() if e.population)
+
+
+def stock_model_names() -> tuple[str, ...]:
+    """What a scenario's ``stock.model`` accepts."""
+    return tuple(STOCK)
+
+
+def stock_class(name: str):
+    """The stock model class registered as ``name``."""
+    return _load(STOCK[name].cls)

@@ -1,0 +1,90 @@
+"""forecast.registry: one place for every named demand and stock model; every list of
+names elsewhere is derived from it, and every projection satisfies ``Projector``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from forecast import backtest, demand, registry, scenarios, skill
+from forecast.demand import FrontierTrend
+
+
+def test_fitted_entries_match_their_classes():
+    fitted = [e for e in registry.DEMAND.values() if e.kind == "fit"]
+    assert sorted(e.fit_order for e in fitted) == list(range(len(fitted)))
+    for entry in fitted:
+        cls = entry.load_class()
+        assert cls.name == entry.name
+        assert (cls.value_column != "tokens") == entry.compute
+    for name, entry in registry.STOCK.items():
+        assert registry.stock_class(name).name == name == entry.name
+    for entry in registry.DEMAND.values():
+        assert entry.label and entry.kind in ("fit", "combination", "published", "baseline")
+    with pytest.raises(TypeError, match="not a fitted model class"):
+        registry.DEMAND["average"].load_class()
+
+
+def test_every_list_of_names_is_derived_from_the_registry():
+    assert scenarios.DEMAND_MODELS == registry.scenario_demand_names()
+    assert scenarios.COMPUTE_DEMAND_MODELS == ("compute", "epoch2024")
+    assert scenarios.STOCK_MODELS == ("epoch2024", "epoch2022-high-quality")
+    assert demand.MODEL_CLASSES == registry.fitted_classes()
+    assert [c.name for c in demand.MODEL_CLASSES][0] == "damped-trend"
+    assert backtest.METHODS == registry.backtest_methods()
+    assert backtest.POPULATION_METHODS == {"exponential", "ols"}
+    assert set(skill.TOKEN_MODELS) == {
+        c.name for c in registry.fitted_classes() if c.value_column == "tokens"
+    }
+    # baselines are backtest methods, never a scenario's demand
+    assert "ols" in backtest.METHODS and "ols" not in scenarios.DEMAND_MODELS
+
+
+class ToyTrend(FrontierTrend):
+    """A new demand model: one class..."""
+
+    name = "toy"
+    label = "Toy frontier trend"
+
+
+def test_adding_a_model_is_one_class_and_one_entry(monkeypatch):
+    entry = registry.DemandEntry(
+        "toy", "Toy frontier trend", "fit", cls=f"{__name__}:ToyTrend", fit_order=6, backtest=True
+    )
+    monkeypatch.setitem(registry.DEMAND, "toy", entry)  # ...and one entry
+    assert "toy" in registry.scenario_demand_names()
+    assert registry.fitted_classes()[-1] is ToyTrend
+    assert "toy" in registry.backtest_methods()
+    assert demand.MODEL_CLASSES[-1] is ToyTrend  # what fit_demand fits
+    scenarios.DemandSpec(model="frontier")  # unchanged behaviour for the others
+
+
+def test_every_projection_is_a_projector(bundled_demand):
+    from forecast.baselines import ols_trend
+    from forecast.pipeline import demand_projector
+
+    years = np.array([2027.0, 2030.0])
+    candidates = [
+        *bundled_demand.fits.values(),
+        bundled_demand.average,
+        bundled_demand.epoch_bootstrap,
+        ols_trend(bundled_demand.models.dropna(subset=["tokens"])),
+        demand_projector(scenarios.load_scenario("epoch2024"), bundled_demand),
+    ]
+    for projector in candidates:
+        assert isinstance(projector, registry.Projector), type(projector)
+        draws = projector.project(years, n_draws=50, seed=1)
+        assert isinstance(draws, xr.DataArray) and draws.dims == ("draw", "year")
+        assert draws.shape == (50, 2) and bool((draws > 0).all())
+        again = projector.project(years, n_draws=50, seed=1)
+        np.testing.assert_array_equal(draws.to_numpy(), again.to_numpy())
+
+
+def test_scenario_demand_call_and_project_agree(bundled_demand):
+    from forecast.pipeline import demand_projector
+
+    f = demand_projector(scenarios.load_scenario("baseline"), bundled_demand)
+    years = np.linspace(2027, 2035, 5)
+    np.testing.assert_array_equal(f(years, 20, 3), f.project(years, 20, 3).to_numpy())
+    assert f.name == "baseline"
