@@ -53,11 +53,11 @@ from typing import Any
 
 from forecast import registry
 from forecast.errors import ScenarioError
+from forecast.levers import LEVER_KEYS, REPETITION_CHOICES
 from forecast.limits import (
     DRAWS_RANGE,
     MAX_INPUT_BYTES,
     SEED_RANGE,
-    SYNTHETIC_MULTIPLIER_RANGE,
 )
 
 #: Demand models whose tokens come from compute (the overtraining lever applies to them).
@@ -67,28 +67,12 @@ DATA_DATE = "data"
 #: What ``demand.model`` and ``stock.model`` accept (:mod:`forecast.registry`).
 DEMAND_MODELS = registry.scenario_demand_names()
 STOCK_MODELS = registry.stock_model_names()
-REPETITION = ("flat", "muennighoff", "none")
+REPETITION = REPETITION_CHOICES
 
 _TOP_KEYS = {"name", "description", "extends", "start", "horizon", "draws", "seed"}
 _DEMAND_KEYS = {"model", "overtraining", "overtraining_from", "tokens_per_parameter"}
-_STOCK_KEYS = {
-    "model",
-    "estimates",
-    "quality_fraction",
-    "stock_growth",
-    "repetition",
-    "epochs",
-    "consent_restriction",
-    "contamination",
-    "isolation",
-    "synthetic",
-}
-_LEVER_TABLE_KEYS = {
-    "consent_restriction": {"share_anchor", "plateau", "rate", "anchor_year"},
-    "contamination": {"plateau", "timescale", "onset"},
-    "isolation": {"cutoff", "verified_fraction"},
-    "synthetic": {"ratio", "efficiency", "cap", "verifier_accuracy", "valid_share"},
-}
+#: [stock] keys: the model, an estimates table, and every lever's keys (forecast.levers).
+_STOCK_KEYS = {"model", "estimates", *LEVER_KEYS}
 _PUBLISHED_KEYS = {"median", "p10", "p90", "p5", "p95", "p2_5", "p97_5", "source", "note"}
 _SECTIONS = {"demand": _DEMAND_KEYS, "stock": _STOCK_KEYS, "published": _PUBLISHED_KEYS}
 
@@ -145,44 +129,36 @@ class StockSpec:
             # DataError names file, row, column; parsed once per file version, so the
             # stock model built from this spec reads no file again.
             cached_stock_estimates(Path(self.estimates))
-        if self.repetition is not None:
-            _choice("stock.repetition", self.repetition, REPETITION)
-        _spec("stock.quality_fraction", self.quality_fraction, 0.0, 1.0)
-        _spec("stock.stock_growth", self.stock_growth, 0.5, 3.0)
-        _spec("stock.epochs", self.epochs, 1.0, 1000.0)
-        if self.epochs is not None and self.repetition not in ("muennighoff",):
-            raise ScenarioError("stock.epochs is only used with stock.repetition = 'muennighoff'")
-        for lever in _LEVER_TABLE_KEYS:
-            _lever(f"stock.{lever}", getattr(self, lever), _LEVER_TABLE_KEYS[lever])
+        # The stock model's own lever components check every lever (forecast.levers), so
+        # a scenario file and a Python constructor share one set of bounds.
+        from forecast.errors import LeverError
+        from forecast.levers import STOCK_LEVERS
+
+        for lever in STOCK_LEVERS:
+            try:
+                values = {k: lever.from_toml(k, getattr(self, k)) for k in lever.keys}
+                lever.coerce(values)
+            except (LeverError, ValueError, TypeError) as exc:
+                message = str(exc)
+                key = next((k for k in lever.keys if message.startswith(k)), None)
+                raise ScenarioError(
+                    f"stock.{message}" if key else f"stock.{lever.keys[0]}: {message}"
+                ) from None
 
     def build(self):
         """The :mod:`forecast.stock` model with these levers (validated there too)."""
-        from forecast import stock
+
+        from forecast.levers import STOCK_LEVERS
 
         cls = registry.stock_class(self.model)
         kwargs: dict[str, Any] = {}
-        for key in ("quality_fraction", "stock_growth", "epochs"):
-            value = getattr(self, key)
-            if value is not None:
-                kwargs[key] = tuple(value) if isinstance(value, list) else value
-        if self.repetition is not None:
-            kwargs["repetition"] = self.repetition
+        for lever in STOCK_LEVERS:
+            for key in lever.keys:
+                value = getattr(self, key)
+                if value is not None:
+                    kwargs[key] = lever.from_toml(key, value)
         if self.estimates is not None:
             kwargs["estimates_path"] = str(self.estimates)
-        levers = {
-            "consent_restriction": stock.ConsentPath,
-            "contamination": stock.ContaminationPath,
-            "isolation": stock.Isolation,
-            "synthetic": stock.Synthetic,
-        }
-        for key, lever_cls in levers.items():
-            value = getattr(self, key)
-            if isinstance(value, dict):
-                value = lever_cls(
-                    **{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
-                )
-            if value is not None:
-                kwargs[key] = value
         try:
             return cls(**kwargs)
         except (ValueError, TypeError) as exc:
@@ -485,55 +461,6 @@ def _number(key: str, value, lo: float, hi: float) -> None:
         raise ScenarioError(f"{key} must be a number, got {value!r}")
     if not lo <= value <= hi:
         raise ScenarioError(f"{key} = {value} is out of range [{lo}, {hi}]")
-
-
-def _spec(key: str, value, lo: float, hi: float) -> None:
-    """None, a number, or [low, high] / [low, high, interval] within [lo, hi]."""
-    if value is None:
-        return
-    if isinstance(value, list | tuple):
-        if len(value) not in (2, 3):
-            raise ScenarioError(f"{key} must be a number or [low, high], got {value!r}")
-        for v in value[:2]:
-            _number(key, v, lo, hi)
-        if value[0] > value[1]:
-            raise ScenarioError(f"{key}: low {value[0]} is above high {value[1]}")
-        if len(value) == 3:
-            _number(f"{key} interval", value[2], 0.01, 0.999)
-        return
-    _number(key, value, lo, hi)
-
-
-def _lever(key: str, value, table_keys: set) -> None:
-    if value is None or isinstance(value, bool):
-        return
-    if isinstance(value, int | float) and key == "stock.consent_restriction":
-        _number(key, value, 0.0, 0.99)
-        return
-    if isinstance(value, int | float) and key == "stock.synthetic":
-        _number(key, value, *SYNTHETIC_MULTIPLIER_RANGE)  # a fixed multiplier of the stock
-        return
-    if isinstance(value, dict):
-        bad = set(value) - table_keys
-        if bad:
-            raise ScenarioError(
-                f"unknown key(s) {sorted(bad)} in {key}; allowed: {sorted(table_keys)}"
-            )
-        from forecast import stock
-
-        lever_cls = {
-            "stock.consent_restriction": stock.ConsentPath,
-            "stock.contamination": stock.ContaminationPath,
-            "stock.isolation": stock.Isolation,
-            "stock.synthetic": stock.Synthetic,
-        }[key]
-        try:
-            lever_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
-        except (ValueError, TypeError) as exc:
-            raise ScenarioError(f"{key}: {exc}") from None
-        return
-    number = " a number," if key in ("stock.consent_restriction", "stock.synthetic") else ""
-    raise ScenarioError(f"{key} must be true, false,{number} or a table, got {value!r}")
 
 
 def _drop_none(d: dict) -> dict:
