@@ -3,6 +3,7 @@ check for the Python constructors and the scenario files), its sampling and its 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import fields
 
 import numpy as np
@@ -55,7 +56,7 @@ def test_levers_off_leave_the_stock_at_its_steps():
     """Each step equals the previous one when its lever is off; the last is the stock."""
     model = Epoch2024Stock(repetition="none", quality_fraction=1.0)
     comps = model.sample_components(YEARS, 200, seed=1)
-    for a, b in zip(COMPONENTS[:-1], COMPONENTS[1:], strict=True):
+    for a, b in itertools.pairwise(COMPONENTS):
         np.testing.assert_allclose(comps[a], comps[b], rtol=0)
     np.testing.assert_allclose(comps["synthetic_augmented"], model.sample(YEARS, 200, seed=1))
 

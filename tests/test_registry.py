@@ -31,7 +31,7 @@ def test_every_list_of_names_is_derived_from_the_registry():
     assert scenarios.COMPUTE_DEMAND_MODELS == ("compute", "epoch2024")
     assert scenarios.STOCK_MODELS == ("epoch2024", "epoch2022-high-quality")
     assert demand.MODEL_CLASSES == registry.fitted_classes()
-    assert [c.name for c in demand.MODEL_CLASSES][0] == "damped-trend"
+    assert next(c.name for c in demand.MODEL_CLASSES) == "damped-trend"
     assert backtest.METHODS == registry.backtest_methods()
     assert backtest.POPULATION_METHODS == {"exponential", "ols"}
     assert set(skill.TOKEN_MODELS) == {
