@@ -332,11 +332,16 @@ class _PathLever(StockLever):
     def key(self) -> str:
         return self.keys[0]
 
-    numeric = False  # whether a number is also a value (consent share, synthetic multiplier)
+    #: How a number is read (a constant share, a fixed multiplier); None: not a value.
+    number: Any = None
 
     def coerce(self, values):
-        value = _coerce_lever(values[self.key], self.cls, self.key, self.presets, self.numeric)
-        return {self.key: value}
+        value = values[self.key]
+        if self.number is not None and isinstance(value, int | float):
+            if not isinstance(value, bool):
+                value = self.number(value)
+        numeric = self.number is not None
+        return {self.key: _coerce_lever(value, self.cls, self.key, self.presets, numeric)}
 
     def from_toml(self, key, value):
         if isinstance(value, dict):
@@ -358,18 +363,7 @@ class ConsentLever(_PathLever):
     step = "consent_restricted"
     cls = ConsentPath
     presets = ("longpre2024", "default")
-    numeric = True
-
-    def coerce(self, values):
-        value = values[self.key]
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = ConsentPath.constant(value)
-        return super().coerce({self.key: value})
-
-    def from_toml(self, key, value):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
-        return super().from_toml(key, value)
+    number = ConsentPath.constant
 
     def sample(self, model, values, table, draw, spec, p, n):
         c = values[self.key]
@@ -495,18 +489,7 @@ class SyntheticLever(_PathLever):
     keys = ("synthetic",)
     step = "synthetic_augmented"
     cls = Synthetic
-    numeric = True
-
-    def coerce(self, values):
-        value = values[self.key]
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = Synthetic.fixed(value)
-        return super().coerce({self.key: value})
-
-    def from_toml(self, key, value):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
-        return super().from_toml(key, value)
+    number = Synthetic.fixed
 
     def sample(self, model, values, table, draw, spec, p, n):
         syn = values[self.key]

@@ -18,25 +18,29 @@ from forecast.plots.collapse import (
     plot_verification,
     plot_verification_data,
 )
-from forecast.plots.figures import (
-    plot_calibration,
-    plot_calibration_data,
+from forecast.plots.demand import (
     plot_demand_models,
     plot_demand_models_data,
     plot_diagnostics,
     plot_diagnostics_data,
+)
+from forecast.plots.figures import (
     plot_main,
     plot_main_data,
     plot_prob_exhausted,
     plot_prob_exhausted_data,
     plot_sensitivity,
     plot_sensitivity_data,
-    plot_skill,
-    plot_skill_data,
     plot_stock_waterfall,
     plot_stock_waterfall_data,
 )
 from forecast.plots.remedies import plot_remedies, plot_remedies_data
+from forecast.plots.skill import (
+    plot_calibration,
+    plot_calibration_data,
+    plot_skill,
+    plot_skill_data,
+)
 
 __all__ = [
     "add_footer",
