@@ -99,6 +99,7 @@ from forecast.demand import (
     fit_cached,
 )
 from forecast.errors import DataError, ForecastError, ShortHistoryWarning
+from forecast.results import Result
 from forecast.skill import SkillStudy, evaluate
 from forecast.units import decimal_years, from_decimal_year, to_decimal_year
 
@@ -307,7 +308,7 @@ def _json_float(value):
 
 
 @dataclass
-class BacktestResult:
+class BacktestResult(Result):
     """Scores of every method trained before ``cutoff`` on the models released after it.
 
     - ``methods``: one row per method: coverage_50/80/95, crps, log_score, n (population
@@ -410,6 +411,10 @@ class BacktestResult:
             )
         parts.extend(f"note: {m}" for m in self.messages)
         return "\n".join(parts)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per method (numeric scores); the frontier view is :attr:`frontier`."""
+        return self._method_table()
 
     def _repr_html_(self) -> str:
         out = [f"<b>{html.escape(self._header())}</b>"]

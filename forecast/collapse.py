@@ -55,6 +55,7 @@ import pandas as pd
 from scipy.special import digamma, ndtr
 
 from forecast.limits import VERIFIER_ACCURACY_RANGE
+from forecast.results import Result
 
 __all__ = [
     "REGIMES",
@@ -323,7 +324,7 @@ def _simulate_vocabulary(
 
 
 @dataclass
-class CollapseResult:
+class CollapseResult(Result):
     """Output of :func:`simulate`.
 
     Attributes
@@ -423,9 +424,14 @@ class CollapseResult:
         with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 120):
             return f"{self._header()}\n{self.summary_table().to_string()}"
 
-    def _repr_html_(self) -> str:
-        html = self.summary_table().to_html(float_format="{:.4g}".format)
-        return f"<p>{self._header()}</p>\n{html}"
+    def summary(self) -> pd.DataFrame:
+        """:meth:`summary_table` with the regime as a column (numeric columns)."""
+        table = self.summary_table()
+        table.index.name = "regime"
+        return table.reset_index()
+
+    def _title(self) -> str:
+        return self._header()
 
 
 def _stream(streams, model: str, regime: str):

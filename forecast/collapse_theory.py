@@ -49,6 +49,7 @@ import pandas as pd
 
 from forecast.collapse import check_count
 from forecast.persist import json_float
+from forecast.results import Result
 
 __all__ = [
     "LINEAR_WORKFLOWS",
@@ -137,7 +138,7 @@ def _simulate_workflow(
 
 
 @dataclass
-class LinearCollapseResult:
+class LinearCollapseResult(Result):
     """Output of :func:`simulate_linear_regression`.
 
     ``curves``: one row per (workflow, generation) with ``test_error`` (mean over chains
@@ -162,6 +163,9 @@ class LinearCollapseResult:
                 for row in g.itertuples()
             ]
         return out
+
+    def _title(self) -> str:
+        return "LinearCollapseResult: refitted least squares, replace / accumulate / fixed budget"
 
     def summary(self) -> pd.DataFrame:
         """The last generation per workflow, with the ratio to generation 1."""

@@ -43,7 +43,6 @@ marginals, for comparison with the joint-draw crossing computed here.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ import pandas as pd
 
 from forecast.errors import ExhaustionError, ForecastError  # noqa: F401  (ExhaustionError: re-exported)
 from forecast.persist import json_float
+from forecast.results import DEFAULT_LEVELS, Result, interval_names, quantile_levels
 from forecast.units import year_text
 
 __all__ = [
@@ -69,14 +69,9 @@ __all__ = [
     "exhaustion_chunked",
 ]
 
-#: Quantile levels reported by :meth:`ExhaustionResult.quantiles` (name -> probability).
-QUANTILE_LEVELS: dict[str, float] = {
-    "median": 0.5,
-    "p10": 0.10,
-    "p90": 0.90,
-    "p2_5": 0.025,
-    "p97_5": 0.975,
-}
+#: Quantile levels reported by :meth:`ExhaustionResult.quantiles` (name -> probability):
+#: the median and the ends of :data:`forecast.results.DEFAULT_LEVELS` (80% and 95%).
+QUANTILE_LEVELS: dict[str, float] = quantile_levels(DEFAULT_LEVELS)
 
 #: Default number of rows processed at once inside :func:`crossing_years`.
 DEFAULT_BLOCK_ROWS = 8192
@@ -295,7 +290,7 @@ def _quantile_with_censoring(sorted_finite: np.ndarray, n: int, q: float) -> flo
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class ExhaustionResult:
+class ExhaustionResult(Result):
     """Exhaustion dates over joint draws of demand and stock.
 
     Attributes
@@ -393,15 +388,17 @@ class ExhaustionResult:
             return float("inf")
         return float(np.std(parts, ddof=1) / np.sqrt(batches))
 
-    def quantiles(self) -> pd.Series:
-        """Median, p10, p90, p2_5, p97_5 of the exhaustion year (decimal years).
+    def quantiles(self, levels: Sequence[float] | None = None) -> pd.Series:
+        """Median and the ends of the central ``levels`` intervals of the exhaustion year
+        (decimal years); default 80% and 95%: median, p10, p90, p2_5, p97_5.
 
         ``[p10, p90]`` is the 80% interval (central 80% of joint draws of demand and
         stock), ``[p2_5, p97_5]`` the 95% interval. NaN = after the horizon: the quantile
         falls among draws that are not exhausted by ``horizon`` (treated as +infinity).
         """
+        names = QUANTILE_LEVELS if levels is None else quantile_levels(levels)
         return pd.Series(
-            {name: self.quantile(q) for name, q in QUANTILE_LEVELS.items()},
+            {name: self.quantile(q) for name, q in names.items()},
             name="exhaustion_year",
             dtype=float,
         )
@@ -455,21 +452,22 @@ class ExhaustionResult:
                 rows.append({"quantity": quantity, "statistic": stat, "value": v, "n_draws": n})
         return pd.DataFrame(rows)
 
-    def summary(self) -> pd.DataFrame:
-        """One row per statistic: columns ``statistic``, ``value``, ``unit``, ``note``."""
-        q = self.quantiles()
+    def summary(self, levels: Sequence[float] | None = None) -> pd.DataFrame:
+        """One row per statistic: columns ``statistic``, ``value`` (numeric), ``unit``,
+        ``note``; the quantiles are the median and the ends of ``levels`` (default 80% and
+        95%)."""
+        names = QUANTILE_LEVELS if levels is None else quantile_levels(levels)
+        q = self.quantiles(levels)
         rows: list[tuple[str, float, str, str]] = [
             ("n_draws", float(self.n_draws), "draws", "joint draws of demand and stock"),
             ("horizon", self.horizon, "decimal year", "last date considered"),
         ]
-        notes = {
-            "median": "half of joint draws exhausted by then",
-            "p10": "80% interval, lower end",
-            "p90": "80% interval, upper end",
-            "p2_5": "95% interval, lower end",
-            "p97_5": "95% interval, upper end",
-        }
-        for name in QUANTILE_LEVELS:
+        notes = {"median": "half of joint draws exhausted by then"}
+        for level in DEFAULT_LEVELS if levels is None else levels:
+            lo, hi = interval_names(level)
+            notes[lo] = f"{100 * level:g}% interval, lower end"
+            notes[hi] = f"{100 * level:g}% interval, upper end"
+        for name in names:
             note = notes[name] + ("" if np.isfinite(q[name]) else "; NaN = after the horizon")
             rows.append((name, float(q[name]), "decimal year", note))
         rows += [
@@ -519,12 +517,8 @@ class ExhaustionResult:
             f"already exhausted at start {self.already_exhausted_share:.1%}"
         )
 
-    def _repr_html_(self) -> str:
-        table = self.summary().to_html(index=False, na_rep="NaN", float_format=lambda x: f"{x:.4g}")
-        title = html.escape(
-            f"ExhaustionResult: {self.n_draws} joint draws, horizon {self.horizon:.2f}"
-        )
-        return f"<div><strong>{title}</strong>{table}</div>"
+    def _title(self) -> str:
+        return f"ExhaustionResult: {self.n_draws} joint draws, horizon {self.horizon:.2f}"
 
 
 # --- drivers -----------------------------------------------------------------------------

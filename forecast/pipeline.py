@@ -14,7 +14,6 @@ and the report need.
 
 from __future__ import annotations
 
-import html
 import json
 import warnings
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from forecast import __version__, baselines, persist
 from forecast import demand as dm
 from forecast.errors import ForecastError, require_type
 from forecast.exhaustion import ExhaustionResult, epoch_quantile_clipping, exhaustion_chunked
+from forecast.results import Result
 from forecast.scenarios import Scenario, load_scenario, override_name
 from forecast.units import monthly_grid, words_to_tokens, year_text
 
@@ -63,7 +63,7 @@ def _fmt3(value: float) -> str:
 
 
 @dataclass
-class DemandSet:
+class DemandSet(Result):
     """Every demand fit on one models table, their LOO comparison and the average."""
 
     models: pd.DataFrame
@@ -162,8 +162,9 @@ class DemandSet:
 
         return persist.write_directory_atomic(path, fill, marker=self._MARKER, overwrite=overwrite)
 
-    def _repr_html_(self) -> str:
-        return "<b>DemandSet</b>" + self.summary().to_html(index=False, float_format=_fmt3)
+    def to_dict(self) -> dict:
+        """JSON-safe: ``{"fits": [...]}``, one entry per model as :meth:`to_json_dict`."""
+        return {"fits": self.to_json_dict()}
 
 
 def load_demand(path: str | Path) -> DemandSet:
@@ -341,7 +342,7 @@ def _bands(values: np.ndarray, years: np.ndarray) -> pd.DataFrame:
 
 
 @dataclass
-class ScenarioResult:
+class ScenarioResult(Result):
     """Everything one scenario run produced. Tokens everywhere; years are decimal years.
 
     - ``exhaustion``: per-draw exhaustion dates (:class:`ExhaustionResult`).
@@ -464,6 +465,11 @@ class ScenarioResult:
         """Everything in the result as JSON text; :meth:`from_json` reads it back equal
         (per-draw arrays exact: zlib-compressed float64 in base64). About 3.2 MB for
         100,000 draws."""
+        return json.dumps(self.to_dict(), default=persist.json_default, allow_nan=False)
+
+    def to_dict(self) -> dict:
+        """Everything in the result as a JSON-safe dict (:meth:`to_json`'s content);
+        :meth:`from_dict` reads it back equal. ``to_json_dict`` is the short summary."""
         ex = self.exhaustion
         payload = {
             "format": self._FORMAT,
@@ -488,19 +494,22 @@ class ScenarioResult:
             "seed": int(self.seed),
             "draws": int(self.draws),
         }
-        return json.dumps(payload, default=persist.json_default, allow_nan=False)
+        return payload
 
     @classmethod
     def from_json(cls, source: str | Path) -> ScenarioResult:
         """A result from :meth:`to_json` text or from a file written by :meth:`save`."""
+        if isinstance(source, Path) or not str(source).lstrip().startswith("{"):
+            return cls.from_dict(persist.read_json_file(source, cls._FORMAT))
+        return cls.from_dict(json.loads(source))
+
+    @classmethod
+    def from_dict(cls, payload: dict) -> ScenarioResult:
+        """A result from :meth:`to_dict` (exact)."""
         from forecast.scenarios import from_dict
 
-        if isinstance(source, Path) or not str(source).lstrip().startswith("{"):
-            payload = persist.read_json_file(source, cls._FORMAT)
-        else:
-            payload = json.loads(source)
-            if payload.get("format") != cls._FORMAT:
-                raise ForecastError(f"not a {cls._FORMAT} JSON text")
+        if not isinstance(payload, dict) or payload.get("format") != cls._FORMAT:
+            raise ForecastError(f"not a {cls._FORMAT} object")
         try:
             e = payload["exhaustion"]
             exhaustion = ExhaustionResult(
@@ -534,10 +543,8 @@ class ScenarioResult:
         ``overwrite=True``). Read it back with :meth:`from_json` or ``forecast.load_result``."""
         return persist.write_text_atomic(path, self.to_json(), overwrite=overwrite)
 
-    def _repr_html_(self) -> str:
-        return f"<b>ScenarioResult: {html.escape(self.name)}</b>" + self.summary().to_html(
-            index=False
-        )
+    def _title(self) -> str:
+        return f"ScenarioResult: {self.name}"
 
 
 def _interval(lo, hi) -> str:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from forecast.errors import DataError
 from forecast.persist import json_records
+from forecast.results import Result
 
 __all__ = [
     "REMEDY_ACCURACIES",
@@ -163,7 +164,7 @@ def remedy_scenarios(
 
 
 @dataclass
-class RemedyStudy:
+class RemedyStudy(Result):
     """Output of :func:`what_remedies_buy`.
 
     ``table``: one row per remedy with :func:`forecast.compare`'s numeric columns
@@ -177,6 +178,9 @@ class RemedyStudy:
     table: pd.DataFrame
     results: list = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def _title(self) -> str:
+        return "RemedyStudy: what isolation and verified synthetic data buy"
 
     def summary(self) -> pd.DataFrame:
         """The table, indexed by remedy."""

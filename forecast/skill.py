@@ -65,6 +65,7 @@ from forecast.demand import (
     fit_cached,
 )
 from forecast.errors import DataError, ForecastError, ShortHistoryWarning
+from forecast.results import Result
 from forecast.units import decimal_years, to_decimal_year
 
 __all__ = [
@@ -347,7 +348,7 @@ def _targets(models: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass
-class SkillStudy:
+class SkillStudy(Result):
     """Result of :func:`evaluate`; every table numeric, one row per item or group.
 
     ``items``: one row per (origin, horizon, method, target, item) with its scores.
@@ -372,6 +373,9 @@ class SkillStudy:
     messages: list[str] = field(default_factory=list)
     min_history_years: float = MIN_HISTORY_YEARS
     data_name: str = ""
+
+    def _title(self) -> str:
+        return f"SkillStudy: {len(self.origins)} origins, leave-future-out"
 
     def summary(self, target: str = "frontier", levels: Sequence[float] = LEVELS) -> pd.DataFrame:
         """Pooled coverage (``levels``), CRPS, log score and 80% width by method and horizon."""

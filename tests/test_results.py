@@ -1,0 +1,97 @@
+"""forecast.results: one set of default levels and one display/serialisation contract
+(summary, to_dict, _repr_html_) shared by every results object."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.errors import ForecastError
+from forecast.exhaustion import QUANTILE_LEVELS, exhaustion
+from forecast.results import (
+    DEFAULT_LEVELS,
+    Result,
+    check_levels,
+    interval_names,
+    quantile_levels,
+)
+
+
+def test_levels_and_their_names():
+    assert DEFAULT_LEVELS == (0.8, 0.95)
+    assert interval_names(0.8) == ("p10", "p90")
+    assert interval_names(0.95) == ("p2_5", "p97_5")
+    assert interval_names(0.9) == ("p5", "p95")
+    assert interval_names(0.5) == ("p25", "p75")
+    assert quantile_levels() == QUANTILE_LEVELS
+    assert list(QUANTILE_LEVELS) == ["median", "p10", "p90", "p2_5", "p97_5"]
+    assert quantile_levels((0.5,)) == {"median": 0.5, "p25": 0.25, "p75": 0.75}
+    for bad in (0.0, 1.0, 1.5, -0.2):
+        with pytest.raises(ForecastError, match="between 0 and 1"):
+            check_levels(bad)
+
+
+def _exhaustion():
+    y = np.arange(2025.0, 2040.0)
+    rng = np.random.default_rng(0)
+    d = 10 ** (13 + 0.4 * (y - 2025))[None, :] * np.exp(rng.normal(0, 1, (400, 1)))
+    return exhaustion(y, d, np.full((400, y.size), 1e17))
+
+
+def _check(result: Result, title: str) -> None:
+    assert isinstance(result, Result)
+    summary = result.summary()
+    assert isinstance(summary, pd.DataFrame) and len(summary)
+    json.dumps(result.to_dict(), allow_nan=False)
+    page = result._repr_html_()
+    assert title in page and "<table" in page
+
+
+def test_exhaustion_summary_at_any_levels():
+    r = _exhaustion()
+    s = r.summary(levels=(0.5, 0.9)).set_index("statistic")
+    assert {"median", "p25", "p75", "p5", "p95"} <= set(s.index)
+    assert s.loc["p5", "value"] <= s.loc["p25", "value"] <= s.loc["median", "value"]
+    assert s.loc["p95", "note"].startswith("90% interval")
+    assert r.quantiles((0.9,))["p5"] == pytest.approx(r.quantile(0.05))
+    default = r.summary().set_index("statistic")
+    assert {"p10", "p90", "p2_5", "p97_5"} <= set(default.index)
+    assert pd.api.types.is_float_dtype(default["value"])
+    _check(r, "ExhaustionResult")
+
+
+def test_collapse_results_share_the_contract():
+    from forecast.collapse import simulate
+    from forecast.collapse_theory import simulate_linear_regression
+
+    c = simulate(generations=4, n_chains=20, vocab_chains=4)
+    _check(c, "CollapseResult")
+    assert c.summary()["regime"].tolist()[:3] == ["replace", "accumulate", "mix"]
+    _check(simulate_linear_regression(generations=3, n_chains=20), "LinearCollapseResult")
+
+
+def test_scenario_result_to_dict_from_dict_is_exact(scenario_results):
+    from forecast.pipeline import ScenarioResult
+
+    result = scenario_results[0]
+    back = ScenarioResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    np.testing.assert_array_equal(
+        back.exhaustion.exhaustion_year, result.exhaustion.exhaustion_year
+    )
+    pd.testing.assert_frame_equal(back.stock_bands, result.stock_bands)
+    assert back.to_json_dict() == result.to_json_dict()
+    with pytest.raises(ForecastError, match="not a"):
+        ScenarioResult.from_dict({"format": "something else"})
+    _check(result, f"ScenarioResult: {result.name}")
+
+
+def test_demand_set_and_studies_share_the_contract(bundled_demand):
+    from forecast.skill import evaluate
+
+    _check(bundled_demand, "DemandSet")
+    assert list(bundled_demand.to_dict()) == ["fits"]
+    study = evaluate(bundled_demand.models, methods=("ols", "naive"), seed=1)
+    _check(study, "SkillStudy")
