@@ -81,7 +81,7 @@ def _cell(v) -> str:
 def summary_html(title: str, frame: pd.DataFrame) -> str:
     """A bold title over the summary table (numbers to 4 significant digits)."""
     table = frame.to_html(index=False, na_rep="NaN", formatters=None, float_format=_cell)
-    return f"<div><strong>{html.escape(title)}</strong>{table}</div>"
+    return f"<div><b>{html.escape(title)}</b>{table}</div>"
 
 
 class Result:
