@@ -15,6 +15,7 @@ and the report need.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -433,8 +434,38 @@ class ScenarioResult(Result):
             ),
         }
 
-    def summary(self) -> pd.DataFrame:
-        """Compact table: exhaustion-year quantiles, shares, and the published numbers."""
+    def summary(self, levels: Sequence[float] | None = None) -> pd.DataFrame:
+        """One row per statistic, columns ``statistic``, ``value`` (numeric), ``unit``,
+        ``note``: the exhaustion date's median and the ends of the central ``levels``
+        intervals (default 80% and 95%; NaN = after the horizon), the shares not exhausted
+        and already exhausted, the stock and demand at the crossing, the demand's growth
+        factor per year, the published median if the scenario reproduces one, and a
+        ``WARNING`` row when a demand fit failed the sampler-health thresholds."""
+        frame = self.exhaustion.summary(levels)
+        rows = [
+            (
+                "demand_growth_per_year_median",
+                float(10 ** np.median(self.demand_growth_oom)),
+                "x/year",
+                "largest run's growth factor over the first five years",
+            )
+        ]
+        if self.scenario.published.get("median") is not None:
+            rows.append(
+                (
+                    "published_median",
+                    float(self.scenario.published["median"]),
+                    "decimal year",
+                    self.scenario.published.get("source", "published analysis"),
+                )
+            )
+        if not self.reliable:
+            rows.append(("WARNING", math.nan, "", "sampler health failed: see diagnostics"))
+        extra = pd.DataFrame(rows, columns=list(frame.columns))
+        return pd.concat([frame, extra], ignore_index=True)
+
+    def _text_table(self) -> pd.DataFrame:
+        """The short text table of ``repr``: quantiles, shares, published numbers."""
         ey = self.exhaustion_year()
         rows = [
             ("exhaustion year, median", None if ey["median"] is None else round(ey["median"], 2)),
@@ -455,7 +486,7 @@ class ScenarioResult(Result):
         return pd.DataFrame(rows, columns=["statistic", self.name])
 
     def __repr__(self) -> str:
-        return f"ScenarioResult '{self.name}'\n" + self.summary().to_string(index=False)
+        return f"ScenarioResult '{self.name}'\n" + self._text_table().to_string(index=False)
 
     # -- saving and loading: exact round trip ------------------------------------------------
 

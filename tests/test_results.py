@@ -86,6 +86,14 @@ def test_scenario_result_to_dict_from_dict_is_exact(scenario_results):
     with pytest.raises(ForecastError, match="not a"):
         ScenarioResult.from_dict({"format": "something else"})
     _check(result, f"ScenarioResult: {result.name}")
+    summary = result.summary().set_index("statistic")
+    assert pd.api.types.is_float_dtype(summary["value"])
+    assert summary.loc["median", "value"] == pytest.approx(result.exhaustion.quantile(0.5))
+    assert summary.loc["demand_growth_per_year_median", "unit"] == "x/year"
+    halves = result.summary(levels=(0.5,)).set_index("statistic")
+    assert halves.loc["p25", "value"] == pytest.approx(result.exhaustion.quantile(0.25))
+    assert "p10" not in halves.index
+    assert "exhaustion year, median" in repr(result)  # the short text table stays for repr
 
 
 def test_demand_set_and_studies_share_the_contract(bundled_demand):
