@@ -372,10 +372,11 @@ def _sampler(args):
     )
 
 
-def _demand(args, models):
+def _demand(args, models, names=None):
+    """The fitted demand set; ``names``: only these models (None = every model)."""
     from forecast.pipeline import fit_demand
 
-    return fit_demand(models, progress=_progress(args), **_fit_options(args))
+    return fit_demand(models, names=names, progress=_progress(args), **_fit_options(args))
 
 
 def _print_json(payload) -> None:
@@ -410,16 +411,18 @@ def _override(text: str) -> tuple[str, object]:
 
 
 def cmd_run(args) -> int:
-    from forecast.pipeline import run_scenario
+    from forecast.pipeline import demand_models_needed, run_scenario
     from forecast.scenarios import load_scenario
 
     scenario = load_scenario(args.scenario)
     overrides = dict(args.overrides)
-    if overrides:  # validated (one clear line) before anything is fitted
-        scenario.with_overrides(**overrides)
+    # validated (one clear line) before anything is fitted
+    changed = scenario.with_overrides(**overrides) if overrides else scenario
     models = _models(args)
-    model = overrides.get("demand.model", scenario.demand.model)
-    demand = None if model == "epoch2022" else _demand(args, models)
+    # Only the fits this scenario's demand uses (as forecast.run_scenarios does), so the
+    # diagnostics and "reliable" are those of the models behind the numbers.
+    needed = demand_models_needed(changed)
+    demand = _demand(args, models, names=needed) if needed else None
     result = run_scenario(
         scenario,
         demand,
