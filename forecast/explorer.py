@@ -33,10 +33,11 @@ from typing import Any
 import numpy as np
 
 from forecast.errors import ScenarioError
+from forecast.estimates import parameter_spec
 from forecast.exhaustion import ExhaustionResult, exhaustion
 from forecast.limits import SYNTHETIC_MULTIPLIER_RANGE, VERIFIER_ACCURACY_RANGE
 from forecast.registry import DEMAND
-from forecast.scenarios import COMPUTE_DEMAND_MODELS, Scenario, load_scenario
+from forecast.scenarios import COMPUTE_DEMAND_MODELS, Scenario, _toml_value, load_scenario
 
 __all__ = [
     "EXPLORER_DEMAND_MODELS",
@@ -183,14 +184,10 @@ def _same(a, b) -> bool:
 
 
 def _toml_literal(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, dict):
-        inner = ", ".join(f"{k} = {_toml_literal(v)}" for k, v in value.items())
-        return "'{" + inner + "}'"
-    return f"{value:g}"
+    """A ``--set`` value: the scenario files' TOML writer, an inline table quoted for the
+    shell."""
+    text = _toml_value(value)
+    return f"'{text}'" if isinstance(value, dict) else text
 
 
 @dataclass
@@ -232,7 +229,6 @@ class ExplorerDraws:
             "base_year": self.stock_base_year,
             "overtraining_from": self.scenario.demand.overtraining_from,
             "demand": self.demand_codes,
-            "demand_labels": {k: DEMAND[k].label for k in self.demand_codes},
             "stock": stock,
             "defaults": ExplorerSettings().to_dict(),
         }
@@ -272,13 +268,19 @@ def explorer_draws(
     stock model; ``demand_models``: the choices offered (default every one of
     :data:`EXPLORER_DEMAND_MODELS` that ``demand`` can project).
     """
-    from forecast.pipeline import _at_data_date, demand_projector
+    from forecast.pipeline import _at_data_date, demand_models_needed, demand_projector
 
     base = _at_data_date(load_scenario(scenario), demand)
+    stock_model = base.stock.build()
     seed = base.seed if seed is None else int(seed)
     years = np.union1d([base.start], np.arange(math.ceil(base.start), base.horizon + 1e-9))
     if demand_models is None:
-        demand_models = [m for m in EXPLORER_DEMAND_MODELS if _can_project(m, demand)]
+        demand_models = [
+            m
+            for m in EXPLORER_DEMAND_MODELS
+            if set(demand_models_needed(base.with_overrides(**{"demand.model": m})))
+            <= set(demand.fits)
+        ]
     demand_seed, stock_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
     log10s, codes = {}, {}
     for model in demand_models:
@@ -290,33 +292,21 @@ def explorer_draws(
         years=years,
         demand_log10=log10s,
         demand_codes=codes,
-        stock_params=_all_lever_parameters(base, n_draws, stock_seed),
+        stock_params=_all_lever_parameters(stock_model, n_draws, stock_seed),
         stock_seed=stock_seed,
-        r_star=_r_star(base),
-        stock_base_year=float(base.stock.build().base_year),
+        r_star=float(parameter_spec(stock_model.table(), "muennighoff_rd_star").central),
+        stock_base_year=float(stock_model.base_year),
         seed=seed,
     )
 
 
-def _can_project(model: str, demand) -> bool:
-    if model == "average":
-        return True
-    return model in demand.fits
-
-
-def _r_star(base: Scenario) -> float:
-    from forecast.stock import parameter_spec
-
-    return float(parameter_spec(base.stock.build().table(), "muennighoff_rd_star").central)
-
-
-def _all_lever_parameters(base: Scenario, n: int, seed: int) -> dict[str, np.ndarray]:
+def _all_lever_parameters(stock_model, n: int, seed: int) -> dict[str, np.ndarray]:
     """Per-draw parameters of the base stock model with every lever on (flat repetition,
     so its multiplier is drawn; verified synthetic data, so the valid share is drawn)."""
     from forecast.stock import Synthetic
 
     model = dataclasses.replace(
-        base.stock.build(),
+        stock_model,
         repetition="flat",
         epochs=None,
         consent_restriction=True,
@@ -331,7 +321,7 @@ def _all_lever_parameters(base: Scenario, n: int, seed: int) -> dict[str, np.nda
     missing = [k for k in STOCK_KEYS if k not in p]
     if missing:
         raise ScenarioError(
-            f"the explorer needs the {base.stock.model} stock model's parameters "
+            f"the explorer needs the {stock_model.name} stock model's parameters "
             f"{', '.join(missing)}"
         )
     return {k: np.asarray(p[k], dtype=float) for k in STOCK_KEYS}

@@ -132,8 +132,7 @@ def _fmt_cell(v, column: str = "") -> str:
         if _is_year(column, v):
             return f"{v:.1f}"
         if _is_share(column) and 0.0 <= v <= 1.0:
-            pct = 100.0 * v
-            return f"{pct:.1f}%" if 0 < pct < 1 else f"{pct:.0f}%"
+            return _pct(v)
         if "tokens" in column.lower() or abs(v) >= 1e9:
             return format_tokens(v)
         if column.lower().endswith("gain_years"):  # a change of date: signed
@@ -387,14 +386,10 @@ def _skill_sentence(study) -> str:
     return "; ".join(parts) + "." if parts else "No half-year maxima to score."
 
 
-def _headline(result) -> tuple[str, str]:
+def _meaning(result) -> str:
+    """The intervals in words."""
     ey = result.exhaustion_year()
-    head = (
-        f"Median exhaustion year {_year(ey['median'])}; 80% interval {_year(ey['p10'])} to "
-        f"{_year(ey['p90'])}; 95% interval {_year(ey['p2_5'])} to {_year(ey['p97_5'])} "
-        f"(scenario {result.name})."
-    )
-    meaning = (
+    return (
         f"Under the scenario's assumptions, half of the {result.draws:,} joint draws of "
         f"demand and stock run out of text by {_year(ey['median'])}; 80% of draws run out "
         f"between {_year(ey['p10'])} and {_year(ey['p90'])} (10% earlier, 10% later or "
@@ -403,7 +398,6 @@ def _headline(result) -> tuple[str, str]:
         f"{result.scenario.horizon:g}. These intervals express uncertainty inside the model; "
         "they do not cover the chance that the model's structure is wrong."
     )
-    return head, meaning
 
 
 # --- figures ------------------------------------------------------------------------------
@@ -615,7 +609,7 @@ def _answer(main) -> dict:
             _pct(main.exhaustion.not_exhausted_share),
         )
     )
-    return {"head": head, "kpis": kpis, "meaning": _headline(main)[1]}
+    return {"head": head, "kpis": kpis, "meaning": _meaning(main)}
 
 
 def _pct(p: float) -> str:
@@ -627,8 +621,7 @@ def _pct(p: float) -> str:
 def _drivers(main, sens: pd.DataFrame) -> list[str]:
     """Three sentences on what drives the uncertainty, from the sensitivity table and the
     main result's interval."""
-    rows = sens.sort_values("swing", ascending=False, kind="stable") if "swing" in sens else sens
-    rows = list(rows.itertuples(index=False))
+    rows = list(sens.itertuples(index=False))  # sorted by swing (forecast.sensitivity)
 
     def move(r) -> str:
         return (
@@ -707,7 +700,6 @@ def _template_context(ctx: dict) -> dict:
         ),
         "mc_sentence": _mc_sentence(ctx["sensitivity"], ctx["sensitivity_draws"]),
         "explorer": ctx.get("explorer"),
-        "x": ctx.get("explorer"),
         "remedies": None,
         "question": QUESTION,
         "provenance": ctx["provenance"],
@@ -1056,7 +1048,6 @@ def write_report(
         "main": main,
         "compare": compared,
         "created": dt.date.today().isoformat(),
-        "headline": _headline(main),
         "summary": summary_frame(results),
         "reproduction": reproduction_table(results),
         "growth": growth_frame(demand),

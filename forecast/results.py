@@ -42,7 +42,7 @@ def check_levels(levels: Sequence[float] | float | None) -> tuple[float, ...]:
         levels = (levels,)
     out = tuple(float(v) for v in levels)
     for v in out:
-        if not (0.0 < v < 1.0) or isinstance(v, bool):
+        if not 0.0 < v < 1.0:
             raise ForecastError(f"interval levels must be between 0 and 1, got {v!r}")
     return out
 

@@ -52,8 +52,8 @@ from pathlib import Path
 from typing import Any
 
 from forecast import registry
-from forecast.errors import ScenarioError
-from forecast.levers import LEVER_KEYS, REPETITION_CHOICES
+from forecast.errors import LeverError, ScenarioError
+from forecast.levers import LEVER_KEYS, REPETITION_CHOICES, STOCK_LEVERS
 from forecast.limits import (
     DRAWS_RANGE,
     MAX_INPUT_BYTES,
@@ -131,9 +131,6 @@ class StockSpec:
             cached_stock_estimates(Path(self.estimates))
         # The stock model's own lever components check every lever (forecast.levers), so
         # a scenario file and a Python constructor share one set of bounds.
-        from forecast.errors import LeverError
-        from forecast.levers import STOCK_LEVERS
-
         for lever in STOCK_LEVERS:
             try:
                 values = {k: lever.from_toml(k, getattr(self, k)) for k in lever.keys}
@@ -147,9 +144,6 @@ class StockSpec:
 
     def build(self):
         """The :mod:`forecast.stock` model with these levers (validated there too)."""
-
-        from forecast.levers import STOCK_LEVERS
-
         cls = registry.stock_class(self.model)
         kwargs: dict[str, Any] = {}
         for lever in STOCK_LEVERS:

@@ -80,8 +80,9 @@
   }
 
   // --- the stock, as forecast.stock._StockModel.trajectories ---
-  function humanRatio(i, lg, t) {
-    if (!s_.contamination) return 1.0;
+  // H(t) / S(t), as forecast.levers.human_ratio; 1 when AI-written text is not removed.
+  function humanRatio(s, i, lg, t) {
+    if (!s.contamination) return 1.0;
     const a = P.ai_plateau[i];
     const r = Math.max(lg, 0.0);
     const beta = r - 1.0 / P.ai_timescale[i];
@@ -94,9 +95,7 @@
     decay += 1.0 - a;
     return decay + term;
   }
-  let s_ = null;
-  function stockLog10(i, out) {
-    const s = s_;
+  function stockLog10(s, i, out) {
     const lg = s.stock_growth === null ? P.log_growth[i] : Math.log(s.stock_growth);
     const quality = s.quality_fraction === null ? P.quality[i] : Math.min(s.quality_fraction, 1.0);
     let rep = 1.0;
@@ -129,7 +128,7 @@
       }
     }
     const c = P.isolation_cutoff[i];
-    const hc = s.isolation ? humanRatio(i, lg, c) : 0.0;
+    const hc = s.isolation ? humanRatio(s, i, lg, c) : 0.0;
     for (let j = 0; j < T; j++) {
       const y = YEARS[j];
       let v = Math.exp(lg * (y - DATA.base_year));
@@ -140,11 +139,11 @@
         v *= 1.0 - top / z;
       }
       if (s.isolation) {
-        const ht = humanRatio(i, lg, y);
+        const ht = humanRatio(s, i, lg, y);
         const hcy = hc * Math.exp(-lg * (y - c));
         v *= y > c ? hcy + P.isolation_verified[i] * Math.max(ht - hcy, 0.0) : ht;
       } else if (s.contamination) {
-        v *= humanRatio(i, lg, y);
+        v *= humanRatio(s, i, lg, y);
       }
       out[j] = Math.log10(v);
     }
@@ -152,14 +151,13 @@
 
   // --- first crossing per draw, as forecast.exhaustion.crossing_years ---
   function exhaustionDates(s) {
-    s_ = s;
     const demand = DEMAND[s.demand_model];
     const boost = s.overtraining !== 1.0 ? 0.5 * Math.log10(s.overtraining) : 0.0;
     const ls = new Float64Array(T);
     const dates = new Float64Array(N);
     const horizon = YEARS[T - 1];
     for (let i = 0; i < N; i++) {
-      stockLog10(i, ls);
+      stockLog10(s, i, ls);
       const ld = (j) => demand[i * T + j] + (YEARS[j] >= DATA.overtraining_from ? boost : 0.0);
       let year = NaN;
       for (let j = 0; j < T; j++) {
@@ -359,11 +357,6 @@
         "The explorer needs a current browser (DecompressionStream): " + err;
       return;
     }
-    for (const model of Object.keys(DEMAND)) {
-      const option = document.querySelector(`#x-demand option[value="${model}"]`);
-      if (option) option.disabled = false;
-    }
-    s_ = null;
     const base = Object.assign({}, DATA.defaults);
     baselineDates = exhaustionDates(base);
     form.addEventListener("input", update);
