@@ -92,9 +92,7 @@ from forecast.demand import (
     MODEL_CLASSES,
     DemandFit,
     DemandModel,
-    ExponentialTrend,
     ModelAverage,
-    RandomWalkSlopeTrend,
     SamplerConfig,
     fit_cached,
 )
@@ -440,14 +438,9 @@ _MODEL_CLASSES: dict[str, type[DemandModel]] = {
 
 
 def _min_train(methods: Sequence[str]) -> tuple[int, str]:
-    need = {
-        **_MODEL_CLASSES,
-        "ols": ExponentialTrend,
-        "average": RandomWalkSlopeTrend,
-        "epoch-bootstrap": ExponentialTrend,
-    }
-    best = max(methods, key=lambda m: need[m].min_rows)
-    return need[best].min_rows, best
+    """The most training rows any of ``methods`` needs, and that method's name."""
+    best = max(methods, key=registry.min_rows)
+    return registry.min_rows(best), best
 
 
 def _fit_methods(

@@ -1116,13 +1116,15 @@ def check_models_file(path) -> CheckReport:
 
 
 def models_frame_hash(df: pd.DataFrame) -> str:
-    """Stable sha256 (hex) of the ``model``, ``date``, ``tokens``, ``compute_flop``, ``family`` columns.
+    """Stable sha256 (hex) of the columns a demand fit reads: ``model``, ``date``,
+    ``tokens``, ``compute_flop``, ``family``, ``tokens_bound`` and ``compute_source``.
 
     Independent of row order and of other columns; tokens and FLOP are hashed exactly
     (``float.hex``), NaN as ``nan``. Used as a cache key for fits. ``tokens`` is required;
     a frame without ``date`` is hashed on ``year`` (decimal years), a missing ``model``
     or ``compute_flop`` column hashes as empty names / NaN, a missing ``family`` as the
-    model names (each run its own family).
+    model names (each run its own family), a missing ``tokens_bound`` or
+    ``compute_source`` (or an empty cell) as empty text.
     """
     if "tokens" not in df.columns or not ({"date", "year"} & set(df.columns)):
         raise DataError(
@@ -1142,12 +1144,20 @@ def models_frame_hash(df: pd.DataFrame) -> str:
     models = df["model"].astype(str).tolist() if "model" in df.columns else [""] * n
     flops = df["compute_flop"].tolist() if "compute_flop" in df.columns else [math.nan] * n
     families = df["family"].astype(str).tolist() if "family" in df.columns else models
-    lines = sorted(
-        "\t".join([m, d, fmt(t), fmt(c), f])
-        for m, d, t, c, f in zip(models, dates, df["tokens"].tolist(), flops, families, strict=True)
-    )
+
+    def text(column: str) -> list[str]:
+        if column not in df.columns:
+            return [""] * n
+        return df[column].fillna("").astype(str).tolist()
+
+    columns = zip(
+        models, dates, df["tokens"].tolist(), flops, families, text("tokens_bound"),
+        text("compute_source"), strict=True,
+    )  # fmt: skip
+    lines = sorted("\t".join([m, d, fmt(t), fmt(c), f, b, s]) for m, d, t, c, f, b, s in columns)
     digest = hashlib.sha256()
-    digest.update(b"forecast-models-v2\n")
+    # v3: tokens_bound and compute_source, which the damped trend reads, joined the key.
+    digest.update(b"forecast-models-v3\n")
     for line in lines:
         digest.update(line.encode("utf-8") + b"\n")
     return digest.hexdigest()

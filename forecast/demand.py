@@ -1084,6 +1084,12 @@ def fit_key(model: DemandModel, models: pd.DataFrame, sampler: SamplerConfig) ->
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def cache_path(model: DemandModel, key: str, cache_dir: str | Path | None = None) -> Path:
+    """Where :func:`fit_cached` keeps the fit with :func:`fit_key` ``key``."""
+    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return directory / f"{model.name}-{key[:20]}.nc"
+
+
 def fit_cached(
     model: DemandModel,
     models: pd.DataFrame,
@@ -1102,8 +1108,8 @@ def fit_cached(
     if not use_cache:
         return model.fit(models, sampler)
     key = fit_key(model, models, sampler)
-    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = directory / f"{model.name}-{key[:20]}.nc"
+    path = cache_path(model, key, cache_dir)
+    directory = path.parent
     if path.exists():
         try:
             fit = load_fit(path)

@@ -196,15 +196,11 @@ def load_result(path: str | Path) -> ScenarioResult:
 
 
 def demand_models_needed(scenario: Scenario) -> tuple[str, ...]:
-    """Names of the demand fits a scenario's projection uses (none for Epoch 2022's)."""
-    model = scenario.demand.model
-    if model == "epoch2022":
-        return ()
-    if model == "average":
-        return tuple(dm.DEFAULT_WEIGHTS)
-    if model in ("compute", "epoch2024"):
-        return ("compute",)
-    return (model,)
+    """Names of the demand fits a scenario's projection uses (none for Epoch 2022's):
+    :func:`forecast.registry.fits_used`."""
+    from forecast.registry import fits_used
+
+    return fits_used(scenario.demand.model)
 
 
 _LOAD_HINT = "load a file first, e.g. forecast.load_models('my_models.csv')"

@@ -31,7 +31,9 @@ __all__ = [
     "StockEntry",
     "backtest_methods",
     "compute_demand_names",
+    "fits_used",
     "fitted_classes",
+    "min_rows",
     "population_methods",
     "scenario_demand_names",
     "stock_class",
@@ -66,7 +68,10 @@ class DemandEntry:
     projection, no fit) or "baseline" (a backtest baseline, not a scenario demand).
     ``compute``: compute-based demand (the overtraining lever applies). ``population``:
     predicts a typical new model rather than the frontier (backtests score it so).
-    ``backtest``: scored by :func:`forecast.backtest.backtest`.
+    ``backtest``: scored by :func:`forecast.backtest.backtest`. ``uses``: the fits a
+    combination's projection draws on (a fit uses itself; ``default_mix``: the fits of
+    :data:`forecast.demand.DEFAULT_WEIGHTS`). ``min_rows_of``: the fitted model whose
+    minimum of training rows a baseline needs (a backtest origin with fewer is skipped).
     """
 
     name: str
@@ -77,6 +82,9 @@ class DemandEntry:
     compute: bool = False
     population: bool = False
     backtest: bool = False
+    uses: tuple[str, ...] = ()
+    default_mix: bool = False
+    min_rows_of: str | None = None
 
     def load_class(self):
         """The model class of a fitted entry (imports its module)."""
@@ -99,6 +107,7 @@ DEMAND: dict[str, DemandEntry] = {
             "Default: damped frontier trend",
             "combination",
             backtest=True,
+            default_mix=True,
         ),
         DemandEntry(
             "damped-trend",
@@ -154,6 +163,7 @@ DEMAND: dict[str, DemandEntry] = {
             "Epoch 2024: bootstrap trend and compute projection, half each",
             "combination",
             compute=True,
+            uses=("compute",),
         ),
         DemandEntry("epoch2022", "Epoch 2022 historical projection", "published"),
         DemandEntry(
@@ -162,15 +172,38 @@ DEMAND: dict[str, DemandEntry] = {
             "baseline",
             population=True,
             backtest=True,
+            min_rows_of="exponential",
         ),
         DemandEntry(
             "epoch-bootstrap",
             "Epoch 2024 bootstrap trend (baseline)",
             "baseline",
             backtest=True,
+            min_rows_of="exponential",
         ),
     )
 }
+
+
+def fits_used(name: str) -> tuple[str, ...]:
+    """Names of the fits demand ``name``'s projection uses, in fit order (none for a
+    published projection or a baseline)."""
+    entry = DEMAND[name]
+    if entry.kind == "fit":
+        return (name,)
+    if entry.default_mix:
+        from forecast.demand import DEFAULT_WEIGHTS
+
+        return tuple(DEFAULT_WEIGHTS)
+    return entry.uses
+
+
+def min_rows(name: str) -> int:
+    """Fewest training rows method ``name`` needs: its model's, the largest of its
+    fits', or that of the model named by ``min_rows_of``."""
+    entry = DEMAND[name]
+    names = (entry.min_rows_of,) if entry.min_rows_of else fits_used(name)
+    return max(DEMAND[n].load_class().min_rows for n in names)
 
 
 @dataclass(frozen=True)

@@ -563,6 +563,9 @@ def _save_figure(fig: Figure, directory: Path, stem: str) -> bytes:
         palette.save(out, format="PNG", optimize=True)
     png = out.getvalue()
     (directory / f"{stem}.png").write_bytes(png)
+    # The PNG's draw laid the figure out; without its layout engine the SVG keeps that
+    # layout and is drawn once instead of laid out and drawn again (issue 16).
+    fig.set_layout_engine(None)
     fig.savefig(directory / f"{stem}.svg", format="svg")
     return png
 

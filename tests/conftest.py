@@ -115,18 +115,45 @@ def small_sampler():
     return SamplerConfig(draws=300, tune=300, chains=2, seed=11)
 
 
+RECORDED_DEMAND = TESTS_DIR / "fixtures" / "recorded_demand"
+RERECORD = "run `python tests/fixtures/record_demand.py` to record it again"
+
+
+def recorded_demand():
+    """Every default demand model on the bundled table, from the recorded posteriors of
+    the small sampler (tests/fixtures/record_demand.py): the default suite does not
+    sample. Fails when the recording no longer matches the bundled table or the models."""
+    from forecast.data import load_training_runs, models_frame_hash
+    from forecast.pipeline import load_demand
+    from forecast.registry import fitted_classes
+
+    demand = load_demand(RECORDED_DEMAND)
+    if models_frame_hash(demand.models) != models_frame_hash(load_training_runs()):
+        pytest.fail(f"{RECORDED_DEMAND} was fitted to another models table; {RERECORD}")
+    current = {cls.name: cls().config() for cls in fitted_classes()}
+    recorded = {name: fit.model.config() for name, fit in demand.fits.items()}
+    if recorded != current:
+        pytest.fail(f"{RECORDED_DEMAND} holds other demand models or settings; {RERECORD}")
+    for fit in demand.fits.values():
+        fit.add_log_likelihood()  # not stored: recomputed from the posterior
+    return demand
+
+
+@pytest.fixture(scope="session")
+def load_recorded_demand():
+    """:func:`recorded_demand`, for tests that need a fresh copy of the recorded set."""
+    return recorded_demand
+
+
 @pytest.fixture(scope="session")
 def bundled_demand(small_sampler):
-    """Every default demand model fitted once to the bundled table with the small sampler."""
-    import warnings
-
-    from forecast.data import load_training_runs
-    from forecast.errors import SamplingWarning
-    from forecast.pipeline import fit_demand
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        return fit_demand(load_training_runs(), small_sampler, use_cache=False)
+    """Every default demand model fitted to the bundled table with the small sampler
+    (recorded posteriors, see :func:`recorded_demand`)."""
+    demand = recorded_demand()
+    for fit in demand.fits.values():  # as sampled: small_sampler, or its automatic retry
+        assert fit.sampler.seed == small_sampler.seed
+        assert small_sampler.draws in (fit.sampler.draws, fit.sampler.escalated_from)
+    return demand
 
 
 # --- figures and report (tests/test_plots.py, tests/test_report.py) -------------------------

@@ -792,3 +792,21 @@ def test_descriptive_column_errors_use_the_headers_spelling(tmp_path):
     header = FULL_HEADER.replace("modality", "Modality")
     path.write_text(header + "\n" + _full_row(modality="video") + "\n", encoding="utf-8")
     raises_at(path, row=2, column="Modality", match="not one of text, multimodal")
+
+
+def test_models_frame_hash_covers_what_the_default_model_reads(fixtures_dir):
+    # The damped trend reads tokens_bound (censored rows) and compute_source (6ND-derived
+    # compute is not evidence); editing either must not reuse a cached fit.
+    df = load_fixture(fixtures_dir, "project_valid.csv").assign(
+        tokens_bound="exact", compute_source="estimated"
+    )
+    h = models_frame_hash(df)
+    bound = df.copy()
+    bound.loc[0, "tokens_bound"] = "lower"
+    source = df.copy()
+    source.loc[0, "compute_source"] = "derived-6ND"
+    assert models_frame_hash(bound) != h
+    assert models_frame_hash(source) != h
+    assert models_frame_hash(df.drop(columns=["tokens_bound", "compute_source"])) == (
+        models_frame_hash(df.assign(tokens_bound=None, compute_source=None))
+    )

@@ -30,28 +30,24 @@ QUICK_SAMPLER = {"draws": 200, "tune": 200, "chains": 2}
 
 
 @pytest.fixture(scope="session")
-def notebook_env(tmp_path_factory) -> dict[str, str]:
+def notebook_env(tmp_path_factory, load_recorded_demand) -> dict[str, str]:
     """Environment of the notebook kernels: quick mode, a private fit cache, no display.
 
-    The cache starts with the notebooks' quick fit of the bundled table, made in this
-    process (whose compiled sampler the other tests have usually built already), so no
-    kernel compiles the default demand model for it (about 35 s each, issue 16).
+    The cache starts with the recorded posteriors of the bundled table (conftest's
+    ``load_recorded_demand``), filed under the notebooks' quick sampler, so no kernel samples
+    or compiles the default demand model for the bundled table (about 35 s each, issue
+    16); the notebook that fits a user's own table still samples.
     """
-    import warnings
-
     import forecast
+    from forecast import demand as dm
 
     cache = tmp_path_factory.mktemp("forecast-cache")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FORECAST_CACHE_DIR", str(cache))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            forecast.fit_demand(
-                forecast.load_training_runs(), forecast.SamplerConfig(**QUICK_SAMPLER)
-            )
-    finally:
-        mp.undo()
+    models = forecast.load_training_runs()
+    quick = forecast.SamplerConfig(**QUICK_SAMPLER)
+    for fit in load_recorded_demand().fits.values():
+        key = dm.fit_key(fit.model, models, quick)
+        fit.idata.attrs["forecast_key"] = key
+        fit.save(dm.cache_path(fit.model, key, cache))
     env = dict(os.environ)
     env.update(
         {

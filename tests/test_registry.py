@@ -88,3 +88,20 @@ def test_scenario_demand_call_and_project_agree(bundled_demand):
     years = np.linspace(2027, 2035, 5)
     np.testing.assert_array_equal(f(years, 20, 3), f.project(years, 20, 3).to_numpy())
     assert f.name == "baseline"
+
+
+def test_fits_used_and_min_rows_equal_the_former_hand_written_tables():
+    from forecast import registry
+    from forecast.demand import DEFAULT_WEIGHTS
+
+    # pipeline.demand_models_needed and backtest._min_train were written by hand until 0.8.
+    former_fits = {"epoch2022": (), "average": tuple(DEFAULT_WEIGHTS), "epoch2024": ("compute",)}
+    for name, entry in registry.DEMAND.items():
+        if entry.kind == "baseline":
+            assert registry.fits_used(name) == ()
+            continue
+        assert registry.fits_used(name) == former_fits.get(name, (name,))
+    former_rows = {"ols": 3, "epoch-bootstrap": 3, "average": 6, "exponential": 3}
+    for name in registry.backtest_methods():
+        expected = former_rows.get(name, registry.DEMAND[name].load_class().min_rows)
+        assert registry.min_rows(name) == expected
