@@ -488,9 +488,11 @@ class ExhaustionResult(Result):
         return pd.DataFrame(rows, columns=["statistic", "value", "unit", "note"])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe summary (None where a value is undefined, e.g. "after the horizon")."""
+        """JSON-safe: the summary (None where a value is undefined, e.g. "after the
+        horizon") plus the exact draws (``format``, ``fields``; :meth:`from_dict`)."""
         ac = self.at_crossing()
         return {
+            **self._exact_fields(),
             "n_draws": self.n_draws,
             "horizon": float(self.horizon),
             "grid_start": float(self.years[0]),

@@ -164,8 +164,18 @@ class DemandSet(Result):
         return persist.write_directory_atomic(path, fill, marker=self._MARKER, overwrite=overwrite)
 
     def to_dict(self) -> dict:
-        """JSON-safe: ``{"fits": [...]}``, one entry per model as :meth:`to_json_dict`."""
+        """JSON-safe summary: ``{"fits": [...]}``, one entry per model as
+        :meth:`to_json_dict`. The exact form is :meth:`save` (posteriors as netCDF)."""
         return {"fits": self.to_json_dict()}
+
+    @classmethod
+    def from_dict(cls, payload: dict) -> DemandSet:
+        """Not available: a set's posteriors are not JSON; use :meth:`save` and
+        :func:`load_demand`."""
+        raise ForecastError(
+            "a DemandSet is stored with DemandSet.save(path) and read with "
+            "forecast.load_demand(path) (its posteriors are netCDF files, not JSON)"
+        )
 
 
 def load_demand(path: str | Path) -> DemandSet:

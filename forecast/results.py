@@ -5,26 +5,40 @@ names, and the display and serialisation every results class gets from :class:`R
   95% (``p10``-``p90`` and ``p2_5``-``p97_5``). :func:`interval_names` names the ends of
   any level, :func:`quantile_levels` gives the median and both ends of each level.
 - :class:`Result`: ``summary()`` (a DataFrame with numeric columns, each class's own),
-  ``to_dict()`` (JSON-safe; the class's ``to_json_dict`` where it has one) and
-  ``_repr_html_`` built from the summary, with one number format, so every results object
-  shows the same way in Jupyter.
+  ``to_dict()`` and ``from_dict()``, and ``_repr_html_`` built from the summary, with one
+  number format, so every results object shows the same way in Jupyter.
+
+``to_dict()`` is JSON-safe and exact: the class's short JSON schema (``to_json_dict``, what
+``forecast ... --json`` prints) where it has one, plus ``"format"`` and ``"fields"``, every
+field of the object encoded by :func:`encode` (tables column by column and arrays
+bit-exact, see :mod:`forecast.persist`), from which ``from_dict`` rebuilds an equal
+object. Two classes keep their own exact form: ``ScenarioResult`` (``to_dict`` /
+``from_dict`` / ``save``) and ``DemandSet``, whose posteriors are netCDF files
+(``save`` / ``load_demand``); its ``to_dict`` is the summary.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import html
+import importlib
 import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from forecast import persist
 from forecast.errors import ForecastError
 
 __all__ = [
     "DEFAULT_LEVELS",
     "Result",
     "check_levels",
+    "decode",
+    "encode",
     "interval_names",
     "quantile_levels",
     "summary_html",
@@ -84,6 +98,114 @@ def summary_html(title: str, frame: pd.DataFrame) -> str:
     return f"<div><b>{html.escape(title)}</b>{table}</div>"
 
 
+# --- exact JSON encoding of a results object's fields ------------------------------------
+
+
+def _encode_frame(frame: pd.DataFrame) -> dict[str, Any]:
+    index = None
+    if not frame.index.equals(pd.RangeIndex(len(frame))) or any(frame.index.names):
+        index = [None if n is None else str(n) for n in frame.index.names]
+        frame = frame.reset_index()
+    columns = []
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            data = persist.frame_to_json(col.to_frame())["columns"][0]
+            columns.append({"name": encode(name), "kind": data["kind"], "data": data["data"]})
+        else:
+            values = [encode(v) for v in col.astype(object).tolist()]
+            columns.append(
+                {"name": encode(name), "kind": "values", "dtype": str(col.dtype), "data": values}
+            )
+    return {"columns": columns, "rows": len(frame), "index": index}
+
+
+def _decode_frame(payload: dict[str, Any]) -> pd.DataFrame:
+    data = {}
+    for col in payload["columns"]:
+        name = decode(col["name"])
+        if col["kind"] == "values":
+            values = pd.Series([decode(v) for v in col["data"]], dtype=object)
+            data[name] = values if col["dtype"] == "object" else values.astype(col["dtype"])
+        else:
+            stored = {"columns": [{**col, "name": "c"}], "attrs": {}, "rows": payload["rows"]}
+            data[name] = persist.frame_from_json(stored)["c"]
+    frame = pd.DataFrame(data, index=pd.RangeIndex(payload["rows"]))
+    if payload.get("index") is not None:
+        names = payload["index"]
+        frame = frame.set_index([c for c in frame.columns[: len(names)]])
+        frame.index.names = names
+    return frame
+
+
+def encode(value: Any) -> Any:
+    """``value`` as JSON-safe data that :func:`decode` turns back into an equal value:
+    numbers, text, None, tables (index kept), arrays, dates and timestamps, tuples, lists,
+    dicts (any keys) and nested results objects."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if math.isfinite(value) else {"float": repr(value)}
+    if isinstance(value, pd.DataFrame):
+        return {"frame": _encode_frame(value)}
+    if isinstance(value, np.ndarray):
+        return {"array": persist.array_to_json(value)}
+    if isinstance(value, pd.Timestamp):
+        return {"timestamp": value.isoformat()}
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, Result):
+        cls = type(value)
+        return {"result": f"{cls.__module__}:{cls.__qualname__}", "dict": value.to_dict()}
+    if isinstance(value, tuple):
+        return {"tuple": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"dict": [[encode(k), encode(v)] for k, v in value.items()]}
+    raise TypeError(f"cannot encode a {type(value).__name__} exactly")
+
+
+def decode(data: Any) -> Any:
+    """Inverse of :func:`encode`."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "result" in data:
+        module, _, name = str(data["result"]).partition(":")
+        if not module.startswith("forecast."):
+            raise ForecastError(f"not a stored forecast results object ({data['result']!r})")
+        return getattr(importlib.import_module(module), name).from_dict(data["dict"])
+    if len(data) != 1:
+        raise ForecastError(f"not a stored value (keys {sorted(data)})")
+    ((tag, payload),) = data.items()
+    decoders = {
+        "float": float,
+        "frame": _decode_frame,
+        "array": persist.array_from_json,
+        "timestamp": pd.Timestamp,
+        "datetime": dt.datetime.fromisoformat,
+        "date": dt.date.fromisoformat,
+        "tuple": lambda items: tuple(decode(v) for v in items),
+        "dict": lambda pairs: {_key(decode(k)): decode(v) for k, v in pairs},
+    }
+    if tag not in decoders:
+        raise ForecastError(f"not a stored value (unknown tag {tag!r})")
+    return decoders[tag](payload)
+
+
+def _key(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
+
+
 class Result:
     """Mixin of every results object (see the module docstring)."""
 
@@ -94,12 +216,27 @@ class Result:
         return type(self).__name__
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (``json.dumps`` works on it as is)."""
+        """JSON-safe and exact: the short JSON schema (``to_json_dict``) plus ``format``
+        and ``fields``, from which :meth:`from_dict` rebuilds an equal object."""
         to_json = getattr(self, "to_json_dict", None)
-        if to_json is None:  # pragma: no cover - every subclass has one or overrides this
-            raise NotImplementedError
-        out = to_json()
-        return out if isinstance(out, dict) else {"items": out}
+        out = dict(to_json()) if to_json is not None else {}
+        return {**out, **self._exact_fields()}
+
+    def _exact_fields(self) -> dict[str, Any]:
+        fields = {f.name: encode(getattr(self, f.name)) for f in dataclasses.fields(self) if f.init}
+        return {"format": f"forecast.{type(self).__name__}", "fields": fields}
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]):
+        """The object :meth:`to_dict` wrote (also after a JSON round trip)."""
+        expected = f"forecast.{cls.__name__}"
+        if not isinstance(payload, dict) or payload.get("format") != expected:
+            found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+            raise ForecastError(f"not a stored {cls.__name__} (format {found!r}, not {expected!r})")
+        try:
+            return cls(**{name: decode(v) for name, v in payload["fields"].items()})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ForecastError(f"stored {cls.__name__} is damaged ({exc})") from None
 
     def _repr_html_(self) -> str:
         return summary_html(self._title(), self.summary())

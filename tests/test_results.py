@@ -1,8 +1,9 @@
 """forecast.results: one set of default levels and one display/serialisation contract
-(summary, to_dict, _repr_html_) shared by every results object."""
+(summary, to_dict/from_dict, _repr_html_) shared by every results object."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from forecast.errors import ForecastError
 from forecast.exhaustion import QUANTILE_LEVELS, exhaustion
+from forecast.pipeline import DemandSet
 from forecast.results import (
     DEFAULT_LEVELS,
     Result,
@@ -41,11 +43,46 @@ def _exhaustion():
     return exhaustion(y, d, np.full((400, y.size), 1e17))
 
 
+def _same(a, b) -> None:
+    """Equal values, tables (dtypes aside from object/number) and arrays (NaN = NaN)."""
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b)
+    elif isinstance(a, list | tuple):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    elif isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, Result) and dataclasses.is_dataclass(a):
+        assert type(a) is type(b)
+        for f in dataclasses.fields(a):
+            if f.init:
+                _same(getattr(a, f.name), getattr(b, f.name))
+    elif isinstance(a, float) and np.isnan(a):
+        assert np.isnan(b)
+    else:
+        assert a == b
+
+
 def _check(result: Result, title: str) -> None:
     assert isinstance(result, Result)
     summary = result.summary()
     assert isinstance(summary, pd.DataFrame) and len(summary)
-    json.dumps(result.to_dict(), allow_nan=False)
+    payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    if not isinstance(result, DemandSet):  # its exact form is save()/load_demand()
+        back = type(result).from_dict(payload)
+        _same(back, result)
+        pd.testing.assert_frame_equal(back.summary(), summary)
+        if hasattr(result, "to_json_dict"):
+            assert json.dumps(back.to_json_dict(), default=str) == json.dumps(
+                result.to_json_dict(), default=str
+            )
+        with pytest.raises(ForecastError, match="not a "):
+            type(result).from_dict({"format": "forecast.Other", "fields": {}})
     page = result._repr_html_()
     assert title in page and "<table" in page
 
@@ -103,3 +140,17 @@ def test_demand_set_and_studies_share_the_contract(bundled_demand):
     assert list(bundled_demand.to_dict()) == ["fits"]
     study = evaluate(bundled_demand.models, methods=("ols", "naive"), seed=1)
     _check(study, "SkillStudy")
+
+
+def test_remedy_study_and_backtest_round_trip(bundled_demand):
+    from forecast.backtest import backtest
+    from forecast.remedies import what_remedies_buy
+
+    study = what_remedies_buy(bundled_demand, draws=400, seed=1)
+    _check(study, "RemedyStudy")
+    back = type(study).from_dict(json.loads(json.dumps(study.to_dict())))
+    assert [r.name for r in back.results] == [r.name for r in study.results]
+    result = backtest(
+        bundled_demand.models, "2023-01-01", methods=("ols", "epoch-bootstrap"), n_draws=200
+    )
+    _check(result, "Backtest at cutoff")
