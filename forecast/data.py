@@ -981,7 +981,8 @@ def load_stock_estimates(path=None) -> pd.DataFrame:
     ``central``, which become floats (NaN if blank; units are given per row in ``unit``).
     Checks only what is generic: ``parameter`` present and unique, numbers finite,
     ``low <= high``, ``0 < interval < 1``. What each distribution needs is checked by
-    :mod:`forecast.stock`. Raises :class:`DataError` (file, row, column).
+    :func:`forecast.estimates.load_stock_estimates`, which reads the file through this.
+    Raises :class:`DataError` (file, row, column).
     """
     if path is None:
         path = bundled_path("stock_estimates.csv")
@@ -1040,6 +1041,7 @@ def load_stock_estimates(path=None) -> pd.DataFrame:
     )
     df.attrs["load_report"] = report
     df.attrs["source"] = name
+    df.attrs["rows"] = list(first_row.values())  # each row's line in the file (header = 1)
     return df
 
 

@@ -136,19 +136,6 @@ def _default_path() -> pathlib.Path:
     return bundled_path(STOCK_FILE)
 
 
-def _parse_float(text: str, file: str, row: int, column: str) -> float:
-    text = text.strip()
-    if text == "":
-        return math.nan
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"not a number: {text!r}", file=file, row=row, column=column) from None
-    if not np.isfinite(value):
-        raise DataError(f"must be finite, got {text!r}", file=file, row=row, column=column)
-    return value
-
-
 def _validate_row(rec: dict, file: str, row: int) -> None:
     def err(message: str, column: str) -> DataError:
         return DataError(f"{rec['parameter'] or '?'}: {message}", file=file, row=row, column=column)
@@ -192,49 +179,28 @@ def load_stock_estimates(path=None) -> pd.DataFrame:
 
     Columns: parameter, model, description, unit, distribution, low, high, interval,
     central, source, source_url, status, notes (``low``/``high``/``interval``/``central``
-    are floats, NaN where blank). Raises :class:`DataError` naming the file, the 1-based
-    row (header = row 1) and the column for: a missing column, a duplicate parameter, a
-    non-numeric number, an unknown distribution or status, low > high, non-positive
-    lognormal bounds, an interval outside (0, 1), or a fixed value without ``central``.
+    are floats, NaN where blank). The file is read and checked generically by
+    :func:`forecast.data.load_stock_estimates` (encoding, unique parameters, numbers,
+    low <= high, 0 < interval < 1); this adds what the stock model needs. Raises
+    :class:`DataError` naming the file, the 1-based row (header = row 1) and the column
+    for: a missing column, a duplicate parameter, a non-numeric number, an unknown
+    distribution or status, low > high, non-positive lognormal bounds, an interval
+    outside (0, 1), or a fixed value without ``central``.
     """
+    from forecast.data import load_stock_estimates as read_table
+
     file_path = pathlib.Path(path) if path is not None else _default_path()
     name = str(file_path)
-    try:
-        # blank lines are kept (and skipped below) so row numbers match the file
-        raw = pd.read_csv(file_path, dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except FileNotFoundError:
-        raise DataError("file not found", file=name) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"cannot parse as CSV: {exc}", file=name) from None
-    raw.columns = [c.strip() for c in raw.columns]
+    table = read_table(file_path)
     for column in COLUMNS:
-        if column not in raw.columns:
+        if column not in table.columns:
             raise DataError("missing column", file=name, column=column)
-    records, seen = [], {}
-    for i, cells in enumerate(raw[list(COLUMNS)].itertuples(index=False)):
-        row = i + 2
-        rec = {c: str(v).strip() for c, v in zip(COLUMNS, cells, strict=True)}
-        if not any(rec.values()):
-            continue
-        if rec["parameter"] == "":
-            raise DataError("empty parameter name", file=name, row=row, column="parameter")
-        if rec["parameter"] in seen:
-            raise DataError(
-                f"duplicate parameter {rec['parameter']!r} (first on row {seen[rec['parameter']]})",
-                file=name,
-                row=row,
-                column="parameter",
-            )
-        seen[rec["parameter"]] = row
-        for column in NUMERIC_COLUMNS:
-            rec[column] = _parse_float(rec[column], name, row, column)
+    rows = table.attrs["rows"]
+    table = table[list(COLUMNS)].reset_index(drop=True)
+    for row, rec in zip(rows, table.to_dict("records"), strict=True):
         _validate_row(rec, name, row)
-        records.append(rec)
-    df = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-    for column in NUMERIC_COLUMNS:
-        df[column] = df[column].astype(float)
-    df.attrs["path"] = name
-    return df
+    table.attrs["path"] = name
+    return table
 
 
 def cached_stock_estimates(path=None) -> pd.DataFrame:
