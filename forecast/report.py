@@ -911,6 +911,21 @@ def _write_json(path: Path, payload) -> None:
     )
 
 
+def _created() -> dt.date:
+    """The page footer's "generated" date: ``$SOURCE_DATE_EPOCH`` (the reproducible-builds
+    convention, seconds since 1970 UTC) when set, so a rebuilt report is byte-identical;
+    else today. No number of the report depends on it."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
+        except (ValueError, OverflowError, OSError):
+            raise ForecastError(
+                f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}"
+            ) from None
+    return dt.date.today()
+
+
 def _build(tmp: Path, ctx: dict) -> None:
     """Write every file of the report into ``tmp`` (an empty directory)."""
     (tmp / REPORT_MARKER).write_text(
@@ -1050,7 +1065,7 @@ def write_report(
     ctx = {
         "main": main,
         "compare": compared,
-        "created": dt.date.today().isoformat(),
+        "created": _created().isoformat(),
         "summary": summary_frame(results),
         "reproduction": reproduction_table(results),
         "growth": growth_frame(demand),

@@ -645,3 +645,11 @@ def test_explorer_works_from_the_keyboard(browser_page, embedded_draws):
     assert page.is_checked("#x-isolation")
     _same_numbers(_shown(page), _python(embedded_draws, ExplorerSettings(epochs=5, isolation=True)))
     assert not errors
+
+
+def test_generated_date_follows_source_date_epoch(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+    assert rp._created().isoformat() == "2026-01-01"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
+    with pytest.raises(ForecastError, match="SOURCE_DATE_EPOCH"):
+        rp._created()
