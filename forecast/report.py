@@ -918,7 +918,7 @@ def _created() -> dt.date:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
-            return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
+            return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
         except (ValueError, OverflowError, OSError):
             raise ForecastError(
                 f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}"
