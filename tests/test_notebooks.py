@@ -27,27 +27,30 @@ CELL_TIMEOUT = 300  # seconds per cell
 
 #: The notebooks' quick sampler (their first cell, with FORECAST_NOTEBOOK_QUICK=1).
 QUICK_SAMPLER = {"draws": 200, "tune": 200, "chains": 2}
+NOTEBOOK_RECORDING = REPO_DIR / "tests" / "fixtures" / "recorded_demand_notebook"
 
 
 @pytest.fixture(scope="session")
 def notebook_env(tmp_path_factory, load_recorded_demand) -> dict[str, str]:
     """Environment of the notebook kernels: quick mode, a private fit cache, no display.
 
-    The cache starts with the recorded posteriors of the bundled table (conftest's
-    ``load_recorded_demand``), filed under the notebooks' quick sampler, so no kernel samples
-    or compiles the default demand model for the bundled table (about 35 s each, issue
-    16); the notebook that fits a user's own table still samples.
+    The cache starts with recorded posteriors (tests/fixtures/record_demand.py) filed
+    under the notebooks' quick sampler: the bundled table's (conftest's
+    ``load_recorded_demand``) and those of the table bring_your_own_data builds, so no
+    kernel compiles or samples a demand model (about 35 s per compile, issue 16).
     """
     import forecast
     from forecast import demand as dm
 
     cache = tmp_path_factory.mktemp("forecast-cache")
-    models = forecast.load_training_runs()
     quick = forecast.SamplerConfig(**QUICK_SAMPLER)
-    for fit in load_recorded_demand().fits.values():
-        key = dm.fit_key(fit.model, models, quick)
-        fit.idata.attrs["forecast_key"] = key
-        fit.save(dm.cache_path(fit.model, key, cache))
+    for path in (None, NOTEBOOK_RECORDING):
+        demand = load_recorded_demand() if path is None else load_recorded_demand(path)
+        models = forecast.load_training_runs() if path is None else demand.models
+        for fit in demand.fits.values():
+            key = dm.fit_key(fit.model, models, quick)
+            fit.idata.attrs["forecast_key"] = key
+            fit.save(dm.cache_path(fit.model, key, cache))
     env = dict(os.environ)
     env.update(
         {
@@ -108,7 +111,14 @@ def test_notebook_runs(path: pathlib.Path, notebook_env: dict[str, str]) -> None
         km=_kernel_manager(),
         resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
     )
+    cache = pathlib.Path(notebook_env["FORECAST_CACHE_DIR"])
+    before = set(cache.iterdir())
     client.execute(env=notebook_env, cwd=str(NOTEBOOK_DIR))
+    fitted = sorted(p.name for p in set(cache.iterdir()) - before)
+    assert not fitted, (
+        f"{path.name} fitted {fitted} in its kernel instead of reading the recorded "
+        "posteriors: run `python tests/fixtures/record_demand.py` to record them again"
+    )
     errors = [
         out
         for cell in nb.cells
