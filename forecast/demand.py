@@ -1013,6 +1013,12 @@ class DemandFit:
         self.idata.attrs["forecast_rows"] = self.model.rows_to_store(self.rows).to_json(
             orient="records", date_format="iso", double_precision=15
         )
+        # Stored so that loading a fit need not recompute r_hat and ESS (issue 16: 0.2 s
+        # per fit, 17 fits in a warm report); they are those of the posterior saved here.
+        health = self.diagnostics()
+        self.idata.attrs["forecast_diagnostics"] = json.dumps(
+            {k: getattr(health, k) for k in ("r_hat_max", "ess_bulk_min", "divergences")}
+        )
         _compat.save(self.idata, path)
         return path
 
@@ -1054,7 +1060,12 @@ def load_fit(path: str | Path) -> DemandFit:
         from forecast.units import decimal_years
 
         rows["year"] = np.asarray(decimal_years(rows["date"]), dtype=float)
-    return DemandFit(model=model, idata=idata, rows=rows, scaling=scaling, sampler=sampler)
+    health = None
+    if "forecast_diagnostics" in attrs:  # absent in files written before 0.8.0
+        health = Diagnostics(**json.loads(attrs["forecast_diagnostics"]))
+    return DemandFit(
+        model=model, idata=idata, rows=rows, scaling=scaling, sampler=sampler, _diagnostics=health
+    )
 
 
 # --- cache ---------------------------------------------------------------------------

@@ -420,6 +420,16 @@ def test_save_load_round_trip(which, request, tmp_path):
     pd.testing.assert_frame_equal(loaded.summary(), fit.summary())
 
 
+def test_loaded_fit_reads_its_stored_health_which_equals_a_recomputation(exp_fit, tmp_path):
+    import dataclasses
+
+    loaded = dm.load_fit(exp_fit.save(tmp_path / "fit.nc"))
+    stored = loaded.diagnostics()
+    assert stored == exp_fit.diagnostics()
+    recomputed = dataclasses.replace(loaded, _diagnostics=None).diagnostics()
+    assert recomputed == stored
+
+
 def test_save_load_keeps_compute_conversion(compute_fit, tmp_path):
     loaded = dm.load_fit(compute_fit.save(tmp_path / "compute.nc"))
     assert loaded.model.overtraining == 5.0
