@@ -598,14 +598,118 @@ def backtest(
     default = DEFAULT_METHOD if DEFAULT_METHOD in chosen else chosen[0]
     label = cutoff_ts.date().isoformat()
 
+    train, known, test, messages, history_years = _split_at_cutoff(models, cutoff_ts, chosen, label)
+    cutoff_year = to_decimal_year(cutoff_ts)
+    with warnings.catch_warnings():  # said once, in messages
+        warnings.simplefilter("ignore", ShortHistoryWarning)
+        projectors, diagnostics, weights = _fit_methods(
+            known, chosen, sampler, cutoff_year, seed, messages, use_cache, cache_dir
+        )
+
+    periods = frontier_periods(test)
+    test_years = test["year"].to_numpy(dtype=float)
+    all_years = np.unique(np.concatenate([test_years, periods["midpoint"].to_numpy(dtype=float)]))
+    per_model_parts, frontier_parts, method_rows = [], [], []
+    method_seeds = np.random.default_rng(seed).integers(0, 2**32, size=len(METHODS))
+    for name in chosen:
+        row: dict = {
+            "method": name,
+            "kind": "population" if name in POPULATION_METHODS else "frontier",
+        }
+        if len(test):
+            draws_seed = int(method_seeds[METHODS.index(name)])
+            log10 = _log10_draws(projectors[name], all_years, n_draws, draws_seed)
+            part, fpart = _score_method(name, log10, all_years, test, periods, row)
+            per_model_parts.append(part)
+            frontier_parts.append(fpart)
+        else:
+            row.update({c: np.nan for c in _SCORE_COLUMNS})
+            row.update({"n": 0, "frontier_coverage_80": np.nan, "frontier_crps": np.nan})
+            row["frontier_n"] = 0
+        method_rows.append(row)
+
+    if not len(test):
+        messages.insert(
+            0,
+            f"no models with tokens released on or after the cutoff {label}: nothing to score "
+            "(n_test = 0, scores are NaN)",
+        )
+    per_model = _concat(per_model_parts, _PER_MODEL_COLUMNS)
+    frontier_all = _concat(frontier_parts, _FRONTIER_COLUMNS)
+    methods_df = pd.DataFrame(method_rows)[list(_METHOD_COLUMNS)]
+    frontier_scores = methods_df[
+        ["method", "frontier_coverage_80", "frontier_crps", "frontier_n"]
+    ].rename(
+        columns={"frontier_coverage_80": "coverage_80", "frontier_crps": "crps", "frontier_n": "n"}
+    )
+    frontier = (
+        frontier_all[frontier_all["method"] == default]
+        .drop(columns="method")
+        .reset_index(drop=True)
+    )
+    return BacktestResult(
+        cutoff=cutoff_ts,
+        n_train=len(train),
+        n_test=len(test),
+        default=default,
+        methods=methods_df,
+        frontier=frontier,
+        per_model=per_model,
+        frontier_all=frontier_all,
+        frontier_scores=frontier_scores,
+        diagnostics=diagnostics,
+        weights=weights,
+        messages=messages,
+        history_years=history_years,
+    )
+
+
+_PER_MODEL_COLUMNS = [
+    "model",
+    "date",
+    "year",
+    "tokens",
+    "method",
+    "p10",
+    "p50",
+    "p90",
+    "crps",
+    "log_score",
+    "in_50",
+    "in_80",
+    "in_95",
+]
+_FRONTIER_COLUMNS = [
+    "period",
+    "midpoint",
+    "model",
+    "date",
+    "observed",
+    "method",
+    "p10",
+    "p50",
+    "p90",
+    "in_80",
+    "crps",
+]
+
+
+def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return frame[columns]
+
+
+def _split_at_cutoff(models: pd.DataFrame, cutoff_ts: pd.Timestamp, chosen, label: str):
+    """``(train, known, test, messages, history_years)``: runs with tokens before the
+    cutoff, every run before it (demand v2 uses the compute of runs without a size), runs
+    with tokens from the cutoff on, and what to tell the user. Raises :class:`DataError`
+    when too few runs precede the cutoff for ``chosen``."""
     frame = models.copy()
     frame["date"] = pd.to_datetime(frame["date"])
     if "year" not in frame.columns:
         frame["year"] = decimal_years(frame["date"])
     with_tokens = frame.dropna(subset=["tokens"])
     train = with_tokens[with_tokens["date"] < cutoff_ts].sort_values(["date", "model"])
-    # Everything known before the cutoff, including runs without a size (demand v2 uses
-    # their compute); models that need sizes select them themselves.
     known = frame[frame["date"] < cutoff_ts].sort_values(["date", "model"])
     test = with_tokens[with_tokens["date"] >= cutoff_ts].sort_values(["date", "model"])
     messages: list[str] = []
@@ -630,7 +734,6 @@ def backtest(
         messages.append(
             f"{untested} model(s) released after the cutoff have no token count and are not scored"
         )
-
     history_years = float(np.ptp(train["year"].to_numpy(dtype=float)))
     if history_years < MIN_HISTORY_YEARS:
         messages.append(
@@ -638,141 +741,43 @@ def backtest(
             f"{MIN_HISTORY_YEARS:g}): short-history cutoff, its scores measure extrapolation "
             "far beyond the data"
         )
-    cutoff_year = to_decimal_year(cutoff_ts)
-    with warnings.catch_warnings():  # said once, in messages
-        warnings.simplefilter("ignore", ShortHistoryWarning)
-        projectors, diagnostics, weights = _fit_methods(
-            known, chosen, sampler, cutoff_year, seed, messages, use_cache, cache_dir
-        )
+    return train, known, test, messages, history_years
 
-    periods = frontier_periods(test)
-    test_years = test["year"].to_numpy(dtype=float)
-    all_years = np.unique(np.concatenate([test_years, periods["midpoint"].to_numpy(dtype=float)]))
 
-    per_model_parts, frontier_parts, method_rows = [], [], []
-    method_seeds = np.random.default_rng(seed).integers(0, 2**32, size=len(METHODS))
-    for name in chosen:
-        row: dict = {
-            "method": name,
-            "kind": "population" if name in POPULATION_METHODS else "frontier",
+def _score_method(name, log10, all_years, test, periods, row: dict):
+    """Score one method's ``log10`` draws (draw, year on ``all_years``) against every
+    test run and every frontier period; adds the method's averages to ``row`` and
+    returns its per-run and per-period tables."""
+    col = {y: i for i, y in enumerate(all_years)}
+    pts = log10[:, [col[y] for y in test["year"].to_numpy(dtype=float)]].T  # (obs, draw)
+    scores = _score_points(pts, test["tokens"].to_numpy(dtype=float))
+    part = test[["model", "date", "year", "tokens"]].reset_index(drop=True)
+    part.insert(4, "method", name)
+    for k, v in scores.items():
+        part[k] = v
+    row.update(
+        {
+            "coverage_50": float(scores["in_50"].mean()),
+            "coverage_80": float(scores["in_80"].mean()),
+            "coverage_95": float(scores["in_95"].mean()),
+            "crps": float(scores["crps"].mean()),
+            "log_score": float(scores["log_score"].mean()),
+            "n": len(test),
         }
-        if len(test):
-            log10 = _log10_draws(
-                projectors[name], all_years, n_draws, int(method_seeds[METHODS.index(name)])
-            )  # (draw, year)
-            col = {y: i for i, y in enumerate(all_years)}
-            pts = log10[:, [col[y] for y in test_years]].T  # (obs, draw)
-            scores = _score_points(pts, test["tokens"].to_numpy(dtype=float))
-            part = test[["model", "date", "year", "tokens"]].reset_index(drop=True)
-            part.insert(4, "method", name)
-            for k, v in scores.items():
-                part[k] = v
-            per_model_parts.append(part)
-            row.update(
-                {
-                    "coverage_50": float(scores["in_50"].mean()),
-                    "coverage_80": float(scores["in_80"].mean()),
-                    "coverage_95": float(scores["in_95"].mean()),
-                    "crps": float(scores["crps"].mean()),
-                    "log_score": float(scores["log_score"].mean()),
-                    "n": len(test),
-                }
-            )
-            fpts = log10[:, [col[y] for y in periods["midpoint"].to_numpy(dtype=float)]].T
-            fs = _score_points(fpts, periods["observed"].to_numpy(dtype=float))
-            fpart = periods.assign(
-                method=name,
-                p10=fs["p10"],
-                p50=fs["p50"],
-                p90=fs["p90"],
-                in_80=fs["in_80"],
-                crps=fs["crps"],
-            )
-            frontier_parts.append(fpart)
-            row.update(
-                {
-                    "frontier_coverage_80": float(fs["in_80"].mean()),
-                    "frontier_crps": float(fs["crps"].mean()),
-                    "frontier_n": len(periods),
-                }
-            )
-        else:
-            row.update({c: np.nan for c in _SCORE_COLUMNS})
-            row.update({"n": 0, "frontier_coverage_80": np.nan, "frontier_crps": np.nan})
-            row["frontier_n"] = 0
-        method_rows.append(row)
-
-    if not len(test):
-        messages.insert(
-            0,
-            f"no models with tokens released on or after the cutoff {label}: nothing to score "
-            "(n_test = 0, scores are NaN)",
-        )
-
-    per_model_cols = [
-        "model",
-        "date",
-        "year",
-        "tokens",
-        "method",
-        "p10",
-        "p50",
-        "p90",
-        "crps",
-        "log_score",
-        "in_50",
-        "in_80",
-        "in_95",
-    ]
-    frontier_cols = [
-        "period",
-        "midpoint",
-        "model",
-        "date",
-        "observed",
-        "method",
-        "p10",
-        "p50",
-        "p90",
-        "in_80",
-        "crps",
-    ]
-    per_model = (
-        pd.concat(per_model_parts, ignore_index=True)
-        if per_model_parts
-        else pd.DataFrame(columns=per_model_cols)
     )
-    frontier_all = (
-        pd.concat(frontier_parts, ignore_index=True)
-        if frontier_parts
-        else pd.DataFrame(columns=frontier_cols)
-    )[frontier_cols]
-    methods_df = pd.DataFrame(method_rows)[list(_METHOD_COLUMNS)]
-    frontier_scores = methods_df[
-        ["method", "frontier_coverage_80", "frontier_crps", "frontier_n"]
-    ].rename(
-        columns={"frontier_coverage_80": "coverage_80", "frontier_crps": "crps", "frontier_n": "n"}
+    fpts = log10[:, [col[y] for y in periods["midpoint"].to_numpy(dtype=float)]].T
+    fs = _score_points(fpts, periods["observed"].to_numpy(dtype=float))
+    fpart = periods.assign(
+        method=name, p10=fs["p10"], p50=fs["p50"], p90=fs["p90"], in_80=fs["in_80"], crps=fs["crps"]
     )
-    frontier = (
-        frontier_all[frontier_all["method"] == default]
-        .drop(columns="method")
-        .reset_index(drop=True)
+    row.update(
+        {
+            "frontier_coverage_80": float(fs["in_80"].mean()),
+            "frontier_crps": float(fs["crps"].mean()),
+            "frontier_n": len(periods),
+        }
     )
-    return BacktestResult(
-        cutoff=cutoff_ts,
-        n_train=len(train),
-        n_test=len(test),
-        default=default,
-        methods=methods_df,
-        frontier=frontier,
-        per_model=per_model[per_model_cols],
-        frontier_all=frontier_all,
-        frontier_scores=frontier_scores,
-        diagnostics=diagnostics,
-        weights=weights,
-        messages=messages,
-        history_years=history_years,
-    )
+    return part, fpart
 
 
 # --- rolling origin ----------------------------------------------------------------------
