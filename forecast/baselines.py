@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 import xarray as xr
 from scipy import stats
 
+from forecast._compat import lazy_module
 from forecast.errors import DataError
+
+sm = lazy_module("statsmodels.api")
 
 _Z90 = stats.norm.ppf(0.95)
 _Z95 = stats.norm.ppf(0.975)

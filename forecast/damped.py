@@ -45,10 +45,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
+from forecast import _compat
 from forecast.demand import (
     _PAD_KNOT,
     DemandFit,
@@ -58,6 +57,9 @@ from forecast.demand import (
     drop_padding,
 )
 from forecast.errors import DataError
+
+pm = _compat.lazy_module("pymc")
+pt = _compat.lazy_module("pytensor.tensor")
 
 #: sd (OOM) of an estimated training compute (hardware x time x utilisation). Epoch AI
 #: describes its estimates as good to about a factor of 2-3; 0.2 OOM is a factor of 1.6

@@ -47,13 +47,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
 from forecast import __version__, _compat
 from forecast.errors import DataError, ForecastError, SamplingWarning, ShortHistoryWarning
 from forecast.limits import SAMPLER_LIMITS, SEED_RANGE
+
+pm = _compat.lazy_module("pymc")
+pt = _compat.lazy_module("pytensor.tensor")
 
 #: Sampler-health thresholds (issue: r_hat <= 1.01, bulk ESS >= 400, no divergences).
 RHAT_MAX = 1.01

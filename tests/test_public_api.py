@@ -38,3 +38,17 @@ def test_all_is_sorted_and_resolvable():
     assert forecast.__all__[1:] == sorted(forecast.__all__[1:])
     for name in NAMES:
         getattr(forecast, name)
+
+
+def test_loading_and_projecting_does_not_import_the_samplers():
+    # Issue 16: PyMC and statsmodels cost about 0.9 s to import; `forecast run` with a
+    # cached fit needs neither, so they are imported on first use.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, forecast.cli, forecast.pipeline, forecast.damped, forecast.baselines; "
+        "print(sorted(m for m in ('pymc', 'statsmodels') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
