@@ -458,9 +458,7 @@ def _fit_methods(
     ``train``: every run released before the cutoff; the baselines use those with tokens.
     """
     fits: dict[str, DemandFit] = {}
-    wanted = set(methods)
-    if "average" in wanted:
-        wanted |= set(DEFAULT_WEIGHTS)
+    wanted = {fit for m in methods for fit in registry.fits_used(m)}
     for name, cls in _MODEL_CLASSES.items():
         if name in wanted:
             try:
@@ -801,7 +799,7 @@ def rolling_origin(models: pd.DataFrame, cutoffs: Sequence = DEFAULT_CUTOFFS, **
         result = backtest(models, cutoff, **kw)
         unhealthy = set(result.diagnostics.loc[~result.diagnostics["healthy"], "method"])
         for _, r in result.methods.iterrows():
-            parts = set(DEFAULT_WEIGHTS) if r["method"] == "average" else {r["method"]}
+            parts = set(registry.fits_used(r["method"]))
             rows.append(
                 {
                     "cutoff": result.cutoff.date().isoformat(),
