@@ -195,15 +195,11 @@ def decode(data: Any) -> Any:
         "datetime": dt.datetime.fromisoformat,
         "date": dt.date.fromisoformat,
         "tuple": lambda items: tuple(decode(v) for v in items),
-        "dict": lambda pairs: {_key(decode(k)): decode(v) for k, v in pairs},
+        "dict": lambda pairs: {decode(k): decode(v) for k, v in pairs},
     }
     if tag not in decoders:
         raise ForecastError(f"not a stored value (unknown tag {tag!r})")
     return decoders[tag](payload)
-
-
-def _key(key: Any) -> Any:
-    return tuple(key) if isinstance(key, list) else key
 
 
 class Result:
