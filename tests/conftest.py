@@ -129,8 +129,9 @@ def recorded_demand(path: pathlib.Path = RECORDED_DEMAND):
     from forecast.registry import fitted_classes
 
     demand = load_demand(path)
-    bundled = models_frame_hash(load_training_runs())
-    if path == RECORDED_DEMAND and models_frame_hash(demand.models) != bundled:
+    if path == RECORDED_DEMAND and models_frame_hash(demand.models) != models_frame_hash(
+        load_training_runs()
+    ):
         pytest.fail(f"{RECORDED_DEMAND} was fitted to another models table; {RERECORD}")
     current = {cls.name: cls().config() for cls in fitted_classes()}
     recorded = {name: fit.model.config() for name, fit in demand.fits.items()}
