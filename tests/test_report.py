@@ -589,6 +589,7 @@ def test_explorer_in_chromium_matches_python(browser_page, embedded_draws):
     page.click("#x-reset")
     base = _shown(page)
     _same_numbers(base, _python(embedded_draws, ExplorerSettings()))
+    assert page.locator("#x-command").text_content() == ExplorerSettings().command()
 
     # More epochs of repetition: a larger stock, a later date.
     page.fill("#x-epochs", "12")
@@ -603,6 +604,8 @@ def test_explorer_in_chromium_matches_python(browser_page, embedded_draws):
     less = _shown(page)
     assert less["median"] <= more["median"]
     _same_numbers(less, _python(embedded_draws, ExplorerSettings(epochs=12, contamination=True)))
+    command = page.locator("#x-command").text_content()
+    assert command == ExplorerSettings(epochs=12, contamination=True).command()
 
     # Compute demand, 5x overtrained; synthetic data through a verifier.
     page.click("#x-reset")
@@ -627,6 +630,8 @@ def test_explorer_in_chromium_matches_python(browser_page, embedded_draws):
     )
     assert page.evaluate("window.forecastExplorer.settings()") == settings.to_dict()
     _same_numbers(_shown(page), _python(embedded_draws, settings))
+    # The page writes its `forecast run` command itself: the same text as Python's.
+    assert page.locator("#x-command").text_content() == settings.command()
     assert not errors
 
 

@@ -306,22 +306,26 @@
   function command(s) {
     const d = DATA.defaults;
     const parts = ["forecast run --scenario " + DATA.scenario];
-    const lit = (v) => (typeof v === "string" ? `"${v}"` : String(v));
+    // As Python's ExplorerSettings.command() writes them (the scenario files' TOML
+    // writer): numbers as floats ("5.0"), strings quoted, inline tables "{ k = v }".
+    const lit = (v) =>
+      typeof v === "string" ? `"${v}"` : Number.isInteger(v) ? v.toFixed(1) : String(v);
     if (s.demand_model !== d.demand_model) parts.push(`--set demand.model=${lit(s.demand_model)}`);
-    if (s.overtraining !== 1.0) parts.push(`--set demand.overtraining=${s.overtraining}`);
+    if (s.overtraining !== 1.0) parts.push(`--set demand.overtraining=${lit(s.overtraining)}`);
     if (s.repetition !== d.repetition) parts.push(`--set stock.repetition=${lit(s.repetition)}`);
     if (s.repetition === "muennighoff" && (s.epochs !== d.epochs || s.repetition !== d.repetition))
-      parts.push(`--set stock.epochs=${s.epochs}`);
-    if (s.quality_fraction !== null) parts.push(`--set stock.quality_fraction=${s.quality_fraction}`);
-    if (s.stock_growth !== null) parts.push(`--set stock.stock_growth=${s.stock_growth}`);
+      parts.push(`--set stock.epochs=${lit(s.epochs)}`);
+    if (s.quality_fraction !== null)
+      parts.push(`--set stock.quality_fraction=${lit(s.quality_fraction)}`);
+    if (s.stock_growth !== null) parts.push(`--set stock.stock_growth=${lit(s.stock_growth)}`);
     for (const k of ["consent_restriction", "contamination", "isolation"])
       if (s[k]) parts.push(`--set stock.${k}=true`);
-    if (s.synthetic === "fixed") parts.push(`--set stock.synthetic=${s.synthetic_multiplier}`);
+    if (s.synthetic === "fixed") parts.push(`--set stock.synthetic=${lit(s.synthetic_multiplier)}`);
     else if (s.synthetic === "measured")
       parts.push(
         s.verifier_accuracy === null
           ? "--set stock.synthetic=true"
-          : `--set stock.synthetic='{verifier_accuracy = ${s.verifier_accuracy}}'`
+          : `--set stock.synthetic='{ verifier_accuracy = ${lit(s.verifier_accuracy)} }'`
       );
     return parts.join(" ");
   }
