@@ -38,14 +38,16 @@ FIGURES = (
 
 @pytest.fixture(scope="module")
 def fast(bundled_demand):
-    """Keyword arguments for a fast report (small draws, one compared scenario, no backtest;
-    the module's ``written`` report covers the backtest section)."""
+    """Keyword arguments for a fast report (small draws, one compared scenario, no backtest,
+    remedies or explorer; the module's ``written`` report covers those sections)."""
     return {
         "demand": bundled_demand,
         "draws": 500,
         "seed": 2,
         "compare": ("epoch2024",),
         "backtest": False,
+        "remedies": False,
+        "explorer": False,
     }
 
 
