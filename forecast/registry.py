@@ -71,7 +71,7 @@ class DemandEntry:
     ``backtest``: scored by :func:`forecast.backtest.backtest`. ``uses``: the fits a
     combination's projection draws on (a fit uses itself; ``default_mix``: the fits of
     :data:`forecast.demand.DEFAULT_WEIGHTS`). ``min_rows_of``: the fitted model whose
-    minimum of training rows a baseline needs (a backtest origin with fewer is skipped).
+    minimum of training rows a baseline needs (a backtest refuses a cutoff with fewer).
     """
 
     name: str
