@@ -53,7 +53,13 @@ import pandas as pd
 
 from forecast.errors import ExhaustionError, ForecastError  # noqa: F401  (ExhaustionError: re-exported)
 from forecast.persist import json_float
-from forecast.results import DEFAULT_LEVELS, Result, interval_names, quantile_levels
+from forecast.results import (
+    DEFAULT_LEVELS,
+    Result,
+    check_levels,
+    interval_names,
+    quantile_levels,
+)
 from forecast.units import year_text
 
 __all__ = [
@@ -396,9 +402,8 @@ class ExhaustionResult(Result):
         stock), ``[p2_5, p97_5]`` the 95% interval. NaN = after the horizon: the quantile
         falls among draws that are not exhausted by ``horizon`` (treated as +infinity).
         """
-        names = QUANTILE_LEVELS if levels is None else quantile_levels(levels)
         return pd.Series(
-            {name: self.quantile(q) for name, q in names.items()},
+            {name: self.quantile(q) for name, q in quantile_levels(levels).items()},
             name="exhaustion_year",
             dtype=float,
         )
@@ -456,20 +461,19 @@ class ExhaustionResult(Result):
         """One row per statistic: columns ``statistic``, ``value`` (numeric), ``unit``,
         ``note``; the quantiles are the median and the ends of ``levels`` (default 80% and
         95%)."""
-        names = QUANTILE_LEVELS if levels is None else quantile_levels(levels)
         q = self.quantiles(levels)
         rows: list[tuple[str, float, str, str]] = [
             ("n_draws", float(self.n_draws), "draws", "joint draws of demand and stock"),
             ("horizon", self.horizon, "decimal year", "last date considered"),
         ]
         notes = {"median": "half of joint draws exhausted by then"}
-        for level in DEFAULT_LEVELS if levels is None else levels:
+        for level in check_levels(levels):
             lo, hi = interval_names(level)
             notes[lo] = f"{100 * level:g}% interval, lower end"
             notes[hi] = f"{100 * level:g}% interval, upper end"
-        for name in names:
-            note = notes[name] + ("" if np.isfinite(q[name]) else "; NaN = after the horizon")
-            rows.append((name, float(q[name]), "decimal year", note))
+        for name, value in q.items():
+            note = notes[name] + ("" if np.isfinite(value) else "; NaN = after the horizon")
+            rows.append((name, float(value), "decimal year", note))
         rows += [
             ("not_exhausted_share", self.not_exhausted_share, "share", "no crossing by horizon"),
             (
