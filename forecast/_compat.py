@@ -9,7 +9,6 @@ import importlib
 import types
 from pathlib import Path
 
-import arviz as az
 import xarray as xr
 
 
@@ -22,8 +21,12 @@ class _LazyModule(types.ModuleType):
 
 def lazy_module(name: str) -> types.ModuleType:
     """``name``, imported when first used: PyMC and statsmodels take about 0.9 s to
-    import, and loading a cached fit and projecting it needs neither (issue 16)."""
+    import, ArviZ about 1 s, and loading a cached fit and projecting it needs none of
+    them (issue 16)."""
     return _LazyModule(name)
+
+
+az = lazy_module("arviz")
 
 
 def as_dataset(obj) -> xr.Dataset:
@@ -40,8 +43,22 @@ def save(idata, path: Path) -> None:
     idata.to_netcdf(str(path))
 
 
-def load(path: Path):
-    return az.from_netcdf(str(path))
+def load(path: Path) -> xr.DataTree:
+    """A saved fit as an in-memory ``xarray.DataTree`` (the file is closed): reading it
+    needs no ArviZ, so projecting a cached fit does not import it. :func:`native` turns
+    it into ArviZ's own type when an ArviZ function or the user needs one."""
+    with xr.open_datatree(str(path)) as tree:
+        return tree.load()
+
+
+def native(idata):
+    """``idata`` as the installed ArviZ's fit type: an ``InferenceData`` for ArviZ 0.x
+    (from a DataTree read by :func:`load`), unchanged otherwise (ArviZ 1.x uses DataTree)."""
+    if isinstance(idata, xr.DataTree) and hasattr(
+        getattr(az, "InferenceData", None), "from_datatree"
+    ):
+        return az.InferenceData.from_datatree(idata)
+    return idata
 
 
 def compare(compare_dict, method: str = "stacking"):
@@ -63,7 +80,7 @@ def group_names(idata) -> list[str]:
 def with_groups(idata, **groups: xr.Dataset):
     """A new fit object of the same kind with exactly these groups, keeping ``idata.attrs``."""
     attrs = dict(getattr(idata, "attrs", None) or {})
-    if isinstance(idata, getattr(az, "InferenceData", ())):
+    if not isinstance(idata, xr.DataTree) and isinstance(idata, getattr(az, "InferenceData", ())):
         out = az.InferenceData(**groups)
     else:
         out = xr.DataTree.from_dict(dict(groups))

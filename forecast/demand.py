@@ -864,7 +864,12 @@ class DemandFit:
         (dates and log10 sizes divided by their standard deviations, see ``scaling``):
         :meth:`slope_log10_per_year` gives the growth in orders of magnitude per year and
         :meth:`project` token draws."""
-        return _compat.group(self.idata, "posterior")
+        return _compat.group(self._stored, "posterior")
+
+    @property
+    def _stored(self):
+        """The fit object as stored, without :class:`_NativeFit`'s conversion."""
+        return self.__dict__["idata"]
 
     # --- health ----------------------------------------------------------------------
 
@@ -878,7 +883,7 @@ class DemandFit:
             names = [n for n in post.data_vars if n != "changepoint" and post[n].size > 0]
             rhat = _compat.as_dataset(az.rhat(self.idata, var_names=names))
             ess = _compat.as_dataset(az.ess(self.idata, var_names=names, method="bulk"))
-            stats = _compat.group(self.idata, "sample_stats")
+            stats = _compat.group(self._stored, "sample_stats")
             self._diagnostics = Diagnostics(
                 r_hat_max=float(max(rhat[n].max() for n in names)),
                 ess_bulk_min=float(min(ess[n].min() for n in names)),
@@ -896,7 +901,7 @@ class DemandFit:
             {"y": (("chain", "draw", "obs"), loglik.reshape(shape))},
             coords={"chain": post["chain"].values, "draw": post["draw"].values},
         )
-        self.idata = _compat.with_group(self.idata, "log_likelihood", dataset)
+        self.idata = _compat.with_group(self._stored, "log_likelihood", dataset)
 
     def warn_if_unhealthy(self) -> None:
         for problem in self.diagnostics().problems:
@@ -1011,17 +1016,41 @@ class DemandFit:
         path = Path(path)
         if path.exists() and not overwrite:
             raise ForecastError(f"{path} exists; pass overwrite=True to replace it")
-        self.idata.attrs["forecast_rows"] = self.model.rows_to_store(self.rows).to_json(
+        self._stored.attrs["forecast_rows"] = self.model.rows_to_store(self.rows).to_json(
             orient="records", date_format="iso", double_precision=15
         )
         # Stored so that loading a fit need not recompute r_hat and ESS (issue 16: 0.2 s
         # per fit, 17 fits in a warm report); they are those of the posterior saved here.
         health = self.diagnostics()
-        self.idata.attrs["forecast_diagnostics"] = json.dumps(
+        self._stored.attrs["forecast_diagnostics"] = json.dumps(
             {k: getattr(health, k) for k in ("r_hat_max", "ess_bulk_min", "divergences")}
         )
         _compat.save(self.idata, path)
         return path
+
+
+class _NativeFit:
+    """``DemandFit.idata``: a fit read from disk is kept as the DataTree
+    :func:`_compat.load` returns (reading and projecting it needs no ArviZ, about 1 s of
+    imports, issue 16) and becomes the installed ArviZ's own type (``InferenceData`` on
+    ArviZ 0.x) the first time anyone reads ``idata``."""
+
+    def __get__(self, fit, owner=None):
+        if fit is None:
+            return self
+        stored = fit.__dict__["idata"]
+        native = _compat.native(stored)
+        if native is not stored:
+            native.attrs.update(stored.attrs)
+            fit.__dict__["idata"] = native
+        return native
+
+    def __set__(self, fit, value) -> None:
+        fit.__dict__["idata"] = value
+
+
+# After @dataclass, which generated __init__ (``self.idata = idata`` goes through __set__).
+DemandFit.idata = _NativeFit()
 
 
 def __getattr__(name: str):
@@ -1128,7 +1157,7 @@ def fit_cached(
         except Exception as exc:  # a corrupt cache entry is refitted, not fatal
             warnings.warn(f"ignoring unreadable cached fit {path}: {exc}", stacklevel=2)
         else:
-            if fit.idata.attrs.get("forecast_key") == key:
+            if fit._stored.attrs.get("forecast_key") == key:
                 fit.sampler = replace(fit.sampler, progress=sampler.progress)
                 fit.warn_if_unhealthy()  # a reused fit warns as it did when it was made
                 return fit

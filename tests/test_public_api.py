@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import pathlib
 
 import pytest
 
@@ -41,14 +42,27 @@ def test_all_is_sorted_and_resolvable():
 
 
 def test_loading_and_projecting_does_not_import_the_samplers():
-    # Issue 16: PyMC and statsmodels cost about 0.9 s to import; `forecast run` with a
-    # cached fit needs neither, so they are imported on first use.
+    # Issue 16: PyMC and statsmodels cost about 0.9 s to import and ArviZ about 1 s;
+    # `forecast run` with a cached fit needs none of them, so they are imported on first
+    # use. A loaded fit's `idata` is still ArviZ's own type, with the stored posterior.
     import subprocess
     import sys
 
-    code = (
-        "import sys, forecast.cli, forecast.pipeline, forecast.damped, forecast.baselines; "
-        "print(sorted(m for m in ('pymc', 'statsmodels') if m in sys.modules))"
-    )
+    recorded = pathlib.Path(__file__).parent / "fixtures" / "recorded_demand"
+    code = f"""
+import sys
+import numpy as np
+import forecast.cli, forecast.pipeline, forecast.damped, forecast.baselines
+demand = forecast.pipeline.load_demand({str(recorded)!r})
+for fit in demand.fits.values():
+    assert fit.project([2025.0, 2030.0], n_draws=50, seed=0).shape == (50, 2)
+print(sorted(m for m in ('pymc', 'statsmodels', 'arviz') if m in sys.modules))
+fit = demand.fits["damped-trend"]
+idata = fit.idata
+import arviz
+native = getattr(arviz, "InferenceData", None) or __import__("xarray").DataTree
+print(type(idata) is native, fit.idata is idata, "forecast_model" in idata.attrs)
+print(all(np.array_equal(idata.posterior[v], fit.posterior[v]) for v in fit.posterior.data_vars))
+"""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert out.stdout.split("\n")[:3] == ["[]", "True True True", "True"]
