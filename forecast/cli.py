@@ -646,6 +646,7 @@ def cmd_report(args) -> int:
         force=args.force,
         backtest=not args.no_backtest,
         progress=_progress(args),
+        **_fit_options(args),
         **kwargs,
     )
     print(f"report written to {out / 'index.html'}")

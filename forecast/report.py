@@ -969,6 +969,9 @@ def write_report(
     backtest: bool = True,
     remedies: bool = True,
     explorer: bool = True,
+    sampler=None,
+    use_cache: bool = True,
+    cache_dir=None,
     progress: Callable[[str], None] | None = print,
 ) -> Path:
     """Write the report directory and return its path.
@@ -984,6 +987,9 @@ def write_report(
     at most 20,000 draws per remedy).
     ``explorer``: embed the interactive scenario explorer (:mod:`forecast.explorer`:
     2,000 joint draws of the baseline, recomputed in the page as the reader moves levers).
+    ``sampler``, ``use_cache``, ``cache_dir``: as in :func:`~forecast.pipeline.fit_demand`,
+    for every fit the report makes (the demand set when ``demand`` is omitted, and the
+    forecast-skill study's origin fits).
     ``progress``: called with one-line messages on long steps (None = silent).
 
     Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
@@ -997,6 +1003,7 @@ def write_report(
 
     check_inputs(models, demand)
     say = progress or _silent
+    fit_options = {"sampler": sampler, "use_cache": use_cache, "cache_dir": cache_dir}
     out_dir = Path(out_dir).expanduser().absolute()
     check_output_dir(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -1009,7 +1016,7 @@ def write_report(
     )
     if demand is None:
         say("fitting demand models (cached after the first run)")
-        demand = fit_demand(models, progress=say)
+        demand = fit_demand(models, **fit_options, progress=say)
     main = run_scenario(scenario, demand, progress=say)
     compared = [run_scenario(s, demand, progress=say) for s in compare]
     results = [main, *compared]
@@ -1041,7 +1048,7 @@ def write_report(
         # summarised once instead of printed one by one.
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always", SamplingWarning)
-            skill = evaluate(demand.models, seed=main.seed, progress=say)
+            skill = evaluate(demand.models, seed=main.seed, progress=say, **fit_options)
         bad = int((~skill.diagnostics["healthy"].astype(bool)).sum())
         if bad:
             say(

@@ -320,3 +320,22 @@ def test_data_check_invalid_descriptive_value_exits_2(capsys, tmp_path):
     assert code == 2
     line = one_line_error(err)
     assert f"{path}, row 3, column 'modality'" in line and "holographic" in line
+
+
+def test_report_passes_the_sampler_flags_to_every_fit(tmp_path, monkeypatch):
+    # --cache-dir, --no-cache and the sampler flags reach the report's own fits (the
+    # forecast-skill study's), not only the demand set's.
+    import forecast.pipeline
+    import forecast.report
+
+    seen = {}
+    monkeypatch.setattr(forecast.pipeline, "fit_demand", lambda *a, **k: seen.update(demand=k))
+    monkeypatch.setattr(
+        forecast.report, "write_report", lambda out, **k: seen.update(report=k) or out
+    )
+    cache = tmp_path / "fits"
+    argv = ["--quiet", "report", "--out", str(tmp_path / "r"), "--no-cache"]
+    assert cli.main([*argv, "--cache-dir", str(cache), "--mcmc-draws", "321"]) == 0
+    for call in ("demand", "report"):
+        assert seen[call]["cache_dir"] == str(cache) and seen[call]["use_cache"] is False
+        assert seen[call]["sampler"].draws == 321

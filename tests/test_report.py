@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from forecast import report as rp
+from forecast.demand import SamplerConfig
 from forecast.errors import ForecastError
 
 FIGURES = (
@@ -122,12 +123,20 @@ def written(tmp_path_factory, bundled_demand):
 
     real_evaluate = forecast.skill.evaluate
 
+    skill_options: dict = {}
+
     def baselines_only(models, **kw):  # the real study, without PyMC fits (fast)
+        skill_options.update(kw)
         return real_evaluate(models, methods=("ols", "epoch-bootstrap", "naive"), **kw)
 
     mp.setattr(forecast.skill, "evaluate", baselines_only)
     messages: list[str] = []
     out = tmp_path_factory.mktemp("rep") / "report"
+    fit_options = {
+        "sampler": SamplerConfig(draws=321, tune=123, chains=2, seed=9),
+        "use_cache": False,
+        "cache_dir": tmp_path_factory.mktemp("fits"),
+    }
     try:
         path = rp.write_report(
             out,
@@ -136,9 +145,13 @@ def written(tmp_path_factory, bundled_demand):
             seed=2,
             compare=("epoch2024", "synthetic-2x"),
             progress=messages.append,
+            **fit_options,
         )
     finally:
         mp.undo()
+    assert {k: skill_options[k] for k in fit_options} == fit_options, (
+        "the skill study's fits must take the report's sampler and cache options"
+    )
     return path, messages
 
 
