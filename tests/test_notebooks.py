@@ -2,8 +2,9 @@
 
 Each notebook is executed on a fresh kernel of the running interpreter with
 ``FORECAST_NOTEBOOK_QUICK=1`` (short sampler runs, few draws) and a private
-``FORECAST_CACHE_DIR``; any cell error fails the test. The notebooks share one quick
-demand fit through that cache directory, so only the first one to run pays for sampling.
+``FORECAST_CACHE_DIR``; any cell error fails the test. That cache starts with recorded
+posteriors (tests/fixtures/record_demand.py), so no kernel compiles or samples; a kernel
+that has to fit fails the test.
 A second check asserts every committed notebook has no outputs and no execution counts.
 """
 
