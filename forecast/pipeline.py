@@ -588,13 +588,16 @@ def _interval(lo, hi) -> str:
     return f"{year_text(lo)} - {year_text(hi)}"
 
 
-def _diagnostics_frame(demand: DemandSet | None) -> pd.DataFrame:
-    if demand is None:
+def diagnostics_frame(demand: DemandSet | None, used: Sequence[str] = ()) -> pd.DataFrame:
+    """Health of the fits ``used`` (the scenario's projection): a fit the scenario does not
+    use says nothing about its numbers (0.8.1 listed every fit of the set)."""
+    fits = {} if demand is None else {n: f for n, f in demand.fits.items() if n in used}
+    if not fits:
         return pd.DataFrame(
             columns=["model", "r_hat_max", "ess_bulk_min", "divergences", "healthy"]
         )
     rows = []
-    for name, fit in demand.fits.items():
+    for name, fit in fits.items():
         d = fit.diagnostics()
         rows.append({"model": name, **d.as_dict(), "problems": "; ".join(d.problems)})
     return pd.DataFrame(rows)
@@ -757,7 +760,7 @@ def run_scenario(
         demand_growth_oom=demand_growth,
         epoch_procedure=_epoch_procedure(scenario, project, stock_model, int(band_seeds[2])),
         models=models,
-        diagnostics=_diagnostics_frame(demand),
+        diagnostics=diagnostics_frame(demand, demand_models_needed(scenario)),
         seed=scenario.seed,
         draws=scenario.draws,
     )

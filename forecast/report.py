@@ -734,6 +734,7 @@ def _template_context(ctx: dict) -> dict:
             "weight on real data that minimises the long-run error (He, Xu and Cheng 2025)."
         ),
         "diagnostics": ctx["diagnostics"],
+        "all_fits_healthy": bool(ctx["diagnostics"]["healthy"].astype(bool).all()),
         "diagnostics_caption": (
             "Sampler health of each demand fit. Thresholds: r_hat <= 1.01, bulk effective "
             "sample size >= 400, no divergent transitions; healthy is yes when all hold."
@@ -997,7 +998,13 @@ def write_report(
     renamed into place at the end; on failure the old directory is left untouched and
     the temporary one removed.
     """
-    from forecast.pipeline import check_inputs, fit_demand, reproduction_table, run_scenario
+    from forecast.pipeline import (
+        check_inputs,
+        diagnostics_frame,
+        fit_demand,
+        reproduction_table,
+        run_scenario,
+    )
     from forecast.scenarios import load_scenario
     from forecast.sensitivity import sensitivity
 
@@ -1064,7 +1071,8 @@ def write_report(
         base = load_scenario("baseline").with_overrides(**changes)
         explorer_page = page_context(explorer_draws(demand, base))
 
-    diagnostics = main.diagnostics.copy()
+    # Every fit of the set, also those the main scenario does not use (the growth table's).
+    diagnostics = diagnostics_frame(demand, list(demand.fits))
     comparison = demand.comparison.copy()
     sens_table = sens[
         ["lever", "low_label", "median_low", "high_label", "median_high", "base_median", "mc_se"]

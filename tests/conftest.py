@@ -155,7 +155,8 @@ def bundled_demand(small_sampler):
     demand = recorded_demand()
     for fit in demand.fits.values():  # as sampled: small_sampler, or its automatic retry
         assert fit.sampler.seed == small_sampler.seed
-        assert small_sampler.draws in (fit.sampler.draws, fit.sampler.escalated_from)
+        asked = small_sampler.draws * fit.model.draws_factor
+        assert asked in (fit.sampler.draws, fit.sampler.escalated_from)
     return demand
 
 

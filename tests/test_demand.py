@@ -536,6 +536,11 @@ def test_fit_key_depends_on_model_settings(growth_data, tiny_sampler):
         )
     }
     assert len(keys) == 4
+    # ... and on the class's sampling settings (0.8.2 doubled the random-walk slope's
+    # draws; a fit cached before must not be reused)
+    doubled = dm.FrontierTrend()
+    doubled.draws_factor = 2
+    assert dm.fit_key(doubled, growth_data, tiny_sampler) not in keys
 
 
 # --- data errors -------------------------------------------------------------------------------
@@ -653,3 +658,65 @@ def test_projection_stays_finite_with_very_heavy_tails(bundled_demand, monkeypat
     monkeypatch.undo()
     plain = fit.project([2025.0, 2050.0], n_draws=20_000, seed=1).to_numpy()
     assert 1.0 < plain.min() and plain.max() < 1e200
+
+
+# --- reproducibility across machines (fresh and warm PyTensor caches) --------------------
+
+
+def test_nutpie_compiles_with_strict_float_arithmetic(growth_data, monkeypatch):
+    """fastmath made a fresh machine's draws differ from a warm one's (0.8.1's known issue).
+
+    The compiled model is taken from a stand-in for ``nutpie.compile_pymc_model`` that
+    records the flag and stops, so nothing compiles or samples here.
+    """
+    import nutpie
+    import pytensor
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def record(model, **kwargs):
+        seen.append(pytensor.config.numba__fastmath)
+        raise Stop
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", record)
+    monkeypatch.setattr(dm, "_COMPILED", {})
+    with pytest.raises(Stop):
+        dm.ExponentialTrend().fit(growth_data, dm.SamplerConfig(draws=50, tune=50, chains=2))
+    assert seen == [False]
+    assert pytensor.config.numba__fastmath is True  # restored for everything else
+
+
+_FIT_IN_A_FRESH_PROCESS = """
+import sys, numpy as np, warnings
+from forecast import demand as dm, data
+from forecast.damped import DampedFrontierTrend
+warnings.simplefilter("ignore")
+fit = DampedFrontierTrend().fit(data.load_training_runs(),
+    dm.SamplerConfig(draws=100, tune=100, chains=2, seed=5))
+np.save(sys.argv[1], fit.posterior["long_run_rate"].to_numpy())
+"""
+
+
+@pytest.mark.slow
+def test_same_seed_same_draws_with_an_empty_and_a_warm_pytensor_cache(tmp_path):
+    """The default model fitted in two fresh processes sharing a PyTensor cache directory.
+
+    The first finds it empty (a fresh machine, about 70 s of compiling), the second warm.
+    Before 0.8.2 their draws differed; now they must be identical.
+    """
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'pytensor'}"}
+    draws = []
+    for name in ("cold", "warm"):
+        out = tmp_path / f"{name}.npy"
+        subprocess.run(
+            [sys.executable, "-c", _FIT_IN_A_FRESH_PROCESS, str(out)], env=env, check=True
+        )
+        draws.append(np.load(out))
+    np.testing.assert_array_equal(draws[0], draws[1])

@@ -673,3 +673,18 @@ def test_generated_date_follows_source_date_epoch(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
     with pytest.raises(ForecastError, match="SOURCE_DATE_EPOCH"):
         rp._created()
+
+
+def test_health_of_every_fit_in_the_appendix_and_of_the_main_fits_on_top(written):
+    """The recorded slowdown and random-walk fits fail the small sampler's health checks;
+    the default (damped) fit passes. The baseline's numbers use only the default, so the
+    report's top has no warning, while the appendix lists all six fits and warns."""
+    path, _ = written
+    text = (path / "report.md").read_text(encoding="utf-8")
+    payload = json.loads((path / "summary.json").read_text())
+    assert payload["reliable"] is True
+    assert "WARNING: the demand fits failed" not in text
+    appendix = text[text.index("Sampler diagnostics") :]
+    assert "At least one fit is unhealthy" in appendix
+    for name in ("damped-trend", "exponential", "frontier", "slowdown", "random-walk-slope"):
+        assert f"| {name} " in appendix
