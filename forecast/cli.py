@@ -494,7 +494,9 @@ def cmd_fit(args) -> int:
             "default_weight",
         ]
     ]
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    # r_hat to three decimals: 1.011 fails the 1.01 threshold, "1.01" would hide it.
+    formatters = {"r_hat_max": lambda v: f"{v:.3f}"}
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}", formatters=formatters))
     print(
         "\n  growth_per_year: multiplicative growth of the largest training sets' tokens per "
         "year (median, 95% interval).\n  Epoch AI 2024: 0.38 orders of magnitude per year "

@@ -137,6 +137,8 @@ def _fmt_cell(v, column: str = "") -> str:
             return format_tokens(v)
         if column.lower().endswith("gain_years"):  # a change of date: signed
             return f"{v:+.2f}"
+        if column.lower().startswith("r_hat"):  # against the 1.01 threshold: 1.011 fails
+            return f"{v:.3f}"
         if abs(v) >= 1e5 or (abs(v) < 1e-3 and v != 0):
             return f"{v:.3g}"
         return f"{v:.3g}" if abs(v) < 100 else f"{v:.1f}"

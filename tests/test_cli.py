@@ -339,3 +339,17 @@ def test_report_passes_the_sampler_flags_to_every_fit(tmp_path, monkeypatch):
     for call in ("demand", "report"):
         assert seen[call]["cache_dir"] == str(cache) and seen[call]["use_cache"] is False
         assert seen[call]["sampler"].draws == 321
+
+
+def test_fit_table_prints_r_hat_to_three_decimals(bundled_demand, monkeypatch, capsys):
+    """1.011 fails the 1.01 threshold; 0.8.1's table printed it as "1.01"."""
+    import forecast.pipeline
+
+    monkeypatch.setattr(forecast.pipeline, "fit_demand", lambda *a, **k: bundled_demand)
+    assert cli.main(["--quiet", "fit"]) == 0
+    out = capsys.readouterr().out
+    header, *rows = out.splitlines()[:7]
+    column = header.split().index("r_hat_max")
+    shown = [row.split()[column] for row in rows]
+    expected = bundled_demand.summary()["r_hat_max"]
+    assert shown == [f"{v:.3f}" for v in expected]
