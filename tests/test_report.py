@@ -310,6 +310,8 @@ def test_tables_have_captions_and_readable_numbers(written):
     body = re.sub(r"data:image/png;base64,[^\"]+", "", body)
     for cell in re.findall(r"<td>-?([\d.]+)</td>", body):
         if "." in cell and not re.fullmatch(r"\d{3,}\.\d", cell):  # dates 2028.3, ESS 598.7
+            if re.fullmatch(r"1\.0\d\d", cell):  # r_hat to three decimals: 1.011 > 1.01
+                continue
             assert len(cell.replace(".", "").lstrip("0")) <= 3, cell
 
 
