@@ -44,7 +44,7 @@ marginals, for comparison with the joint-draw crossing computed here.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,7 @@ __all__ = [
     "epoch_summary",
     "exhaustion",
     "exhaustion_chunked",
+    "exhaustion_chunked_shared",
 ]
 
 #: Quantile levels reported by :meth:`ExhaustionResult.quantiles` (name -> probability):
@@ -577,19 +578,53 @@ def exhaustion_chunked(
     give statistically equivalent, not identical, results. ``seed=None`` is not
     reproducible.
     """
+
+    def one_stock(n: int, chunk_seed: int):
+        demand, stock = sample_chunk(n, chunk_seed)
+        return demand, (stock,)
+
+    return exhaustion_chunked_shared(
+        years, one_stock, 1, n_draws, chunk_size=chunk_size, seed=seed, horizon=horizon
+    )[0]
+
+
+def exhaustion_chunked_shared(
+    years,
+    sample_chunk: Callable[[int, int], tuple[Any, Iterable[Any]]],
+    n_stocks: int,
+    n_draws: int,
+    chunk_size: int = 10_000,
+    seed: int | None = 0,
+    horizon: float | None = None,
+) -> list[ExhaustionResult]:
+    """:func:`exhaustion_chunked` for ``n_stocks`` stocks against one demand: each chunk's
+    demand is drawn once and compared with every stock.
+
+    ``sample_chunk(n, seed) -> (demand, stocks)``: ``stocks`` yields ``n_stocks`` arrays
+    (a generator keeps one in memory at a time). Result ``i`` is what
+    :func:`exhaustion_chunked` gives for a ``sample_chunk`` returning ``(demand, stock_i)``:
+    the same chunks, seeds and numbers.
+    """
     grid = _validate_years(years)
     seeds = chunk_seeds(seed, int(n_draws), int(chunk_size))
-    chunks = []
+    chunks: list[list[CrossingChunk]] = [[] for _ in range(n_stocks)]
     for k, chunk_seed in enumerate(seeds):
         n = min(chunk_size, n_draws - k * chunk_size)
-        demand, stock = sample_chunk(n, chunk_seed)
-        chunk = crossing_years(grid, demand, stock)
-        if len(chunk) != n:
-            raise ExhaustionError(
-                f"sample_chunk({n}, seed) returned {len(chunk)} joint draws, expected {n}"
-            )
-        chunks.append(chunk)
-    return ExhaustionResult.from_chunks(grid, chunks, horizon)
+        demand, stocks = sample_chunk(n, chunk_seed)
+        used = 0
+        for i, stock in enumerate(stocks):
+            if i >= n_stocks:
+                raise ExhaustionError(f"sample_chunk gave more than {n_stocks} stocks")
+            chunk = crossing_years(grid, demand, stock)
+            if len(chunk) != n:
+                raise ExhaustionError(
+                    f"sample_chunk({n}, seed) returned {len(chunk)} joint draws, expected {n}"
+                )
+            chunks[i].append(chunk)
+            used = i + 1
+        if used != n_stocks:
+            raise ExhaustionError(f"sample_chunk gave {used} stocks, expected {n_stocks}")
+    return [ExhaustionResult.from_chunks(grid, c, horizon) for c in chunks]
 
 
 # --- Epoch AI's 2024 procedure -----------------------------------------------------------

@@ -29,7 +29,11 @@ from scipy import stats
 from forecast import __version__, baselines, persist
 from forecast import demand as dm
 from forecast.errors import ForecastError, require_type
-from forecast.exhaustion import ExhaustionResult, epoch_quantile_clipping, exhaustion_chunked
+from forecast.exhaustion import (
+    ExhaustionResult,
+    epoch_quantile_clipping,
+    exhaustion_chunked_shared,
+)
 from forecast.results import Result
 from forecast.scenarios import Scenario, load_scenario, override_name
 from forecast.units import monthly_grid, words_to_tokens, year_text
@@ -668,24 +672,81 @@ def simulate_exhaustion(
     grid from ``scenario.start`` to ``scenario.horizon``, first crossing per draw, in
     chunks of 10,000 draws (same scenario seed, same numbers). ``stock``: see
     :func:`run_scenario`."""
-    scenario = _at_data_date(scenario, demand)
-    stock_model = _stock_model(scenario, stock)
-    project = demand_projector(scenario, demand)
-    # The grid starts at the start date itself (the data date by default), so "already
-    # exhausted" means exhausted at that date, then runs on the first of each month.
-    grid = np.union1d([scenario.start], monthly_grid(scenario.start, scenario.horizon))
+    return simulate_exhaustions([scenario], demand, [stock])[0]
 
-    def sample_chunk(n: int, chunk_seed: int):
-        seeds = np.random.SeedSequence(chunk_seed).generate_state(2)
-        d = project(grid, n, int(seeds[0]))
-        s = stock_model.trajectories(stock_model.sample_parameters(n, int(seeds[1])), grid)
-        return d, s
 
+def simulate_exhaustions(
+    scenarios: Sequence[Scenario],
+    demand: DemandSet | None,
+    stocks: Sequence | None = None,
+    *,
+    progress: Progress = _silent,
+    workers: int = 1,
+) -> list[ExhaustionResult]:
+    """:func:`simulate_exhaustion` for each scenario, the same numbers, in less time: the
+    scenarios whose demand draws are the same (same demand spec, start, horizon, draws and
+    seed: typically levers on the stock only) share each chunk's demand draws, which are
+    drawn once instead of once per scenario. Memory stays one chunk of demand and one of
+    stock. ``stocks``: one entry per scenario (None = the scenario's own stock model);
+    ``workers`` > 1 runs the groups of scenarios in threads (same numbers)."""
+    scenarios = [_at_data_date(s, demand) for s in scenarios]
+    stocks = [None] * len(scenarios) if stocks is None else list(stocks)
+    if len(stocks) != len(scenarios):
+        raise ForecastError(f"{len(stocks)} stocks for {len(scenarios)} scenarios")
+    stock_models = [_stock_model(sc, st) for sc, st in zip(scenarios, stocks, strict=True)]
+    groups: dict[tuple, list[int]] = {}
+    for i, sc in enumerate(scenarios):
+        key = (sc.demand, float(sc.start), float(sc.horizon), int(sc.draws), sc.seed)
+        groups.setdefault(key, []).append(i)
+    results: list[ExhaustionResult | None] = [None] * len(scenarios)
+
+    def run_group(members: list[int]) -> None:
+        first = scenarios[members[0]]
+        if len(members) > 1:
+            progress(
+                f"{len(members)} scenarios share demand '{first.demand.model}': "
+                f"{first.draws:,} joint draws each"
+            )
+        project = demand_projector(first, demand)
+        # The grid starts at the start date itself (the data date by default), so "already
+        # exhausted" means exhausted at that date, then runs on the first of each month.
+        grid = np.union1d([first.start], monthly_grid(first.start, first.horizon))
+
+        def sample_chunk(n: int, chunk_seed: int):
+            seeds = np.random.SeedSequence(chunk_seed).generate_state(2)
+            d = np.asarray(project(grid, n, int(seeds[0])))
+            d.flags.writeable = False  # shared by the group's scenarios: never changed
+
+            def stocks():
+                for i in members:
+                    model = stock_models[i]
+                    yield model.trajectories(model.sample_parameters(n, int(seeds[1])), grid)
+
+            return d, stocks()
+
+        shared = exhaustion_chunked_shared(
+            grid,
+            sample_chunk,
+            len(members),
+            first.draws,
+            chunk_size=CHUNK_SIZE,
+            seed=first.seed,
+        )
+        for i, result in zip(members, shared, strict=True):
+            results[i] = result
+
+    # Set here, not in the threads: the filters are process-wide.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return exhaustion_chunked(
-            grid, sample_chunk, scenario.draws, chunk_size=CHUNK_SIZE, seed=scenario.seed
-        )
+        if workers == 1 or len(groups) < 2:
+            for members in groups.values():
+                run_group(members)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(run_group, groups.values()))
+    return results
 
 
 def run_scenario(
@@ -728,6 +789,18 @@ def run_scenario(
     progress(f"{scenario.name}: {scenario.draws:,} joint draws of demand and stock")
     stock_model = _stock_model(scenario, stock)
     result = simulate_exhaustion(scenario, demand, stock_model)
+    return _scenario_result(scenario, demand, stock_model, result, models)
+
+
+def _scenario_result(
+    scenario: Scenario,
+    demand: DemandSet | None,
+    stock_model,
+    result: ExhaustionResult,
+    models: pd.DataFrame,
+) -> ScenarioResult:
+    """A :class:`ScenarioResult` around the exhaustion draws: bands, stock steps, growth,
+    Epoch's procedure and the fits' health (``scenario`` already at its data date)."""
     project = demand_projector(scenario, demand)
 
     # Bands by year for figures and tables (a quarterly grid, fewer draws, same seed).
@@ -808,12 +881,23 @@ def run_scenarios(
         if needed:
             demand = fit_demand(models, names=tuple(needed), progress=progress)
 
+    prepared = [
+        _prepare(scenario, demand, draws, seed, models, progress, overrides, name=name)[0]
+        for scenario, name, overrides in items
+    ]
+    if models is None:
+        from forecast.data import load_training_runs
+
+        models = demand.models if demand is not None else load_training_runs()
+    stock_models = [_stock_model(sc) for sc in prepared]
+    # Scenarios that differ only in their stock share each chunk's demand draws.
+    exhaustion = simulate_exhaustions(
+        prepared, demand, stock_models, progress=progress, workers=workers
+    )
+
     def one(i: int) -> ScenarioResult:
-        scenario, name, overrides = items[i]
-        progress(f"scenario {i + 1}/{len(items)}: {name or scenario.name}")
-        return run_scenario(
-            scenario, demand, draws=draws, seed=seed, models=models, name=name, **overrides
-        )
+        progress(f"scenario {i + 1}/{len(prepared)}: {prepared[i].name}")
+        return _scenario_result(prepared[i], demand, stock_models[i], exhaustion[i], models)
 
     if workers == 1 or len(items) < 2:
         return [one(i) for i in range(len(items))]

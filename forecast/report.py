@@ -1005,7 +1005,7 @@ def write_report(
         diagnostics_frame,
         fit_demand,
         reproduction_table,
-        run_scenario,
+        run_scenarios,
     )
     from forecast.scenarios import load_scenario
     from forecast.sensitivity import sensitivity
@@ -1026,9 +1026,10 @@ def write_report(
     if demand is None:
         say("fitting demand models (cached after the first run)")
         demand = fit_demand(models, **fit_options, progress=say)
-    main = run_scenario(scenario, demand, progress=say)
-    compared = [run_scenario(s, demand, progress=say) for s in compare]
-    results = [main, *compared]
+    # One call: the compared scenarios that differ from the main one only in their stock
+    # share its demand draws (same numbers as one run each).
+    results = run_scenarios([scenario, *compare], demand, progress=say)
+    main, *compared = results
     sens_draws = min(main.draws, SENSITIVITY_DRAWS)
     say(f"sensitivity analysis: 17 runs of {sens_draws:,} draws")
     sens = sensitivity(main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say)

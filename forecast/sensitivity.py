@@ -128,11 +128,8 @@ def _pick_levers(levers) -> list[Lever]:
     return out
 
 
-def _median(scenario: Scenario, demand) -> tuple[float, float]:
+def _median(result) -> tuple[float, float]:
     """Median exhaustion year and its Monte Carlo standard error (years)."""
-    from forecast.pipeline import simulate_exhaustion
-
-    result = simulate_exhaustion(scenario, demand)
     return float(result.quantile(0.5)), result.quantile_mc_se(0.5)
 
 
@@ -160,20 +157,25 @@ def sensitivity(
     batch's median is after the horizon), sorted by swing, largest first. ``attrs`` hold
     scenario, draws, seed, horizon and data_date.
     """
-    from forecast.pipeline import check_inputs
+    from forecast.pipeline import check_inputs, simulate_exhaustions
 
     check_inputs(demand=demand)
     base_scenario = load_scenario(scenario).with_overrides(draws=int(draws), seed=int(seed))
     say = progress or (lambda _m: None)
-    say(f"sensitivity: base run of '{base_scenario.name}'")
-    base_median, base_se = _median(base_scenario, demand)
+    chosen = _pick_levers(levers)
+    runs = [base_scenario] + [
+        base_scenario.with_overrides(**changes) for lv in chosen for changes in (lv.low, lv.high)
+    ]
+    say(f"sensitivity: '{base_scenario.name}' and {len(chosen)} levers at both ends")
+    # One call: the runs whose demand is the base's (levers on the stock) share its draws.
+    results = iter(simulate_exhaustions(runs, demand, progress=say))
+    base_median, base_se = _median(next(results))
     horizon = float(base_scenario.horizon)
     rows = []
-    for lv in _pick_levers(levers):
+    for lv in chosen:
         medians, errors = {}, [base_se]
-        for end, changes in (("low", lv.low), ("high", lv.high)):
-            say(f"sensitivity: {lv.name} = {lv.low_label if end == 'low' else lv.high_label}")
-            medians[end], se = _median(base_scenario.with_overrides(**changes), demand)
+        for end in ("low", "high"):
+            medians[end], se = _median(next(results))
             errors.append(se)
         lo = medians["low"] if np.isfinite(medians["low"]) else np.nan
         hi = medians["high"] if np.isfinite(medians["high"]) else np.nan

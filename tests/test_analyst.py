@@ -80,6 +80,46 @@ def test_run_scenarios_matches_one_by_one_and_threads(bundled_demand):
     assert named[0].name == "mine" and messages == ["scenario 1/1: mine"]
 
 
+def test_scenarios_that_differ_in_stock_share_demand_draws(bundled_demand, monkeypatch):
+    """simulate_exhaustions: the same numbers as one run each, and the demand drawn once
+    per chunk for the scenarios whose demand draws are the same."""
+    import forecast.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "CHUNK_SIZE", 1000)  # three chunks of 2,500 draws
+    base = load_scenario("baseline").with_overrides(draws=2500, seed=3)
+    runs = [
+        base,
+        base.with_overrides(**{"stock.quality_fraction": 0.3}),
+        load_scenario("contaminated-web").with_overrides(draws=2500, seed=3),
+        base.with_overrides(**{"demand.model": "frontier"}),  # other demand
+        base.with_overrides(seed=4),  # other draws
+    ]
+    alone = [pipeline.simulate_exhaustion(sc, bundled_demand) for sc in runs]
+    calls = []
+    projector = pipeline.demand_projector
+
+    def counting(scenario, demand):
+        inner = projector(scenario, demand)
+        return pipeline.ScenarioDemand(
+            inner.name, lambda y, n, s: calls.append(scenario.demand.model) or inner(y, n, s)
+        )
+
+    monkeypatch.setattr(pipeline, "demand_projector", counting)
+    messages: list[str] = []
+    together = pipeline.simulate_exhaustions(runs, bundled_demand, progress=messages.append)
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a.exhaustion_year, b.exhaustion_year)
+        np.testing.assert_array_equal(a.stock_at_crossing, b.stock_at_crossing)
+    # three groups of three chunks: the first three scenarios share one demand draw
+    assert sorted(calls) == ["average"] * 6 + ["frontier"] * 3
+    assert messages == ["3 scenarios share demand 'average': 2,500 joint draws each"]
+    threaded = pipeline.simulate_exhaustions(runs, bundled_demand, workers=2)
+    for a, b in zip(alone, threaded, strict=True):
+        np.testing.assert_array_equal(a.exhaustion_year, b.exhaustion_year)
+    with pytest.raises(ForecastError, match="1 stocks for 5 scenarios"):
+        pipeline.simulate_exhaustions(runs, bundled_demand, [None])
+
+
 @pytest.mark.parametrize(
     ("items", "kwargs", "match"),
     [

@@ -22,6 +22,7 @@ from forecast.exhaustion import (
     epoch_summary,
     exhaustion,
     exhaustion_chunked,
+    exhaustion_chunked_shared,
 )
 from forecast.units import monthly_grid
 
@@ -273,6 +274,34 @@ def test_chunked_checks_sampler_output():
 
     with pytest.raises(ExhaustionError, match="returned"):
         exhaustion_chunked(GRID, bad, 10, chunk_size=5)
+
+
+def test_shared_demand_gives_each_stock_its_own_chunked_result():
+    def shared(n, seed):
+        demand, stock = random_draws(n, GRID, seed=seed)
+        return demand, (stock * f for f in (1.0, 3.0))
+
+    both = exhaustion_chunked_shared(GRID, shared, 2, 2500, chunk_size=1000, seed=7)
+    for factor, result in zip((1.0, 3.0), both, strict=True):
+
+        def alone(n, seed, factor=factor):
+            demand, stock = random_draws(n, GRID, seed=seed)
+            return demand, stock * factor
+
+        expected = exhaustion_chunked(GRID, alone, 2500, chunk_size=1000, seed=7)
+        np.testing.assert_array_equal(result.exhaustion_year, expected.exhaustion_year)
+        np.testing.assert_array_equal(result.demand_at_crossing, expected.demand_at_crossing)
+    assert not np.array_equal(both[0].exhaustion_year, both[1].exhaustion_year, equal_nan=True)
+
+
+@pytest.mark.parametrize(("given", "match"), [(1, "gave 1 stocks, expected 2"), (3, "more than 2")])
+def test_shared_checks_the_number_of_stocks(given, match):
+    def sample(n, seed):
+        demand, stock = random_draws(n, GRID, seed=seed)
+        return demand, [stock] * given
+
+    with pytest.raises(ExhaustionError, match=match):
+        exhaustion_chunked_shared(GRID, sample, 2, 10, chunk_size=5)
 
 
 # --- errors ------------------------------------------------------------------------------
