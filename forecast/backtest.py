@@ -508,8 +508,8 @@ class _Log10Model:
     def __getattr__(self, name):
         return getattr(self._model, name)
 
-    def to_tokens(self, log10_values):
-        return np.asarray(log10_values, dtype=float)
+    def to_tokens(self, log10_values, out=None):
+        return np.asarray(log10_values, dtype=float)  # already in ``out`` when given
 
 
 def _log10_fit(fit: DemandFit) -> DemandFit:

@@ -181,7 +181,9 @@ class EpochBootstrap:
         daily = rng.lognormal(mu, sigma, (n_draws, 1))
         start = lognormal_90(self.start_low, self.start_high, (n_draws, 1), rng)
         days = (years[None, :] - self.start_year) * 365.25
-        return _tokens_array(start * daily**days, years, self.name)
+        tokens = daily**days
+        tokens *= start  # in place: the same products, one (draw, date) array less
+        return _tokens_array(tokens, years, self.name)
 
 
 def epoch_bootstrap(

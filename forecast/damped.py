@@ -488,7 +488,9 @@ class DampedFrontierTrend(DemandModel):
         """Fitted frontier f (draw, date) at decimal years ``x`` (1, date), held flat
         after the data date (use :meth:`project_log10` beyond it)."""
         overlap = _overlap(np.ravel(x), params["seg_start"], params["seg_end"])
-        return params["level_start"] + params["rate"] @ overlap.T
+        mean = params["rate"] @ overlap.T
+        mean += params["level_start"]  # in place: the same sum, one (draw, date) array less
+        return mean
 
     def _slope(self, params: dict, x: float) -> np.ndarray:
         inside = np.flatnonzero(params["seg_start"] <= x)
@@ -523,7 +525,9 @@ class DampedFrontierTrend(DemandModel):
         starts = np.concatenate([[t_last], knots])
         ends = np.concatenate([knots, [np.inf]])
         covered = np.clip(years[:, None] - starts[None, :], 0.0, ends - starts)  # (year, seg)
-        state = past + rates @ covered.T
+        state = rates @ covered.T
+        state += past  # in place: the same sum, one (draw, date) array less
+        del past
         if not with_rate:
             return state, None
         # The rate in force at each date: the fitted segment's (as :meth:`_slope`) up to
@@ -544,7 +548,7 @@ class DampedFrontierTrend(DemandModel):
         """The largest run: the frontier state's running maximum along each trajectory."""
         params = self.draw_params(fit, self._draw_index(fit, n_draws, rng))
         state, _ = self._simulate(params, years, rng, with_rate=False)
-        return np.maximum.accumulate(state, axis=1)
+        return np.maximum.accumulate(state, axis=1, out=state)
 
     def growth_draws(
         self, fit: DemandFit, years, n_draws: int = 4000, seed: int | None = 0

@@ -258,7 +258,9 @@ def fit_demand(
         progress(f"fitting {model.label}")
         fits[model.name] = dm.fit_cached(model, models, sampler, cache_dir, use_cache=use_cache)
     if set(dm.LOO_MODELS) <= set(fits):
-        comparison = dm.compare([fits[name] for name in dm.LOO_MODELS])
+        comparison = dm.compare_cached(
+            [fits[name] for name in dm.LOO_MODELS], cache_dir, use_cache=use_cache
+        )
     else:
         comparison = dm.empty_comparison()
     average = dm.ModelAverage.default(fits)
@@ -292,15 +294,22 @@ def demand_projector(scenario: Scenario, demand: DemandSet | None) -> ScenarioDe
         fit = demand.fits["compute"]
         scale = np.sqrt(spec.tokens_per_parameter / fit.model.tokens_per_parameter)
         boost = np.where(years >= spec.overtraining_from, np.sqrt(spec.overtraining), 1.0)
-        return fit.project(years, n, seed).to_numpy() * scale * boost[None, :]
+        tokens = fit.project(years, n, seed).to_numpy()  # a new array: scaled in place
+        tokens *= scale
+        tokens *= boost[None, :]
+        return tokens
 
     def epoch2024(years, n, seed):
         rng = np.random.default_rng(seed)
         n_hist = rng.binomial(n, 0.5)
         s1, s2 = rng.integers(0, 2**32, size=2)
-        hist = demand.epoch_bootstrap.project(years, n_hist, int(s1)).to_numpy()
-        comp = compute_tokens(years, n - n_hist, int(s2))
-        return np.concatenate([hist, comp])[rng.permutation(n)]
+
+        def halves():
+            yield demand.epoch_bootstrap.project(years, n_hist, int(s1)).to_numpy()
+            yield compute_tokens(years, n - n_hist, int(s2))
+
+        # The halves use their own seeds, so the permutation can be drawn first.
+        return dm.shuffled_rows(halves(), rng.permutation(n), len(years))
 
     # Projections that are more than one fit's draws; every other registered demand
     # model (forecast.registry, kind "fit") is its own fit's projection.

@@ -209,18 +209,20 @@ def what_remedies_buy(
     seed: int = 0,
     years=None,
     progress=None,
+    workers: int = 1,
 ) -> RemedyStudy:
     """The exhaustion date under each remedy (see :func:`remedy_scenarios`).
 
     ``demand`` is a fitted :class:`~forecast.pipeline.DemandSet` (fitted once when
     omitted); ``draws`` joint draws per remedy, the same ``seed`` for all; ``years``: the
-    P(by year) columns (default :data:`forecast.pipeline.COMPARE_YEARS`).
+    P(by year) columns (default :data:`forecast.pipeline.COMPARE_YEARS`); ``workers``: as
+    in :func:`~forecast.pipeline.run_scenarios` (the same numbers).
     """
     from forecast.pipeline import COMPARE_YEARS, compare, run_scenarios
 
     scenarios = remedy_scenarios(base, accuracies, both_accuracy)
     say = {} if progress is None else {"progress": lambda m: progress(f"remedies: {m}")}
-    results = run_scenarios(scenarios, demand, draws=draws, seed=seed, **say)
+    results = run_scenarios(scenarios, demand, draws=draws, seed=seed, workers=workers, **say)
     table = compare(results, years=COMPARE_YEARS if years is None else years)
     table.insert(0, "remedy", table.pop("scenario"))
     accuracy = [

@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jinja2
@@ -959,6 +960,18 @@ def _build(tmp: Path, ctx: dict) -> None:
     (tmp / "index.html").write_text(doc, encoding="utf-8")
 
 
+def _collapse_studies() -> dict:
+    """The report's model-collapse simulations (forecast.collapse, forecast.collapse_theory)."""
+    import forecast.collapse as collapse_module
+    import forecast.collapse_theory as theory
+
+    return {
+        "simulation": collapse_module.simulate(),
+        "linear": theory.simulate_linear_regression(generations=30),
+        "verification": collapse_module.verification_sweep(),
+    }
+
+
 def write_report(
     out_dir: str | os.PathLike,
     *,
@@ -976,6 +989,7 @@ def write_report(
     use_cache: bool = True,
     cache_dir=None,
     progress: Callable[[str], None] | None = print,
+    workers: int = 2,
 ) -> Path:
     """Write the report directory and return its path.
 
@@ -994,12 +1008,15 @@ def write_report(
     for every fit the report makes (the demand set when ``demand`` is omitted, and the
     forecast-skill study's origin fits).
     ``progress``: called with one-line messages on long steps (None = silent).
+    ``workers``: threads for the scenario runs (numpy releases the GIL; the numbers do not
+    depend on it).
 
     Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
     directory unless ``force``. Atomic: files are built in a temporary sibling directory
     renamed into place at the end; on failure the old directory is left untouched and
     the temporary one removed.
     """
+    from forecast.collapse_theory import real_weight_table
     from forecast.pipeline import (
         check_inputs,
         diagnostics_frame,
@@ -1026,28 +1043,31 @@ def write_report(
     if demand is None:
         say("fitting demand models (cached after the first run)")
         demand = fit_demand(models, **fit_options, progress=say)
-    # One call: the compared scenarios that differ from the main one only in their stock
-    # share its demand draws (same numbers as one run each).
-    results = run_scenarios([scenario, *compare], demand, progress=say)
-    main, *compared = results
-    sens_draws = min(main.draws, SENSITIVITY_DRAWS)
-    say(f"sensitivity analysis: 17 runs of {sens_draws:,} draws")
-    sens = sensitivity(main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say)
-    say("model-collapse simulation")
-    import forecast.collapse as collapse_module
-    import forecast.collapse_theory as theory
-
-    collapse = {
-        "simulation": collapse_module.simulate(),
-        "linear": theory.simulate_linear_regression(generations=30),
-        "verification": collapse_module.verification_sweep(),
-    }
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # The collapse studies need nothing above and draw from their own seeds: with
+        # workers > 1 they run beside the scenario runs (the same numbers either way).
+        say("model-collapse simulation")
+        collapse = background.submit(_collapse_studies) if workers > 1 else None
+        # One call: the compared scenarios that differ from the main one only in their
+        # stock share its demand draws (same numbers as one run each).
+        results = run_scenarios([scenario, *compare], demand, progress=say, workers=workers)
+        main, *compared = results
+        sens_draws = min(main.draws, SENSITIVITY_DRAWS)
+        say(f"sensitivity analysis: 17 runs of {sens_draws:,} draws")
+        sens = sensitivity(
+            main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say, workers=workers
+        )
+        collapse = collapse.result() if collapse is not None else _collapse_studies()
     remedy_study = None
     if remedies:
         from forecast.remedies import what_remedies_buy
 
         remedy_study = what_remedies_buy(
-            demand, draws=min(main.draws, SENSITIVITY_DRAWS), seed=main.seed, progress=say
+            demand,
+            draws=min(main.draws, SENSITIVITY_DRAWS),
+            seed=main.seed,
+            progress=say,
+            workers=workers,
         )
     skill = None
     if backtest:
@@ -1097,7 +1117,7 @@ def write_report(
         "remedies": remedy_study,
         "explorer": explorer_page,
         "drivers": _drivers(main, sens),
-        "real_weight": theory.real_weight_table(),
+        "real_weight": real_weight_table(),
         "progress": say,
     }
     say("rendering figures")

@@ -147,6 +147,7 @@ def sensitivity(
     seed: int = 0,
     *,
     progress: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Median exhaustion year with each lever at its low and high end.
 
@@ -155,7 +156,8 @@ def sensitivity(
     (``|median_high - median_low|``, horizon in place of NaN), ``mc_se`` (the largest
     Monte Carlo standard error of the three medians, years, from 20 batches; +inf when a
     batch's median is after the horizon), sorted by swing, largest first. ``attrs`` hold
-    scenario, draws, seed, horizon and data_date.
+    scenario, draws, seed, horizon and data_date. ``workers`` > 1 runs the levers on demand
+    in threads beside those on the stock (the same numbers).
     """
     from forecast.pipeline import check_inputs, simulate_exhaustions
 
@@ -168,7 +170,7 @@ def sensitivity(
     ]
     say(f"sensitivity: '{base_scenario.name}' and {len(chosen)} levers at both ends")
     # One call: the runs whose demand is the base's (levers on the stock) share its draws.
-    results = iter(simulate_exhaustions(runs, demand, progress=say))
+    results = iter(simulate_exhaustions(runs, demand, progress=say, workers=workers))
     base_median, base_se = _median(next(results))
     horizon = float(base_scenario.horizon)
     rows = []

@@ -227,9 +227,7 @@ class _StockModel:
         np.exp(out, out=out)
         out *= scale[:, None]
         for lever in STOCK_LEVERS:
-            factor = lever.factor(self, p, y)
-            if factor is not None:
-                out *= factor
+            lever.multiply_into(self, p, y, out)
         return out
 
     def component_trajectories(self, params, years) -> dict[str, np.ndarray]:

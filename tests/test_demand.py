@@ -720,3 +720,93 @@ def test_same_seed_same_draws_with_an_empty_and_a_warm_pytensor_cache(tmp_path):
         )
         draws.append(np.load(out))
     np.testing.assert_array_equal(draws[0], draws[1])
+
+
+# --- issue 16: memory and the cached comparison ------------------------------------------
+
+
+def test_shuffled_rows_is_concatenate_then_permute():
+    rng = np.random.default_rng(0)
+    blocks = [rng.random((n, 4)) for n in (3, 0, 5)]
+    order = rng.permutation(8)
+    expected = np.concatenate(blocks)[order]
+    np.testing.assert_array_equal(dm.shuffled_rows(iter(blocks), order, 4), expected)
+    with pytest.raises(ForecastError, match="7 rows for a permutation of 8"):
+        dm.shuffled_rows(iter([blocks[0], blocks[2][:4]]), order, 4)
+
+
+def test_project_works_with_a_to_tokens_without_out(bundled_demand):
+    """A user's model written before ``to_tokens`` took ``out`` projects as before."""
+    fit = bundled_demand.fits["frontier"]
+    expected = fit.project([2025.0, 2030.0], n_draws=200, seed=4).to_numpy()
+
+    class OldStyle(type(fit.model)):
+        def to_tokens(self, log10_values):
+            return np.power(10.0, log10_values)
+
+    old = replace(fit, model=OldStyle())
+    np.testing.assert_array_equal(old.project([2025.0, 2030.0], n_draws=200, seed=4), expected)
+
+
+def _filed(demand, cache, sampler):
+    """The recorded fits filed in ``cache`` as fit_cached files them under ``sampler``."""
+    for fit in demand.fits.values():
+        key = dm.fit_key(fit.model, demand.models, sampler)
+        fit.idata.attrs["forecast_key"] = key
+        fit.save(dm.cache_path(fit.model, key, cache))
+
+
+def test_comparison_is_cached_beside_the_fits(load_recorded_demand, tmp_path, monkeypatch):
+    demand = load_recorded_demand()
+    fits = [demand.fits[name] for name in dm.LOO_MODELS]
+    for fit in fits:
+        fit.idata.attrs["forecast_key"] = f"key-{fit.name}"
+    first = dm.compare_cached(fits, tmp_path)
+    (saved,) = tmp_path.glob("compare-*.json")
+    fresh = dm.compare(fits)
+    pd.testing.assert_frame_equal(first, fresh, check_exact=True)
+
+    def refuse(_fits):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(dm, "compare", refuse)
+    pd.testing.assert_frame_equal(dm.compare_cached(fits, tmp_path), fresh, check_exact=True)
+    # other fits (another key) or no cache: computed again
+    fits[0].idata.attrs["forecast_key"] = "another"
+    with pytest.raises(AssertionError, match="recomputed"):
+        dm.compare_cached(fits, tmp_path)
+    fits[0].idata.attrs["forecast_key"] = f"key-{fits[0].name}"
+    with pytest.raises(AssertionError, match="recomputed"):
+        dm.compare_cached(fits, tmp_path, use_cache=False)
+    # a damaged file is named in a warning and recomputed, not fatal
+    monkeypatch.undo()
+    saved.write_text("{not json", encoding="utf-8")
+    with pytest.warns(UserWarning, match="ignoring unreadable cached comparison"):
+        again = dm.compare_cached(fits, tmp_path)
+    pd.testing.assert_frame_equal(again, fresh, check_exact=True)
+
+
+def test_a_warm_fit_demand_imports_no_arviz(load_recorded_demand, small_sampler, tmp_path):
+    """Issue 16: with the fits and their comparison cached, fitting the demand set is
+    loading it; ArviZ (about 300 MB on 0.x) is not imported."""
+    import json
+    import subprocess
+    import sys
+
+    _filed(load_recorded_demand(), tmp_path, small_sampler)
+    code = f"""
+import sys, warnings
+warnings.simplefilter("ignore")
+import forecast.pipeline, forecast.demand as dm
+demand = forecast.pipeline.fit_demand(sampler=dm.SamplerConfig(draws=300, tune=300, chains=2,
+    seed=11), cache_dir={str(tmp_path)!r})
+print("arviz" in sys.modules, demand.comparison.to_json())
+"""
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    (first_arviz, first), (second_arviz, second) = (r.stdout.split(" ", 1) for r in runs)
+    assert (first_arviz, second_arviz) == ("True", "False")
+    assert json.loads(first) == json.loads(second)
+    assert len(list(tmp_path.glob("compare-*.json"))) == 1

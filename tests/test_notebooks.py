@@ -37,8 +37,9 @@ def notebook_env(tmp_path_factory, load_recorded_demand) -> dict[str, str]:
 
     The cache starts with recorded posteriors (tests/fixtures/record_demand.py) filed
     under the notebooks' quick sampler: the bundled table's (conftest's
-    ``load_recorded_demand``) and those of the table bring_your_own_data builds, so no
-    kernel compiles or samples a demand model (about 35 s per compile, issue 16).
+    ``load_recorded_demand``) and those of the table bring_your_own_data builds, with
+    their LOO comparisons, so no kernel compiles or samples a demand model (about 35 s
+    per compile, issue 16).
     """
     import forecast
     from forecast import demand as dm
@@ -52,6 +53,8 @@ def notebook_env(tmp_path_factory, load_recorded_demand) -> dict[str, str]:
             key = dm.fit_key(fit.model, models, quick)
             fit.idata.attrs["forecast_key"] = key
             fit.save(dm.cache_path(fit.model, key, cache))
+        # and their LOO comparison, as fit_demand caches it beside the fits
+        dm.compare_cached([demand.fits[name] for name in dm.LOO_MODELS], cache)
     env = dict(os.environ)
     env.update(
         {

@@ -474,3 +474,43 @@ def test_models_use_a_custom_table(tmp_path, table):
     path, _ = _write_modified(tmp_path, table, "quality_fraction", {"low": "0.2", "high": "0.8"})
     q = Epoch2024Stock(estimates_path=path).sample_parameters(20_000, 1)["quality"]
     assert np.median(q) == pytest.approx(0.4, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    "levers",
+    [
+        {"contamination": True},
+        {"contamination": True, "isolation": True},
+        {"consent_restriction": 0.45},
+    ],
+    ids=["contamination", "isolation", "consent"],
+)
+def test_factors_applied_in_blocks_give_the_same_numbers(levers, monkeypatch):
+    """trajectories multiplies each lever's factor in blocks of draws (memory): the same
+    numbers as the whole (n, m) factor, also when n is not a multiple of the block."""
+    import forecast.levers
+    from forecast.levers import FACTOR_BLOCK_ROWS, STOCK_LEVERS
+
+    model = Epoch2024Stock(**levers)
+    n = 2 * FACTOR_BLOCK_ROWS + 7
+    params = model.sample_parameters(n, seed=3)
+    years = np.linspace(2024.0, 2060.0, 50)
+    blocked = model.trajectories(params, years)
+    whole = params["raw_base"][:, None] * np.exp(
+        params["log_growth"][:, None] * (years[None, :] - model.base_year)
+    )
+    applied = 0
+    for lever in STOCK_LEVERS:
+        m = lever.scale(params)
+        if m is not None:
+            whole = whole * m[:, None]
+    for lever in STOCK_LEVERS:
+        factor = lever.factor(model, params, years[None, :])
+        if factor is not None:
+            whole = whole * factor
+            applied += 1
+    assert applied == 1
+    np.testing.assert_allclose(blocked, whole, rtol=1e-12)
+    # bit for bit against one block of all the draws (the whole factor at once)
+    monkeypatch.setattr(forecast.levers, "FACTOR_BLOCK_ROWS", n)
+    np.testing.assert_array_equal(blocked, model.trajectories(params, years))
