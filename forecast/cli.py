@@ -582,6 +582,7 @@ def cmd_remedies(args) -> int:
         draws=args.draws or 20_000,
         seed=0 if args.seed is None else args.seed,
         progress=_progress(args),
+        workers=2,  # threads; the same numbers
     )
     if args.json:
         _print_json(study.to_json_dict())

@@ -1042,7 +1042,9 @@ class DemandFit:
     # --- persistence -----------------------------------------------------------------
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the fit (posterior, data rows, configuration) to a netCDF file.
+        """Write the fit (posterior, data rows, configuration) to a netCDF file, or for a
+        path ending in ``.npz`` to a numpy archive (what the fit cache uses: read about 7x
+        faster, see ``forecast._compat.save_arrays``). :func:`load_fit` reads both.
 
         An existing file is replaced only with ``overwrite=True``.
         """
@@ -1108,8 +1110,11 @@ def model_from_config(config: dict) -> DemandModel:
 
 
 def load_fit(path: str | Path) -> DemandFit:
-    """Read a fit written by :meth:`DemandFit.save`."""
-    idata = _compat.load(Path(path))
+    """Read a fit written by :meth:`DemandFit.save` (netCDF, or ``.npz``)."""
+    try:
+        idata = _compat.load(Path(path))
+    except ValueError as exc:  # e.g. an .npz archive that is not a fit
+        raise ForecastError(f"{path}: not a forecast demand fit ({exc})") from exc
     attrs = idata.attrs
     try:
         model = model_from_config(json.loads(attrs["forecast_model"]))
@@ -1163,7 +1168,7 @@ def fit_key(model: DemandModel, models: pd.DataFrame, sampler: SamplerConfig) ->
 def cache_path(model: DemandModel, key: str, cache_dir: str | Path | None = None) -> Path:
     """Where :func:`fit_cached` keeps the fit with :func:`fit_key` ``key``."""
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return directory / f"{model.name}-{key[:20]}.nc"
+    return directory / f"{model.name}-{key[:20]}.npz"
 
 
 def fit_cached(
@@ -1207,7 +1212,7 @@ def fit_cached(
 
 def _save_to_cache(path: Path, write, what: str) -> None:
     """``write(tmp)`` then rename to ``path``: a reader never sees half a file."""
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp = path.with_name(f"{path.stem}.tmp{os.getpid()}{path.suffix}")  # the same format
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)

@@ -399,10 +399,11 @@ def test_sampler_config_validated():
 # --- persistence and cache -------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("suffix", [".nc", ".npz"])
 @pytest.mark.parametrize("which", ["exp_fit", "slowdown_fit", "rw_slowdown_fit"])
-def test_save_load_round_trip(which, request, tmp_path):
+def test_save_load_round_trip(which, suffix, request, tmp_path):
     fit = request.getfixturevalue(which)
-    path = fit.save(tmp_path / "fit.nc")
+    path = fit.save(tmp_path / f"fit{suffix}")
     with pytest.raises(ForecastError, match="exists; pass overwrite=True"):
         fit.save(path)  # nothing of the user's is overwritten without being asked
     fit.save(path, overwrite=True)
@@ -438,6 +439,24 @@ def test_save_load_keeps_compute_conversion(compute_fit, tmp_path):
         loaded.project([2030.0], 500, seed=2).to_numpy(),
         compute_fit.project([2030.0], 500, seed=2).to_numpy(),
     )
+
+
+def test_the_cache_format_keeps_every_variable_exactly(exp_fit, tmp_path):
+    """``.npz`` (the fit cache's format, issue 16) holds what netCDF holds: every group,
+    variable, dtype and value, and the attributes; an archive that is not a fit is refused."""
+    nc = dm.load_fit(exp_fit.save(tmp_path / "fit.nc"))._stored
+    npz = dm.load_fit(exp_fit.save(tmp_path / "fit.npz"))._stored
+    assert sorted(npz.children) == sorted(nc.children)
+    assert dict(npz.attrs) == dict(nc.attrs)
+    for name in nc.children:
+        assert sorted(npz[name].variables) == sorted(nc[name].variables)
+        for var in nc[name].variables:
+            a, b = npz[name][var], nc[name][var]
+            assert a.dims == b.dims and a.dtype == b.dtype, (name, var)
+            np.testing.assert_array_equal(a.values, b.values)
+    np.savez(tmp_path / "other.npz", x=np.arange(3))
+    with pytest.raises(ForecastError, match=r"other\.npz: not a forecast demand fit"):
+        dm.load_fit(tmp_path / "other.npz")
 
 
 def test_load_fit_rejects_foreign_file(exp_fit, tmp_path):
@@ -479,7 +498,7 @@ def test_fit_cached_reuses_without_resampling(counted_fit, growth_data, tiny_sam
     third = dm.fit_cached(model, growth_data, replace(tiny_sampler, progress=True), tmp_path)
     assert counted_fit["n"] == 1
     assert third.sampler.progress is True
-    assert len(list(tmp_path.glob("*.nc"))) == 1
+    assert len(list(tmp_path.glob("*.npz"))) == 1  # the cache's format (fast to read)
     np.testing.assert_array_equal(
         first.posterior["slope"].to_numpy(), second.posterior["slope"].to_numpy()
     )
@@ -509,8 +528,8 @@ def test_fit_cached_detects_changes(counted_fit, growth_data, tiny_sampler, tmp_
 
     # a file at the expected path whose stored key does not match is never used silently
     key = dm.fit_key(model, edited, tiny_sampler)
-    path = tmp_path / f"{model.name}-{key[:20]}.nc"
-    other = tmp_path / f"{model.name}-{dm.fit_key(model, growth_data, tiny_sampler)[:20]}.nc"
+    path = dm.cache_path(model, key, tmp_path)
+    other = dm.cache_path(model, dm.fit_key(model, growth_data, tiny_sampler), tmp_path)
     shutil.copyfile(other, path)
     with pytest.warns(UserWarning, match="does not match"):
         fit = dm.fit_cached(model, edited, tiny_sampler, tmp_path)
