@@ -684,6 +684,11 @@ def simulate_exhaustion(
     return simulate_exhaustions([scenario], demand, [stock])[0]
 
 
+def _check_workers(workers) -> None:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ForecastError(f"workers must be a positive integer, got {workers!r}")
+
+
 def simulate_exhaustions(
     scenarios: Sequence[Scenario],
     demand: DemandSet | None,
@@ -698,6 +703,7 @@ def simulate_exhaustions(
     drawn once instead of once per scenario. Memory stays one chunk of demand and one of
     stock. ``stocks``: one entry per scenario (None = the scenario's own stock model);
     ``workers`` > 1 runs the groups of scenarios in threads (same numbers)."""
+    _check_workers(workers)
     scenarios = [_at_data_date(s, demand) for s in scenarios]
     stocks = [None] * len(scenarios) if stocks is None else list(stocks)
     if len(stocks) != len(scenarios):
@@ -883,8 +889,7 @@ def run_scenarios(
             items.append((load_scenario(item[0]), overrides.pop("name", None), overrides))
         else:
             items.append((load_scenario(item), None, {}))
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ForecastError(f"workers must be a positive integer, got {workers!r}")
+    _check_workers(workers)
     check_inputs(models, demand)
     if demand is None:
         needed = sorted(

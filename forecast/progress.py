@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from typing import TextIO
 
 from forecast.safety import terminal_text
@@ -34,8 +35,15 @@ class StepProgress:
         self._progress = None
         self._task = None
         self._counted: str | None = None
+        # Scenario runs report from worker threads (run_scenarios(workers=2)): one
+        # message at a time, so lines never interleave and the display's state holds.
+        self._lock = threading.Lock()
 
     def __call__(self, message: str) -> None:
+        with self._lock:
+            self._show(message)
+
+    def _show(self, message: str) -> None:
         if not self.live:
             print(terminal_text(f"[forecast] {message}"), file=self.stream, flush=True)
             return
@@ -92,10 +100,11 @@ class StepProgress:
 
     def close(self) -> None:
         """Mark the last step done and stop the live display (no-op when plain)."""
-        if self._progress is not None:
-            self._finish_task()
-            self._progress.stop()
-            self._progress = None
+        with self._lock:
+            if self._progress is not None:
+                self._finish_task()
+                self._progress.stop()
+                self._progress = None
 
     def __enter__(self) -> StepProgress:
         return self

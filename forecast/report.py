@@ -1008,8 +1008,8 @@ def write_report(
     for every fit the report makes (the demand set when ``demand`` is omitted, and the
     forecast-skill study's origin fits).
     ``progress``: called with one-line messages on long steps (None = silent).
-    ``workers``: threads for the scenario runs (numpy releases the GIL; the numbers do not
-    depend on it).
+    ``workers``: threads for the scenario runs, and when above 1 the collapse studies run
+    in one more beside them (numpy releases the GIL; the numbers do not depend on it).
 
     Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
     directory unless ``force``. Atomic: files are built in a temporary sibling directory

@@ -118,6 +118,8 @@ def test_scenarios_that_differ_in_stock_share_demand_draws(bundled_demand, monke
         np.testing.assert_array_equal(a.exhaustion_year, b.exhaustion_year)
     with pytest.raises(ForecastError, match="1 stocks for 5 scenarios"):
         pipeline.simulate_exhaustions(runs, bundled_demand, [None])
+    with pytest.raises(ForecastError, match="workers must be a positive integer"):
+        pipeline.simulate_exhaustions(runs, bundled_demand, workers=0)
 
 
 @pytest.mark.parametrize(

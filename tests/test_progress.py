@@ -52,3 +52,30 @@ def test_rich_markup_in_user_text_is_shown_not_parsed():
     with StepProgress(stream, live=True) as steps:
         steps("scenario a[/b]: 100,000 joint draws")
     assert "a[/b]" in stream.getvalue()
+
+
+def test_messages_from_threads_stay_whole_lines():
+    """run_scenarios(workers=2) reports from two threads: no line is split or merged."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    class SlowStream(io.StringIO):
+        def write(self, text):  # yields between a line and its newline, as a pipe may
+            time.sleep(0.0005)
+            return super().write(text)
+
+    stream = SlowStream()
+    steps = StepProgress(stream)
+    barrier = threading.Barrier(2)
+
+    def report(worker):
+        barrier.wait()
+        for i in range(40):
+            steps(f"worker {worker} message {i}")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(report, (0, 1)))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 80
+    assert all(line.startswith("[forecast] worker ") for line in lines), lines[:5]
