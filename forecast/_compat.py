@@ -10,6 +10,7 @@ import json
 import types
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 
@@ -93,16 +94,12 @@ def save_arrays(idata, path: Path) -> None:
     attrs = dict(getattr(idata, "attrs", None) or {})
     manifest = {"format": ARRAYS_FORMAT, "attrs": attrs, "groups": groups}
     text = json.dumps(manifest, default=_json_default)
-    import numpy as np
-
     with open(path, "wb") as file:  # a file object: numpy adds no ".npz" to the name
         np.savez(file, manifest=np.array(text), **arrays)
 
 
 def load_arrays(path: Path) -> xr.DataTree:
     """A fit written by :func:`save_arrays`, as an in-memory ``xarray.DataTree``."""
-    import numpy as np
-
     with np.load(path) as archive:  # numpy refuses pickled objects by default
         manifest = json.loads(str(archive["manifest"])) if "manifest" in archive.files else {}
         if manifest.get("format") != ARRAYS_FORMAT:

@@ -811,11 +811,9 @@ def chinchilla_tokens(
     >>> round(chinchilla_tokens(5.76e23) / 1e12, 2)  # Chinchilla: 70B params, 1.4T tokens
     1.39
     """
-    if out is None:
-        return np.sqrt(tokens_per_parameter * overtraining * np.asarray(compute_flop) / 6.0)
-    np.multiply(tokens_per_parameter * overtraining, compute_flop, out=out)
-    out /= 6.0
-    return np.sqrt(out, out=out)
+    tokens = np.multiply(tokens_per_parameter * overtraining, compute_flop, out=out)
+    tokens = np.divide(tokens, 6.0, out=out)
+    return np.sqrt(tokens, out=out)
 
 
 @dataclass
@@ -1147,6 +1145,10 @@ def default_cache_dir() -> Path:
     return Path(base) / "forecast"
 
 
+def _cache_directory(cache_dir: str | Path | None) -> Path:
+    return Path(cache_dir) if cache_dir is not None else default_cache_dir()
+
+
 def fit_key(model: DemandModel, models: pd.DataFrame, sampler: SamplerConfig) -> str:
     """Hash of everything a fit depends on: model settings, sampler, data, package version."""
     from forecast.data import models_frame_hash
@@ -1167,8 +1169,7 @@ def fit_key(model: DemandModel, models: pd.DataFrame, sampler: SamplerConfig) ->
 
 def cache_path(model: DemandModel, key: str, cache_dir: str | Path | None = None) -> Path:
     """Where :func:`fit_cached` keeps the fit with :func:`fit_key` ``key``."""
-    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return directory / f"{model.name}-{key[:20]}.npz"
+    return _cache_directory(cache_dir) / f"{model.name}-{key[:20]}.npz"
 
 
 def fit_cached(
@@ -1281,8 +1282,7 @@ def compare_cached(
 
     payload = json.dumps({"fits": keys, "arviz": version("arviz"), "version": __version__})
     key = hashlib.sha256(payload.encode()).hexdigest()
-    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = directory / f"compare-{key[:20]}.json"
+    path = _cache_directory(cache_dir) / f"compare-{key[:20]}.json"
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         if stored["key"] == key and stored["columns"] == list(COMPARISON_COLUMNS):

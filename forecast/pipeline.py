@@ -642,6 +642,17 @@ def _prepare(scenario, demand, draws, seed, models, progress, overrides, name=No
     return _at_data_date(scenario, demand, models), demand
 
 
+def _models_or_default(models: pd.DataFrame | None, demand: DemandSet | None) -> pd.DataFrame:
+    """``models``, else the demand set's table, else the bundled one."""
+    if models is not None:
+        return models
+    if demand is not None:
+        return demand.models
+    from forecast.data import load_training_runs
+
+    return load_training_runs()
+
+
 def _at_data_date(scenario: Scenario, demand: DemandSet | None, models=None) -> Scenario:
     """Resolve ``start = "data"`` to the latest run's release date (decimal year)."""
     if not isinstance(scenario.start, str):
@@ -797,10 +808,7 @@ def run_scenario(
     scenario, demand = _prepare(
         scenario, demand, draws, seed, models, progress, overrides, name=name
     )
-    if models is None:
-        from forecast.data import load_training_runs
-
-        models = demand.models if demand is not None else load_training_runs()
+    models = _models_or_default(models, demand)
     progress(f"{scenario.name}: {scenario.draws:,} joint draws of demand and stock")
     stock_model = _stock_model(scenario, stock)
     result = simulate_exhaustion(scenario, demand, stock_model)
@@ -902,10 +910,7 @@ def run_scenarios(
         _prepare(scenario, demand, draws, seed, models, progress, overrides, name=name)[0]
         for scenario, name, overrides in items
     ]
-    if models is None:
-        from forecast.data import load_training_runs
-
-        models = demand.models if demand is not None else load_training_runs()
+    models = _models_or_default(models, demand)
     stock_models = [_stock_model(sc) for sc in prepared]
     # Scenarios that differ only in their stock share each chunk's demand draws.
     exhaustion = simulate_exhaustions(

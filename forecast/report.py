@@ -1047,7 +1047,7 @@ def write_report(
         # The collapse studies need nothing above and draw from their own seeds: with
         # workers > 1 they run beside the scenario runs (the same numbers either way).
         say("model-collapse simulation")
-        collapse = background.submit(_collapse_studies) if workers > 1 else None
+        collapse_job = background.submit(_collapse_studies) if workers > 1 else None
         # One call: the compared scenarios that differ from the main one only in their
         # stock share its demand draws (same numbers as one run each).
         results = run_scenarios([scenario, *compare], demand, progress=say, workers=workers)
@@ -1057,7 +1057,7 @@ def write_report(
         sens = sensitivity(
             main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say, workers=workers
         )
-        collapse = collapse.result() if collapse is not None else _collapse_studies()
+        collapse = collapse_job.result() if collapse_job else _collapse_studies()
     remedy_study = None
     if remedies:
         from forecast.remedies import what_remedies_buy

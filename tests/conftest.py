@@ -142,6 +142,25 @@ def recorded_demand(path: pathlib.Path = RECORDED_DEMAND):
     return demand
 
 
+def file_in_cache(demand, cache: pathlib.Path, sampler):
+    """File ``demand``'s fits in the fit cache ``cache`` as ``fit_cached`` files them
+    under ``sampler`` (keyed by its own models table), with their LOO comparison beside
+    them as ``fit_demand`` caches it; returns the comparison."""
+    from forecast import demand as dm
+
+    for fit in demand.fits.values():
+        key = dm.fit_key(fit.model, demand.models, sampler)
+        fit.idata.attrs["forecast_key"] = key
+        fit.save(dm.cache_path(fit.model, key, cache))
+    return dm.compare_cached([demand.fits[name] for name in dm.LOO_MODELS], cache)
+
+
+@pytest.fixture(scope="session")
+def filed_in_cache():
+    """:func:`file_in_cache`, for tests that start from a warm fit cache."""
+    return file_in_cache
+
+
 @pytest.fixture(scope="session")
 def load_recorded_demand():
     """:func:`recorded_demand`, for tests that need a fresh copy of the recorded set."""

@@ -767,14 +767,6 @@ def test_project_works_with_a_to_tokens_without_out(bundled_demand):
     np.testing.assert_array_equal(old.project([2025.0, 2030.0], n_draws=200, seed=4), expected)
 
 
-def _filed(demand, cache, sampler):
-    """The recorded fits filed in ``cache`` as fit_cached files them under ``sampler``."""
-    for fit in demand.fits.values():
-        key = dm.fit_key(fit.model, demand.models, sampler)
-        fit.idata.attrs["forecast_key"] = key
-        fit.save(dm.cache_path(fit.model, key, cache))
-
-
 def test_comparison_is_cached_beside_the_fits(load_recorded_demand, tmp_path, monkeypatch):
     demand = load_recorded_demand()
     fits = [demand.fits[name] for name in dm.LOO_MODELS]
@@ -805,16 +797,16 @@ def test_comparison_is_cached_beside_the_fits(load_recorded_demand, tmp_path, mo
     pd.testing.assert_frame_equal(again, fresh, check_exact=True)
 
 
-def test_a_warm_fit_demand_imports_no_arviz(load_recorded_demand, small_sampler, tmp_path):
+def test_a_warm_fit_demand_imports_no_arviz(
+    load_recorded_demand, filed_in_cache, small_sampler, tmp_path
+):
     """Issue 16: with the fits and their comparison cached, fitting the demand set is
     loading it; ArviZ (about 300 MB on 0.x) is not imported."""
     import json
     import subprocess
     import sys
 
-    demand = load_recorded_demand()
-    _filed(demand, tmp_path, small_sampler)
-    expected = dm.compare_cached([demand.fits[name] for name in dm.LOO_MODELS], tmp_path)
+    expected = filed_in_cache(load_recorded_demand(), tmp_path, small_sampler)
     code = f"""
 import sys, warnings
 warnings.simplefilter("ignore")

@@ -32,7 +32,7 @@ NOTEBOOK_RECORDING = REPO_DIR / "tests" / "fixtures" / "recorded_demand_notebook
 
 
 @pytest.fixture(scope="session")
-def notebook_env(tmp_path_factory, load_recorded_demand) -> dict[str, str]:
+def notebook_env(tmp_path_factory, load_recorded_demand, filed_in_cache) -> dict[str, str]:
     """Environment of the notebook kernels: quick mode, a private fit cache, no display.
 
     The cache starts with recorded posteriors (tests/fixtures/record_demand.py) filed
@@ -42,19 +42,13 @@ def notebook_env(tmp_path_factory, load_recorded_demand) -> dict[str, str]:
     per compile, issue 16).
     """
     import forecast
-    from forecast import demand as dm
 
     cache = tmp_path_factory.mktemp("forecast-cache")
     quick = forecast.SamplerConfig(**QUICK_SAMPLER)
     for path in (None, NOTEBOOK_RECORDING):
+        # recorded_demand checks that the bundled recording's table is the bundled one
         demand = load_recorded_demand() if path is None else load_recorded_demand(path)
-        models = forecast.load_training_runs() if path is None else demand.models
-        for fit in demand.fits.values():
-            key = dm.fit_key(fit.model, models, quick)
-            fit.idata.attrs["forecast_key"] = key
-            fit.save(dm.cache_path(fit.model, key, cache))
-        # and their LOO comparison, as fit_demand caches it beside the fits
-        dm.compare_cached([demand.fits[name] for name in dm.LOO_MODELS], cache)
+        filed_in_cache(demand, cache, quick)
     env = dict(os.environ)
     env.update(
         {
