@@ -365,6 +365,9 @@ class DemandModel:
             sampler = replace(sampler, target_accept=self.min_target_accept)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*chains.*")
+            # Numba's remark on the compiled graph's own code (PyTensor's), which a user
+            # cannot act on; the fit's health is checked and reported either way.
+            warnings.filterwarnings("ignore", message=r".* is faster on contiguous arrays")
             if sampler.nuts_sampler == "nutpie":
                 idata = _sample_nutpie(self, values, sampler)
             else:

@@ -15,6 +15,7 @@ scripts, stylesheets, fonts or images, so it can be opened offline or mailed as 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import html
 import io
@@ -24,12 +25,14 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jinja2
+import matplotlib
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
@@ -406,30 +409,24 @@ def _meaning(result) -> str:
 # --- figures ------------------------------------------------------------------------------
 
 
-def _figures(
-    main, results, sens, demand, collapse, skill=None, remedies=None
-) -> list[tuple[str, str, str, Figure]]:
-    """(file stem, title, caption, figure) of every figure, in report order.
+#: A figure to render: (file stem, title, caption, figure).
+FigureSpec = tuple[str, str, str, Figure]
+#: A rendered figure: (file stem, title, caption, PNG bytes, SVG bytes).
+RenderedFigure = tuple[str, str, str, bytes, bytes]
 
-    ``collapse`` is a dict: ``simulation`` (CollapseResult), ``linear``
-    (LinearCollapseResult) and ``verification`` (the accuracy sweep)."""
+
+def _scenario_figures(
+    main, results, sens, skill=None, remedies=None
+) -> tuple[list[FigureSpec], list[FigureSpec]]:
+    """The figures of the scenario runs: those before the side figures (main, probability,
+    stock, sensitivity) and those after them (remedies, skill)."""
     from forecast.plots import (
-        plot_collapse_tails,
-        plot_collapse_variance,
-        plot_collapse_vocabulary,
-        plot_demand_models,
-        plot_diagnostics,
-        plot_linear_collapse,
         plot_main,
         plot_prob_exhausted,
-        plot_real_weight,
         plot_remedies,
         plot_sensitivity,
         plot_stock_waterfall,
-        plot_verification,
     )
-
-    sim = collapse["simulation"]
 
     figures = [
         (
@@ -461,6 +458,54 @@ def _figures(
             "values (same seed); levers sorted by swing.",
             plot_sensitivity(sens),
         ),
+    ]
+    if remedies is not None:
+        figures.append(
+            (
+                "remedies",
+                "What the remedies buy",
+                "Exhaustion date per remedy on a web where AI-written text accumulates: dot = "
+                "median, thick bar = 80% interval, thin = 95%; dotted line = no remedy. Same "
+                "seed for every row, so the demand draws are shared.",
+                plot_remedies(remedies),
+            )
+        )
+    if skill is not None:
+        from forecast.plots import plot_skill
+
+        figures.append(
+            (
+                "skill",
+                "Forecast skill out of sample",
+                f"Leave-future-out study at {len(skill.origins)} half-yearly origins: each "
+                "method refitted on what was known at the origin and scored on the largest "
+                "disclosed run of the half-year ending 0.5-3 years later. Left: share inside "
+                "the central 80% interval (grey band: the 70-90% aim); middle: CRPS; bars "
+                "are 95% intervals resampling origins. Right: the default's PIT histogram.",
+                plot_skill(skill),
+            )
+        )
+    return figures[:4], figures[4:]
+
+
+def _side_figures(demand, collapse) -> list[FigureSpec]:
+    """The figures that need only the demand fits and the collapse studies (``collapse``:
+    a dict of ``simulation`` (CollapseResult), ``linear`` (LinearCollapseResult) and
+    ``verification`` (the accuracy sweep)); the report renders them beside the scenario
+    runs."""
+    from forecast.plots import (
+        plot_collapse_tails,
+        plot_collapse_variance,
+        plot_collapse_vocabulary,
+        plot_demand_models,
+        plot_diagnostics,
+        plot_linear_collapse,
+        plot_real_weight,
+        plot_verification,
+    )
+
+    sim = collapse["simulation"]
+    return [
         (
             "demand_models",
             "Demand growth models",
@@ -520,39 +565,12 @@ def _figures(
             plot_real_weight(),
         ),
     ]
-    if remedies is not None:
-        figures.append(
-            (
-                "remedies",
-                "What the remedies buy",
-                "Exhaustion date per remedy on a web where AI-written text accumulates: dot = "
-                "median, thick bar = 80% interval, thin = 95%; dotted line = no remedy. Same "
-                "seed for every row, so the demand draws are shared.",
-                plot_remedies(remedies),
-            )
-        )
-    if skill is not None:
-        from forecast.plots import plot_skill
-
-        figures.append(
-            (
-                "skill",
-                "Forecast skill out of sample",
-                f"Leave-future-out study at {len(skill.origins)} half-yearly origins: each "
-                "method refitted on what was known at the origin and scored on the largest "
-                "disclosed run of the half-year ending 0.5-3 years later. Left: share inside "
-                "the central 80% interval (grey band: the 70-90% aim); middle: CRPS; bars "
-                "are 95% intervals resampling origins. Right: the default's PIT histogram.",
-                plot_skill(skill),
-            )
-        )
-    return figures
 
 
-def _save_figure(fig: Figure, directory: Path, stem: str) -> bytes:
-    """Write ``stem``.png (a 256-colour palette PNG, about a third of the size of
-    matplotlib's RGBA one and indistinguishable for line art) and ``stem``.svg; returns
-    the PNG bytes embedded in index.html."""
+def _render_figure(fig: Figure) -> tuple[bytes, bytes]:
+    """``fig`` as PNG bytes (a 256-colour palette PNG, about a third of the size of
+    matplotlib's RGBA one and indistinguishable for line art; embedded in index.html)
+    and SVG bytes."""
     from PIL import Image
 
     buf = io.BytesIO()
@@ -564,13 +582,30 @@ def _save_figure(fig: Figure, directory: Path, stem: str) -> bytes:
         )
         out = io.BytesIO()
         palette.save(out, format="PNG", optimize=True)
-    png = out.getvalue()
-    (directory / f"{stem}.png").write_bytes(png)
     # The PNG's draw laid the figure out; without its layout engine the SVG keeps that
     # layout and is drawn once instead of laid out and drawn again (issue 16).
     fig.set_layout_engine(None)
-    fig.savefig(directory / f"{stem}.svg", format="svg")
-    return png
+    svg = io.BytesIO()
+    # No creation date and element ids from a fixed salt instead of a random one: the
+    # same report gives the same SVG bytes (no clock read, nothing random in the output).
+    with matplotlib.rc_context({"svg.hashsalt": "forecast"}):
+        fig.savefig(svg, format="svg", metadata={"Date": None})
+    return out.getvalue(), svg.getvalue()
+
+
+def _render(specs: Sequence[FigureSpec], say: Callable[[str], None]) -> list[RenderedFigure]:
+    """Render each figure of ``specs`` (:func:`_render_figure`), in order."""
+    rendered = []
+    for stem, title, caption, fig in specs:
+        say(f"rendering figure {stem}")
+        rendered.append((stem, title, caption, *_render_figure(fig)))
+    return rendered
+
+
+def _side_work(demand, say: Callable[[str], None]) -> list[RenderedFigure]:
+    """The collapse studies and the :func:`_side_figures`, rendered: what the report can
+    compute beside its scenario runs (nothing in it depends on them)."""
+    return _render(_side_figures(demand, _collapse_studies()), say)
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -939,9 +974,9 @@ def _build(tmp: Path, ctx: dict) -> None:
     figdir = tmp / "figures"
     figdir.mkdir()
     ctx["figures"] = {}
-    for stem, title, caption, fig in ctx.pop("figure_objects"):
-        ctx["progress"](f"rendering figure {stem}")
-        png = _save_figure(fig, figdir, stem)
+    for stem, title, caption, png, svg in ctx.pop("rendered_figures"):
+        (figdir / f"{stem}.png").write_bytes(png)
+        (figdir / f"{stem}.svg").write_bytes(svg)
         ctx["figures"][stem] = {
             "title": title,
             "caption": caption,
@@ -958,6 +993,27 @@ def _build(tmp: Path, ctx: dict) -> None:
         _write_json(tmp / "skill.json", ctx["backtest"].to_json_dict())
     (tmp / "report.md").write_text(md, encoding="utf-8")
     (tmp / "index.html").write_text(doc, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _warnings_recorded_in_this_thread(always: type[Warning]):
+    """Like ``warnings.catch_warnings(record=True)`` with ``always`` warnings always
+    recorded, but for the calling thread only: a warning another thread raises meanwhile
+    (the report's side work) is shown as usual instead of being swallowed."""
+    owner = threading.get_ident()
+    log: list[warnings.WarningMessage] = []
+    with warnings.catch_warnings():  # restores the filters and showwarning on exit
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if threading.get_ident() == owner:
+                log.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        warnings.simplefilter("always", always)
+        yield log
 
 
 def _collapse_studies() -> dict:
@@ -1008,8 +1064,9 @@ def write_report(
     for every fit the report makes (the demand set when ``demand`` is omitted, and the
     forecast-skill study's origin fits).
     ``progress``: called with one-line messages on long steps (None = silent).
-    ``workers``: threads for the scenario runs, and when above 1 the collapse studies run
-    in one more beside them (numpy releases the GIL; the numbers do not depend on it).
+    ``workers``: threads for the scenario runs; when above 1, the collapse studies and the
+    figures of the fits and of the collapse studies are made in one more thread beside them
+    (numpy releases the GIL; neither the numbers nor the figures depend on it).
 
     Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
     directory unless ``force``. Atomic: files are built in a temporary sibling directory
@@ -1044,10 +1101,11 @@ def write_report(
         say("fitting demand models (cached after the first run)")
         demand = fit_demand(models, **fit_options, progress=say)
     with ThreadPoolExecutor(max_workers=1) as background:
-        # The collapse studies need nothing above and draw from their own seeds: with
-        # workers > 1 they run beside the scenario runs (the same numbers either way).
+        # The collapse studies and the figures of the fits need nothing below and draw
+        # from their own seeds: with workers > 1 they run beside the scenario runs (the
+        # same numbers and the same figures either way).
         say("model-collapse simulation")
-        collapse_job = background.submit(_collapse_studies) if workers > 1 else None
+        side_job = background.submit(_side_work, demand, say) if workers > 1 else None
         # One call: the compared scenarios that differ from the main one only in their
         # stock share its demand draws (same numbers as one run each).
         results = run_scenarios([scenario, *compare], demand, progress=say, workers=workers)
@@ -1057,34 +1115,33 @@ def write_report(
         sens = sensitivity(
             main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say, workers=workers
         )
-        collapse = collapse_job.result() if collapse_job else _collapse_studies()
-    remedy_study = None
-    if remedies:
-        from forecast.remedies import what_remedies_buy
+        remedy_study = None
+        if remedies:
+            from forecast.remedies import what_remedies_buy
 
-        remedy_study = what_remedies_buy(
-            demand,
-            draws=min(main.draws, SENSITIVITY_DRAWS),
-            seed=main.seed,
-            progress=say,
-            workers=workers,
-        )
-    skill = None
-    if backtest:
-        from forecast.skill import evaluate
-
-        say("forecast skill: leave-future-out study (fits cached after the first run)")
-        # The study's fit health is in its own table, so the per-fit warnings are
-        # summarised once instead of printed one by one.
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always", SamplingWarning)
-            skill = evaluate(demand.models, seed=main.seed, progress=say, **fit_options)
-        bad = int((~skill.diagnostics["healthy"].astype(bool)).sum())
-        if bad:
-            say(
-                f"forecast skill: {bad} of {len(skill.diagnostics)} origin fits below the "
-                "sampler-health thresholds (listed in the report)"
+            remedy_study = what_remedies_buy(
+                demand,
+                draws=min(main.draws, SENSITIVITY_DRAWS),
+                seed=main.seed,
+                progress=say,
+                workers=workers,
             )
+        skill = None
+        if backtest:
+            from forecast.skill import evaluate
+
+            say("forecast skill: leave-future-out study (fits cached after the first run)")
+            # The study's fit health is in its own table, so the per-fit warnings are
+            # summarised once instead of printed one by one.
+            with _warnings_recorded_in_this_thread(SamplingWarning):
+                skill = evaluate(demand.models, seed=main.seed, progress=say, **fit_options)
+            bad = int((~skill.diagnostics["healthy"].astype(bool)).sum())
+            if bad:
+                say(
+                    f"forecast skill: {bad} of {len(skill.diagnostics)} origin fits below the "
+                    "sampler-health thresholds (listed in the report)"
+                )
+        side_figures = side_job.result() if side_job else _side_work(demand, say)
 
     explorer_page = None
     if explorer:
@@ -1121,7 +1178,8 @@ def write_report(
         "progress": say,
     }
     say("rendering figures")
-    ctx["figure_objects"] = _figures(main, results, sens, demand, collapse, skill, remedy_study)
+    before, after = _scenario_figures(main, results, sens, skill, remedy_study)
+    ctx["rendered_figures"] = [*_render(before, say), *side_figures, *_render(after, say)]
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:

@@ -708,6 +708,34 @@ def test_nutpie_compiles_with_strict_float_arithmetic(growth_data, monkeypatch):
     assert pytensor.config.numba__fastmath is True  # restored for everything else
 
 
+def test_numbas_remark_on_compiled_code_is_not_shown_to_users(growth_data, monkeypatch):
+    """Numba's performance remark on PyTensor's generated code ("np.dot() is faster on
+    contiguous arrays") cannot be acted on by a user; compiling must not show it. Other
+    warnings raised while compiling still are."""
+    import warnings
+
+    import nutpie
+
+    class Stop(Exception):
+        pass
+
+    def compile_with_remarks(model, **kwargs):
+        warnings.warn(
+            "np.dot() is faster on contiguous arrays, called on (Array(float64, 2, 'A'),)",
+            RuntimeWarning,
+            stacklevel=1,
+        )
+        warnings.warn("something else", RuntimeWarning, stacklevel=1)
+        raise Stop
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", compile_with_remarks)
+    monkeypatch.setattr(dm, "_COMPILED", {})
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(Stop):
+        warnings.simplefilter("always")
+        dm.ExponentialTrend().fit(growth_data, dm.SamplerConfig(draws=50, tune=50, chains=2))
+    assert [str(w.message) for w in caught if w.category is RuntimeWarning] == ["something else"]
+
+
 _FIT_IN_A_FRESH_PROCESS = """
 import sys, numpy as np, warnings
 from forecast import demand as dm, data
