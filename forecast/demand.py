@@ -1233,6 +1233,47 @@ def _save_to_cache(path: Path, write, what: str) -> None:
         )
 
 
+def value_cached(
+    name: str,
+    inputs: Mapping,
+    compute,
+    cache_dir: str | Path | None = None,
+    *,
+    use_cache: bool = True,
+    what: str | None = None,
+):
+    """``compute()``, saved beside the cached fits and read back while ``inputs`` and the
+    package version are the same.
+
+    ``name``: the file's prefix (``what``: the value's name in warnings, default ``name``);
+    ``inputs``: JSON data naming everything the value
+    depends on besides the package's own code (data hashes, seeds, settings). The value is
+    stored as exact JSON (:func:`forecast.results.encode`: results objects, tables,
+    arrays), so a value read back equals the computed one to the last bit. A damaged file
+    warns and is recomputed; ``use_cache=False`` always computes and saves nothing.
+    """
+    if not use_cache:
+        return compute()
+    from forecast.results import decode, encode
+
+    what = what or name
+    payload = json.dumps({"name": name, "inputs": inputs, "version": __version__}, sort_keys=True)
+    key = hashlib.sha256(payload.encode()).hexdigest()
+    path = _cache_directory(cache_dir) / f"{name}-{key[:20]}.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if stored["key"] == key:
+            return decode(stored["value"])
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError, ForecastError) as exc:  # recomputed
+        warnings.warn(f"ignoring unreadable cached {what} {path}: {exc}", stacklevel=2)
+    value = compute()
+    text = json.dumps({"key": key, "value": encode(value)})  # floats as repr: exact
+    _save_to_cache(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), f"the {what}")
+    return value
+
+
 # --- model comparison and averaging ------------------------------------------------------
 
 
@@ -1283,27 +1324,8 @@ def compare_cached(
         return compare(fits)
     from importlib.metadata import version
 
-    payload = json.dumps({"fits": keys, "arviz": version("arviz"), "version": __version__})
-    key = hashlib.sha256(payload.encode()).hexdigest()
-    path = _cache_directory(cache_dir) / f"compare-{key[:20]}.json"
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        if stored["key"] == key and stored["columns"] == list(COMPARISON_COLUMNS):
-            table = pd.DataFrame(stored["rows"], columns=list(COMPARISON_COLUMNS))
-            return table.astype({c: float for c in COMPARISON_COLUMNS[1:]})
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError, KeyError, TypeError) as exc:  # recomputed, not fatal
-        warnings.warn(f"ignoring unreadable cached comparison {path}: {exc}", stacklevel=2)
-    table = compare(fits)
-    record = {
-        "key": key,
-        "columns": list(COMPARISON_COLUMNS),
-        "rows": table[list(COMPARISON_COLUMNS)].to_numpy(dtype=object).tolist(),
-    }
-    text = json.dumps(record)  # floats as repr: read back to the last bit
-    _save_to_cache(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "the comparison")
-    return table
+    inputs = {"fits": keys, "arviz": version("arviz")}
+    return value_cached("compare", inputs, lambda: compare(fits), cache_dir, what="comparison")
 
 
 #: Columns of :func:`compare`'s table.

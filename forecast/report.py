@@ -602,10 +602,24 @@ def _render(specs: Sequence[FigureSpec], say: Callable[[str], None]) -> list[Ren
     return rendered
 
 
-def _side_work(demand, say: Callable[[str], None]) -> list[RenderedFigure]:
+def _side_work(
+    demand, say: Callable[[str], None], cache_dir=None, use_cache: bool = True
+) -> list[RenderedFigure]:
     """The collapse studies and the :func:`_side_figures`, rendered: what the report can
-    compute beside its scenario runs (nothing in it depends on them)."""
-    return _render(_side_figures(demand, _collapse_studies()), say)
+    compute beside its scenario runs (nothing in it depends on them). The studies depend
+    on nothing but the package (fixed settings and seeds), so they are computed once and
+    then read from the fit cache (:func:`~forecast.demand.value_cached`)."""
+    from forecast.demand import value_cached
+
+    collapse = value_cached(
+        "collapse-studies",
+        COLLAPSE_STUDIES,
+        _collapse_studies,
+        cache_dir,
+        use_cache=use_cache,
+        what="collapse studies",
+    )
+    return _render(_side_figures(demand, collapse), say)
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -995,6 +1009,32 @@ def _build(tmp: Path, ctx: dict) -> None:
     (tmp / "index.html").write_text(doc, encoding="utf-8")
 
 
+def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
+    """:func:`forecast.skill.evaluate` with the report's settings, computed once per data,
+    seed and sampler and then read from the fit cache (its fits are cached anyway; the
+    study's scoring and bootstrap took most of a warm report's 4 s)."""
+    from dataclasses import asdict
+
+    from forecast.data import models_frame_hash
+    from forecast.demand import value_cached
+    from forecast.skill import evaluate
+
+    sampler = fit_options["sampler"]
+    inputs = {
+        "data": models_frame_hash(models),
+        "seed": seed,
+        "sampler": None if sampler is None else {**asdict(sampler), "progress": None},
+    }
+    return value_cached(
+        "skill",
+        inputs,
+        lambda: evaluate(models, seed=seed, progress=say, **fit_options),
+        fit_options["cache_dir"],
+        use_cache=fit_options["use_cache"],
+        what="forecast-skill study",
+    )
+
+
 @contextlib.contextmanager
 def _warnings_recorded_in_this_thread(always: type[Warning]):
     """Like ``warnings.catch_warnings(record=True)`` with ``always`` warnings always
@@ -1016,15 +1056,20 @@ def _warnings_recorded_in_this_thread(always: type[Warning]):
         yield log
 
 
+#: The settings of the report's model-collapse studies (every other setting, and the
+#: seeds, are the functions' defaults).
+COLLAPSE_STUDIES = {"simulation": {}, "linear": {"generations": 30}, "verification": {}}
+
+
 def _collapse_studies() -> dict:
     """The report's model-collapse simulations (forecast.collapse, forecast.collapse_theory)."""
     import forecast.collapse as collapse_module
     import forecast.collapse_theory as theory
 
     return {
-        "simulation": collapse_module.simulate(),
-        "linear": theory.simulate_linear_regression(generations=30),
-        "verification": collapse_module.verification_sweep(),
+        "simulation": collapse_module.simulate(**COLLAPSE_STUDIES["simulation"]),
+        "linear": theory.simulate_linear_regression(**COLLAPSE_STUDIES["linear"]),
+        "verification": collapse_module.verification_sweep(**COLLAPSE_STUDIES["verification"]),
     }
 
 
@@ -1105,7 +1150,8 @@ def write_report(
         # from their own seeds: with workers > 1 they run beside the scenario runs (the
         # same numbers and the same figures either way).
         say("model-collapse simulation")
-        side_job = background.submit(_side_work, demand, say) if workers > 1 else None
+        side = (demand, say, cache_dir, use_cache)
+        side_job = background.submit(_side_work, *side) if workers > 1 else None
         # One call: the compared scenarios that differ from the main one only in their
         # stock share its demand draws (same numbers as one run each).
         results = run_scenarios([scenario, *compare], demand, progress=say, workers=workers)
@@ -1128,20 +1174,18 @@ def write_report(
             )
         skill = None
         if backtest:
-            from forecast.skill import evaluate
-
             say("forecast skill: leave-future-out study (fits cached after the first run)")
             # The study's fit health is in its own table, so the per-fit warnings are
             # summarised once instead of printed one by one.
             with _warnings_recorded_in_this_thread(SamplingWarning):
-                skill = evaluate(demand.models, seed=main.seed, progress=say, **fit_options)
+                skill = _skill_study(demand.models, main.seed, say, fit_options)
             bad = int((~skill.diagnostics["healthy"].astype(bool)).sum())
             if bad:
                 say(
                     f"forecast skill: {bad} of {len(skill.diagnostics)} origin fits below the "
                     "sampler-health thresholds (listed in the report)"
                 )
-        side_figures = side_job.result() if side_job else _side_work(demand, say)
+        side_figures = side_job.result() if side_job else _side_work(*side)
 
     explorer_page = None
     if explorer:

@@ -825,6 +825,36 @@ def test_comparison_is_cached_beside_the_fits(load_recorded_demand, tmp_path, mo
     pd.testing.assert_frame_equal(again, fresh, check_exact=True)
 
 
+def test_a_cached_value_is_read_back_exactly_and_recomputed_when_it_must(tmp_path, monkeypatch):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"table": pd.DataFrame({"a": [0.1, 1 / 3]}), "array": np.array([np.pi]), "n": 3}
+
+    first = dm.value_cached("thing", {"seed": 1}, compute, tmp_path)
+    second = dm.value_cached("thing", {"seed": 1}, compute, tmp_path)
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(second["table"], first["table"], check_exact=True)
+    np.testing.assert_array_equal(second["array"], first["array"])
+    assert second["n"] == 3
+    (saved,) = tmp_path.glob("thing-*.json")
+    dm.value_cached("thing", {"seed": 2}, compute, tmp_path)  # other inputs
+    assert len(calls) == 2
+    with monkeypatch.context() as m:
+        m.setattr(dm, "__version__", "0.0.0-other")  # another package version
+        dm.value_cached("thing", {"seed": 1}, compute, tmp_path)
+    assert len(calls) == 3
+    files = sorted(tmp_path.iterdir())
+    dm.value_cached("thing", {"seed": 9}, compute, tmp_path, use_cache=False)
+    assert len(calls) == 4 and sorted(tmp_path.iterdir()) == files  # nothing saved
+    saved.write_text("{not json", encoding="utf-8")
+    with pytest.warns(UserWarning, match="ignoring unreadable cached thing"):
+        again = dm.value_cached("thing", {"seed": 1}, compute, tmp_path)
+    assert len(calls) == 5
+    pd.testing.assert_frame_equal(again["table"], first["table"], check_exact=True)
+
+
 def test_a_warm_fit_demand_imports_no_arviz(
     load_recorded_demand, filed_in_cache, small_sampler, tmp_path
 ):

@@ -40,8 +40,11 @@ FIGURES = (
 @pytest.fixture(scope="module")
 def fast(bundled_demand):
     """Keyword arguments for a fast report (small draws, one compared scenario, no backtest,
-    remedies or explorer; the module's ``written`` report covers those sections)."""
+    remedies or explorer; the module's ``written`` report covers those sections). Nothing
+    is cached: the module's small stand-in collapse studies must not be filed under the
+    real studies' key."""
     return {
+        "use_cache": False,
         "demand": bundled_demand,
         "draws": 500,
         "seed": 2,
@@ -725,3 +728,35 @@ def test_the_skill_study_records_its_own_warnings_and_not_another_threads():
         warnings.warn("after", stacklevel=1)
     assert [str(w.message) for w in log] == ["the study's"]
     assert shown == ["the side work's", "after"]
+
+
+def test_a_second_report_reads_the_studies_from_the_cache(tmp_path, fast, monkeypatch):
+    """The collapse studies depend only on the package, the skill study only on the data,
+    seed and sampler: a second report with the same cache computes neither and writes the
+    same files."""
+    import forecast.skill
+
+    real_evaluate = forecast.skill.evaluate
+
+    def baselines_only(models, **kw):  # the real study, without PyMC fits (fast)
+        return real_evaluate(models, methods=("ols", "naive"), **kw)
+
+    monkeypatch.setattr(forecast.skill, "evaluate", baselines_only)
+    options = {**fast, "backtest": True, "use_cache": True, "cache_dir": tmp_path / "cache"}
+    first = rp.write_report(tmp_path / "first", progress=None, **options)
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "cache").iterdir()) == [
+        "collapse",
+        "skill",
+    ]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(rp, "_collapse_studies", refuse)
+    monkeypatch.setattr(forecast.skill, "evaluate", refuse)
+    second = rp.write_report(tmp_path / "second", progress=None, **options)
+    for name in ("summary.json", "skill.json", "report.md", "index.html"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    # Another seed is another skill study (the collapse studies stay the same).
+    with pytest.raises(AssertionError, match="computed again"):
+        rp.write_report(tmp_path / "third", progress=None, **{**options, "seed": 3})
