@@ -1017,13 +1017,13 @@ def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
 
     from forecast.data import models_frame_hash
     from forecast.demand import value_cached
-    from forecast.skill import evaluate
+    from forecast.skill import evaluate, study_sampler
 
-    sampler = fit_options["sampler"]
+    sampler = study_sampler(fit_options["sampler"], seed)
     inputs = {
         "data": models_frame_hash(models),
         "seed": seed,
-        "sampler": None if sampler is None else {**asdict(sampler), "progress": None},
+        "sampler": {**asdict(sampler), "progress": None},
     }
     return value_cached(
         "skill",

@@ -504,6 +504,12 @@ def _predictives(method, fits, train, origin_year, years, seed, rng) -> RunPredi
     return _naive_predictive(train, years)
 
 
+def study_sampler(sampler: SamplerConfig | None, seed: int) -> SamplerConfig:
+    """The NUTS settings :func:`evaluate` fits with: ``sampler``, or the forecast's own
+    with ``seed``."""
+    return sampler if sampler is not None else SamplerConfig(seed=seed)
+
+
 def evaluate(
     models: pd.DataFrame,
     methods: Sequence[str] | None = None,
@@ -543,7 +549,7 @@ def evaluate(
     )
     if not origins:
         raise DataError("no leave-future-out origin has a later half-year of data", column="date")
-    sampler = sampler if sampler is not None else SamplerConfig(seed=seed)
+    sampler = study_sampler(sampler, seed)
     targets = _targets(frame)
     fit_names = _needed_fits(chosen)
     implied = _implied_undisclosed(frame, sampler, use_cache, cache_dir) if fit_names else {}
