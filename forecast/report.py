@@ -857,6 +857,8 @@ def _skill_context(study) -> dict:
     undisclosed = None
     if (study.pooled["target"] == "undisclosed").any():
         undisclosed = study.summary("undisclosed")[[*SKILL_COLUMNS[:6], "crps"]]
+    # No stacking with one method, or without origins on both sides of the split.
+    stacked = bool(len(study.stacking)) and study.split is not None
     return {
         "intro": (
             f"Every method is refitted on what was known before each of {len(study.origins)} "
@@ -881,11 +883,13 @@ def _skill_context(study) -> dict:
             "The compute-implied sizes of undisclosed runs (model-derived, not "
             "observations); columns as in the skill table."
         ),
-        "stacking": study.stacking if len(study.stacking) else None,
+        "stacking": study.stacking if stacked else None,
         "stacking_caption": (
             "Stacking: weights fitted on the earlier origins' half-year maxima (windows "
             f"ending by {study.split.isoformat()}), scored on the later origins' only (mean "
             "log score, 80% coverage)."
+            if stacked
+            else ""
         ),
         "diagnostics": None if study.healthy else study.diagnostics,
         "diagnostics_caption": "Sampler health of the origin fits that failed a threshold.",
