@@ -248,14 +248,23 @@ def end_to_end(skip_cold: bool) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        # (label, compile cache, fit cache, studies computed again): from 0.8.4 the
+        # report also files its collapse and skill studies in the fit cache, so "warm"
+        # is measured twice: with those studies computed (the first report after the
+        # fits) and read (every later report of the same data, seed and sampler).
         runs = [
-            ("cold: empty compile + fit caches", "cc1", "fit1"),
-            ("warm compile cache, fits re-sampled", "cc1", "fit2"),
-            ("warm compile and fit caches", "cc1", "fit2"),
+            ("cold: empty compile + fit caches", "cc1", "fit1", False),
+            ("warm compile cache, fits re-sampled", "cc1", "fit2", False),
+            ("warm fits, collapse + skill studies computed", "cc1", "fit2", True),
+            ("warm fits and studies (a later report)", "cc1", "fit2", False),
         ]
         if skip_cold:
             runs = runs[1:]
-        for i, (label, compiledir, fitdir) in enumerate(runs):
+        for i, (label, compiledir, fitdir, recompute) in enumerate(runs):
+            if recompute:
+                for study in ("collapse-studies-*.json", "skill-*.json"):
+                    for path in (tmp / fitdir).glob(study):
+                        path.unlink()
             env = dict(os.environ)
             # base_compiledir, not compiledir: PyTensor keeps its numba cache in
             # base_compiledir/numba, which compiledir alone would leave warm (a fresh

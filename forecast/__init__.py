@@ -41,7 +41,7 @@ from __future__ import annotations
 import importlib
 import warnings
 
-__version__ = "0.8.3"
+__version__ = "0.8.4"
 
 # PyTensor warns on import when pip's NumPy offers no BLAS to link for its C backend. The
 # fits compile through numba (nutpie), so the warning says nothing about them and only
