@@ -15,7 +15,6 @@ scripts, stylesheets, fonts or images, so it can be opened offline or mailed as 
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import html
 import io
@@ -25,7 +24,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -409,24 +407,30 @@ def _meaning(result) -> str:
 # --- figures ------------------------------------------------------------------------------
 
 
-#: A figure to render: (file stem, title, caption, figure).
-FigureSpec = tuple[str, str, str, Figure]
-#: A rendered figure: (file stem, title, caption, PNG bytes, SVG bytes).
-RenderedFigure = tuple[str, str, str, bytes, bytes]
+def _figures(
+    main, results, sens, demand, collapse, skill=None, remedies=None
+) -> list[tuple[str, str, str, Figure]]:
+    """(file stem, title, caption, figure) of every figure, in report order.
 
-
-def _scenario_figures(
-    main, results, sens, skill=None, remedies=None
-) -> tuple[list[FigureSpec], list[FigureSpec]]:
-    """The figures of the scenario runs: those before the side figures (main, probability,
-    stock, sensitivity) and those after them (remedies, skill)."""
+    ``collapse`` is a dict: ``simulation`` (CollapseResult), ``linear``
+    (LinearCollapseResult) and ``verification`` (the accuracy sweep)."""
     from forecast.plots import (
+        plot_collapse_tails,
+        plot_collapse_variance,
+        plot_collapse_vocabulary,
+        plot_demand_models,
+        plot_diagnostics,
+        plot_linear_collapse,
         plot_main,
         plot_prob_exhausted,
+        plot_real_weight,
         plot_remedies,
         plot_sensitivity,
         plot_stock_waterfall,
+        plot_verification,
     )
+
+    sim = collapse["simulation"]
 
     figures = [
         (
@@ -458,54 +462,6 @@ def _scenario_figures(
             "values (same seed); levers sorted by swing.",
             plot_sensitivity(sens),
         ),
-    ]
-    if remedies is not None:
-        figures.append(
-            (
-                "remedies",
-                "What the remedies buy",
-                "Exhaustion date per remedy on a web where AI-written text accumulates: dot = "
-                "median, thick bar = 80% interval, thin = 95%; dotted line = no remedy. Same "
-                "seed for every row, so the demand draws are shared.",
-                plot_remedies(remedies),
-            )
-        )
-    if skill is not None:
-        from forecast.plots import plot_skill
-
-        figures.append(
-            (
-                "skill",
-                "Forecast skill out of sample",
-                f"Leave-future-out study at {len(skill.origins)} half-yearly origins: each "
-                "method refitted on what was known at the origin and scored on the largest "
-                "disclosed run of the half-year ending 0.5-3 years later. Left: share inside "
-                "the central 80% interval (grey band: the 70-90% aim); middle: CRPS; bars "
-                "are 95% intervals resampling origins. Right: the default's PIT histogram.",
-                plot_skill(skill),
-            )
-        )
-    return figures[:4], figures[4:]
-
-
-def _side_figures(demand, collapse) -> list[FigureSpec]:
-    """The figures that need only the demand fits and the collapse studies (``collapse``:
-    a dict of ``simulation`` (CollapseResult), ``linear`` (LinearCollapseResult) and
-    ``verification`` (the accuracy sweep)); the report renders them beside the scenario
-    runs."""
-    from forecast.plots import (
-        plot_collapse_tails,
-        plot_collapse_variance,
-        plot_collapse_vocabulary,
-        plot_demand_models,
-        plot_diagnostics,
-        plot_linear_collapse,
-        plot_real_weight,
-        plot_verification,
-    )
-
-    sim = collapse["simulation"]
-    return [
         (
             "demand_models",
             "Demand growth models",
@@ -565,12 +521,39 @@ def _side_figures(demand, collapse) -> list[FigureSpec]:
             plot_real_weight(),
         ),
     ]
+    if remedies is not None:
+        figures.append(
+            (
+                "remedies",
+                "What the remedies buy",
+                "Exhaustion date per remedy on a web where AI-written text accumulates: dot = "
+                "median, thick bar = 80% interval, thin = 95%; dotted line = no remedy. Same "
+                "seed for every row, so the demand draws are shared.",
+                plot_remedies(remedies),
+            )
+        )
+    if skill is not None:
+        from forecast.plots import plot_skill
+
+        figures.append(
+            (
+                "skill",
+                "Forecast skill out of sample",
+                f"Leave-future-out study at {len(skill.origins)} half-yearly origins: each "
+                "method refitted on what was known at the origin and scored on the largest "
+                "disclosed run of the half-year ending 0.5-3 years later. Left: share inside "
+                "the central 80% interval (grey band: the 70-90% aim); middle: CRPS; bars "
+                "are 95% intervals resampling origins. Right: the default's PIT histogram.",
+                plot_skill(skill),
+            )
+        )
+    return figures
 
 
-def _render_figure(fig: Figure) -> tuple[bytes, bytes]:
-    """``fig`` as PNG bytes (a 256-colour palette PNG, about a third of the size of
-    matplotlib's RGBA one and indistinguishable for line art; embedded in index.html)
-    and SVG bytes."""
+def _save_figure(fig: Figure, directory: Path, stem: str) -> bytes:
+    """Write ``stem``.png (a 256-colour palette PNG, about a third of the size of
+    matplotlib's RGBA one and indistinguishable for line art) and ``stem``.svg; returns
+    the PNG bytes embedded in index.html."""
     from PIL import Image
 
     buf = io.BytesIO()
@@ -582,44 +565,16 @@ def _render_figure(fig: Figure) -> tuple[bytes, bytes]:
         )
         out = io.BytesIO()
         palette.save(out, format="PNG", optimize=True)
+    png = out.getvalue()
+    (directory / f"{stem}.png").write_bytes(png)
     # The PNG's draw laid the figure out; without its layout engine the SVG keeps that
     # layout and is drawn once instead of laid out and drawn again (issue 16).
     fig.set_layout_engine(None)
-    svg = io.BytesIO()
     # No creation date and element ids from a fixed salt instead of a random one: the
     # same report gives the same SVG bytes (no clock read, nothing random in the output).
     with matplotlib.rc_context({"svg.hashsalt": "forecast"}):
-        fig.savefig(svg, format="svg", metadata={"Date": None})
-    return out.getvalue(), svg.getvalue()
-
-
-def _render(specs: Sequence[FigureSpec], say: Callable[[str], None]) -> list[RenderedFigure]:
-    """Render each figure of ``specs`` (:func:`_render_figure`), in order."""
-    rendered = []
-    for stem, title, caption, fig in specs:
-        say(f"rendering figure {stem}")
-        rendered.append((stem, title, caption, *_render_figure(fig)))
-    return rendered
-
-
-def _side_work(
-    demand, say: Callable[[str], None], cache_dir=None, use_cache: bool = True
-) -> list[RenderedFigure]:
-    """The collapse studies and the :func:`_side_figures`, rendered: what the report can
-    compute beside its scenario runs (nothing in it depends on them). The studies depend
-    on nothing but the package (fixed settings and seeds), so they are computed once and
-    then read from the fit cache (:func:`~forecast.demand.value_cached`)."""
-    from forecast.demand import value_cached
-
-    collapse = value_cached(
-        "collapse-studies",
-        COLLAPSE_STUDIES,
-        _collapse_studies,
-        cache_dir,
-        use_cache=use_cache,
-        what="collapse studies",
-    )
-    return _render(_side_figures(demand, collapse), say)
+        fig.savefig(directory / f"{stem}.svg", format="svg", metadata={"Date": None})
+    return png
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -992,9 +947,9 @@ def _build(tmp: Path, ctx: dict) -> None:
     figdir = tmp / "figures"
     figdir.mkdir()
     ctx["figures"] = {}
-    for stem, title, caption, png, svg in ctx.pop("rendered_figures"):
-        (figdir / f"{stem}.png").write_bytes(png)
-        (figdir / f"{stem}.svg").write_bytes(svg)
+    for stem, title, caption, fig in ctx.pop("figure_objects"):
+        ctx["progress"](f"rendering figure {stem}")
+        png = _save_figure(fig, figdir, stem)
         ctx["figures"][stem] = {
             "title": title,
             "caption": caption,
@@ -1011,6 +966,39 @@ def _build(tmp: Path, ctx: dict) -> None:
         _write_json(tmp / "skill.json", ctx["backtest"].to_json_dict())
     (tmp / "report.md").write_text(md, encoding="utf-8")
     (tmp / "index.html").write_text(doc, encoding="utf-8")
+
+
+#: The settings of the report's model-collapse studies (every other setting, and the
+#: seeds, are the functions' defaults).
+COLLAPSE_STUDIES = {"simulation": {}, "linear": {"generations": 30}, "verification": {}}
+
+
+def _collapse_studies() -> dict:
+    """The report's model-collapse simulations (forecast.collapse, forecast.collapse_theory)."""
+    import forecast.collapse as collapse_module
+    import forecast.collapse_theory as theory
+
+    return {
+        "simulation": collapse_module.simulate(**COLLAPSE_STUDIES["simulation"]),
+        "linear": theory.simulate_linear_regression(**COLLAPSE_STUDIES["linear"]),
+        "verification": collapse_module.verification_sweep(**COLLAPSE_STUDIES["verification"]),
+    }
+
+
+def _collapse_cached(cache_dir=None, use_cache: bool = True) -> dict:
+    """:func:`_collapse_studies`, which depend on nothing but the package (fixed settings
+    and seeds): computed once, then read from the fit cache
+    (:func:`~forecast.demand.value_cached`)."""
+    from forecast.demand import value_cached
+
+    return value_cached(
+        "collapse-studies",
+        COLLAPSE_STUDIES,
+        _collapse_studies,
+        cache_dir,
+        use_cache=use_cache,
+        what="collapse studies",
+    )
 
 
 def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
@@ -1039,44 +1027,6 @@ def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
     )
 
 
-@contextlib.contextmanager
-def _warnings_recorded_in_this_thread(always: type[Warning]):
-    """Like ``warnings.catch_warnings(record=True)`` with ``always`` warnings always
-    recorded, but for the calling thread only: a warning another thread raises meanwhile
-    (the report's side work) is shown as usual instead of being swallowed."""
-    owner = threading.get_ident()
-    log: list[warnings.WarningMessage] = []
-    with warnings.catch_warnings():  # restores the filters and showwarning on exit
-        shown = warnings.showwarning
-
-        def show(message, category, filename, lineno, file=None, line=None):
-            if threading.get_ident() == owner:
-                log.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
-            else:
-                shown(message, category, filename, lineno, file, line)
-
-        warnings.showwarning = show
-        warnings.simplefilter("always", always)
-        yield log
-
-
-#: The settings of the report's model-collapse studies (every other setting, and the
-#: seeds, are the functions' defaults).
-COLLAPSE_STUDIES = {"simulation": {}, "linear": {"generations": 30}, "verification": {}}
-
-
-def _collapse_studies() -> dict:
-    """The report's model-collapse simulations (forecast.collapse, forecast.collapse_theory)."""
-    import forecast.collapse as collapse_module
-    import forecast.collapse_theory as theory
-
-    return {
-        "simulation": collapse_module.simulate(**COLLAPSE_STUDIES["simulation"]),
-        "linear": theory.simulate_linear_regression(**COLLAPSE_STUDIES["linear"]),
-        "verification": collapse_module.verification_sweep(**COLLAPSE_STUDIES["verification"]),
-    }
-
-
 def write_report(
     out_dir: str | os.PathLike,
     *,
@@ -1103,8 +1053,8 @@ def write_report(
     :class:`~forecast.pipeline.DemandSet` (fitted from ``models``, default the bundled
     table, when omitted). ``draws`` / ``seed`` override every scenario's own values.
     ``backtest``: include the leave-future-out forecast-skill study
-    (:func:`forecast.skill.evaluate`; its fits are cached like every fit, so only the
-    first report pays for them).
+    (:func:`forecast.skill.evaluate`; its fits are cached like every fit, and the study
+    itself per data, seed and sampler, so only the first report pays for them).
     ``remedies``: include "What the remedies buy" (:func:`forecast.remedies.what_remedies_buy`,
     at most 20,000 draws per remedy).
     ``explorer``: embed the interactive scenario explorer (:mod:`forecast.explorer`:
@@ -1113,9 +1063,8 @@ def write_report(
     for every fit the report makes (the demand set when ``demand`` is omitted, and the
     forecast-skill study's origin fits).
     ``progress``: called with one-line messages on long steps (None = silent).
-    ``workers``: threads for the scenario runs; when above 1, the collapse studies and the
-    figures of the fits and of the collapse studies are made in one more thread beside them
-    (numpy releases the GIL; neither the numbers nor the figures depend on it).
+    ``workers``: threads for the scenario runs, and when above 1 the collapse studies run
+    in one more beside them (numpy releases the GIL; the numbers do not depend on it).
 
     Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
     directory unless ``force``. Atomic: files are built in a temporary sibling directory
@@ -1150,12 +1099,11 @@ def write_report(
         say("fitting demand models (cached after the first run)")
         demand = fit_demand(models, **fit_options, progress=say)
     with ThreadPoolExecutor(max_workers=1) as background:
-        # The collapse studies and the figures of the fits need nothing below and draw
-        # from their own seeds: with workers > 1 they run beside the scenario runs (the
-        # same numbers and the same figures either way).
+        # The collapse studies need nothing above and draw from their own seeds: with
+        # workers > 1 they run beside the scenario runs (the same numbers either way).
         say("model-collapse simulation")
-        side = (demand, say, cache_dir, use_cache)
-        side_job = background.submit(_side_work, *side) if workers > 1 else None
+        cache = (cache_dir, use_cache)
+        collapse_job = background.submit(_collapse_cached, *cache) if workers > 1 else None
         # One call: the compared scenarios that differ from the main one only in their
         # stock share its demand draws (same numbers as one run each).
         results = run_scenarios([scenario, *compare], demand, progress=say, workers=workers)
@@ -1165,31 +1113,32 @@ def write_report(
         sens = sensitivity(
             main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say, workers=workers
         )
-        remedy_study = None
-        if remedies:
-            from forecast.remedies import what_remedies_buy
+        collapse = collapse_job.result() if collapse_job else _collapse_cached(*cache)
+    remedy_study = None
+    if remedies:
+        from forecast.remedies import what_remedies_buy
 
-            remedy_study = what_remedies_buy(
-                demand,
-                draws=min(main.draws, SENSITIVITY_DRAWS),
-                seed=main.seed,
-                progress=say,
-                workers=workers,
+        remedy_study = what_remedies_buy(
+            demand,
+            draws=min(main.draws, SENSITIVITY_DRAWS),
+            seed=main.seed,
+            progress=say,
+            workers=workers,
+        )
+    skill = None
+    if backtest:
+        say("forecast skill: leave-future-out study (fits cached after the first run)")
+        # The study's fit health is in its own table, so the per-fit warnings are
+        # summarised once instead of printed one by one.
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always", SamplingWarning)
+            skill = _skill_study(demand.models, main.seed, say, fit_options)
+        bad = int((~skill.diagnostics["healthy"].astype(bool)).sum())
+        if bad:
+            say(
+                f"forecast skill: {bad} of {len(skill.diagnostics)} origin fits below the "
+                "sampler-health thresholds (listed in the report)"
             )
-        skill = None
-        if backtest:
-            say("forecast skill: leave-future-out study (fits cached after the first run)")
-            # The study's fit health is in its own table, so the per-fit warnings are
-            # summarised once instead of printed one by one.
-            with _warnings_recorded_in_this_thread(SamplingWarning):
-                skill = _skill_study(demand.models, main.seed, say, fit_options)
-            bad = int((~skill.diagnostics["healthy"].astype(bool)).sum())
-            if bad:
-                say(
-                    f"forecast skill: {bad} of {len(skill.diagnostics)} origin fits below the "
-                    "sampler-health thresholds (listed in the report)"
-                )
-        side_figures = side_job.result() if side_job else _side_work(*side)
 
     explorer_page = None
     if explorer:
@@ -1226,8 +1175,7 @@ def write_report(
         "progress": say,
     }
     say("rendering figures")
-    before, after = _scenario_figures(main, results, sens, skill, remedy_study)
-    ctx["rendered_figures"] = [*_render(before, say), *side_figures, *_render(after, say)]
+    ctx["figure_objects"] = _figures(main, results, sens, demand, collapse, skill, remedy_study)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:

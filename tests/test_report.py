@@ -77,20 +77,24 @@ def fast_linear():
     return simulate_linear_regression(generations=5, n_chains=50)
 
 
-#: The real renderer (the module's autouse fixture replaces it with a placeholder).
-_RENDER_FIGURE = rp._render_figure
+#: The real writer (the module's autouse fixture replaces it with a placeholder).
+_SAVE_FIGURE = rp._save_figure
 
 
-def _placeholder_figure(fig):
-    """Stands in for ``report._render_figure`` where only the directory's handling is
+def _placeholder_figure(fig, directory, stem):
+    """Stands in for ``report._save_figure`` where only the directory's handling is
     tested (the module's full report renders every figure): a 1 x 1 PNG and an empty SVG."""
     import io
 
+    import matplotlib.pyplot as plt
     from PIL import Image
 
+    plt.close(fig)
     out = io.BytesIO()
     Image.new("P", (1, 1)).save(out, format="PNG")
-    return out.getvalue(), b"<svg xmlns='http://www.w3.org/2000/svg'/>"
+    (directory / f"{stem}.png").write_bytes(out.getvalue())
+    (directory / f"{stem}.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    return out.getvalue()
 
 
 @pytest.fixture(autouse=True)
@@ -101,7 +105,7 @@ def _small_extras(monkeypatch, fast_collapse, fast_sensitivity, fast_linear):
     import forecast.collapse_theory
     import forecast.sensitivity
 
-    monkeypatch.setattr(rp, "_render_figure", _placeholder_figure)
+    monkeypatch.setattr(rp, "_save_figure", _placeholder_figure)
 
     # The verification sweep calls simulate too: it gets the same small result.
     monkeypatch.setattr(forecast.collapse, "simulate", lambda *a, **k: fast_collapse)
@@ -696,38 +700,18 @@ def test_health_of_every_fit_in_the_appendix_and_of_the_main_fits_on_top(written
         assert f"| {name} " in appendix
 
 
-def test_a_figure_renders_to_the_same_bytes_every_time():
+def test_a_figure_is_written_to_the_same_bytes_every_time(tmp_path):
     """No clock read and nothing random in the figures: the SVG has no creation date and
     its element ids come from a fixed salt (matplotlib's default salt is random)."""
     from forecast.plots import plot_real_weight
 
-    first = _RENDER_FIGURE(plot_real_weight())
-    second = _RENDER_FIGURE(plot_real_weight())
-    assert first == second
-    assert b"<dc:date>" not in first[1]
-    assert first[0].startswith(b"\x89PNG")
-
-
-def test_the_skill_study_records_its_own_warnings_and_not_another_threads():
-    """The report records the skill study's warnings while its side work (collapse
-    studies, figures) runs in another thread, whose warnings must still be shown."""
-    import threading
-    import warnings
-
-    from forecast.errors import SamplingWarning
-
-    shown: list[str] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.showwarning = lambda message, *args, **kwargs: shown.append(str(message))
-        with rp._warnings_recorded_in_this_thread(SamplingWarning) as log:
-            warnings.warn("the study's", SamplingWarning, stacklevel=1)
-            other = threading.Thread(target=lambda: warnings.warn("the side work's", stacklevel=1))
-            other.start()
-            other.join()
-        warnings.warn("after", stacklevel=1)
-    assert [str(w.message) for w in log] == ["the study's"]
-    assert shown == ["the side work's", "after"]
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        _SAVE_FIGURE(plot_real_weight(), tmp_path / name, "fig")
+    for suffix in ("png", "svg"):
+        first, second = ((tmp_path / d / f"fig.{suffix}").read_bytes() for d in "ab")
+        assert first == second, suffix
+    assert b"<dc:date>" not in (tmp_path / "a" / "fig.svg").read_bytes()
 
 
 def test_a_second_report_reads_the_studies_from_the_cache(tmp_path, fast, monkeypatch):
