@@ -1246,11 +1246,11 @@ def value_cached(
     package version are the same.
 
     ``name``: the file's prefix (``what``: the value's name in warnings, default ``name``);
-    ``inputs``: JSON data naming everything the value
-    depends on besides the package's own code (data hashes, seeds, settings). The value is
-    stored as exact JSON (:func:`forecast.results.encode`: results objects, tables,
-    arrays), so a value read back equals the computed one to the last bit. A damaged file
-    warns and is recomputed; ``use_cache=False`` always computes and saves nothing.
+    ``inputs``: JSON data naming everything the value depends on besides the package's
+    own code (data hashes, seeds, settings). The value is stored as exact JSON
+    (:func:`forecast.results.encode`: results objects, tables, arrays), so a value read
+    back equals the computed one to the last bit. A damaged file warns and is recomputed;
+    ``use_cache=False`` always computes and saves nothing.
     """
     if not use_cache:
         return compute()
@@ -1266,7 +1266,15 @@ def value_cached(
             return decode(stored["value"])
     except FileNotFoundError:
         pass
-    except (OSError, ValueError, KeyError, TypeError, ForecastError) as exc:  # recomputed
+    except (
+        OSError,
+        ValueError,
+        LookupError,
+        TypeError,
+        AttributeError,
+        ImportError,
+        ForecastError,
+    ) as exc:  # a damaged file (ForecastError: decode refused it)
         warnings.warn(f"ignoring unreadable cached {what} {path}: {exc}", stacklevel=2)
     value = compute()
     text = json.dumps({"key": key, "value": encode(value)})  # floats as repr: exact

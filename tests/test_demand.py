@@ -826,6 +826,8 @@ def test_comparison_is_cached_beside_the_fits(load_recorded_demand, tmp_path, mo
 
 
 def test_a_cached_value_is_read_back_exactly_and_recomputed_when_it_must(tmp_path, monkeypatch):
+    import json
+
     calls = []
 
     def compute():
@@ -848,11 +850,18 @@ def test_a_cached_value_is_read_back_exactly_and_recomputed_when_it_must(tmp_pat
     files = sorted(tmp_path.iterdir())
     dm.value_cached("thing", {"seed": 9}, compute, tmp_path, use_cache=False)
     assert len(calls) == 4 and sorted(tmp_path.iterdir()) == files  # nothing saved
-    saved.write_text("{not json", encoding="utf-8")
-    with pytest.warns(UserWarning, match="ignoring unreadable cached thing"):
-        again = dm.value_cached("thing", {"seed": 1}, compute, tmp_path)
-    assert len(calls) == 5
-    pd.testing.assert_frame_equal(again["table"], first["table"], check_exact=True)
+    key = json.loads(saved.read_text(encoding="utf-8"))["key"]
+    damaged = (
+        "{not json",
+        json.dumps({"key": key, "value": {"result": "forecast.nowhere:Thing", "dict": {}}}),
+        json.dumps({"key": key, "value": {"tuple": 3}}),
+    )
+    for n, text in enumerate(damaged, start=5):
+        saved.write_text(text, encoding="utf-8")
+        with pytest.warns(UserWarning, match="ignoring unreadable cached thing"):
+            again = dm.value_cached("thing", {"seed": 1}, compute, tmp_path)
+        assert len(calls) == n
+        pd.testing.assert_frame_equal(again["table"], first["table"], check_exact=True)
 
 
 def test_a_warm_fit_demand_imports_no_arviz(
