@@ -1152,6 +1152,12 @@ def _cache_directory(cache_dir: str | Path | None) -> Path:
     return Path(cache_dir) if cache_dir is not None else default_cache_dir()
 
 
+def sampler_key(sampler: SamplerConfig) -> dict:
+    """The settings of ``sampler`` that the draws depend on, for cache keys: every field
+    but ``progress`` (a progress bar changes no draw)."""
+    return {**asdict(sampler), "progress": None}
+
+
 def fit_key(model: DemandModel, models: pd.DataFrame, sampler: SamplerConfig) -> str:
     """Hash of everything a fit depends on: model settings, sampler, data, package version."""
     from forecast.data import models_frame_hash
@@ -1161,7 +1167,7 @@ def fit_key(model: DemandModel, models: pd.DataFrame, sampler: SamplerConfig) ->
             "model": model.config(),
             # Sampling settings of the model class: changing one must refit.
             "model_sampling": [model.draws_factor, model.min_target_accept, model.dense_mass],
-            "sampler": {**asdict(sampler), "progress": None},
+            "sampler": sampler_key(sampler),
             "data": models_frame_hash(models),
             "version": __version__,
         },

@@ -1005,17 +1005,14 @@ def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
     """:func:`forecast.skill.evaluate` with the report's settings, computed once per data,
     seed and sampler and then read from the fit cache (its fits are cached anyway; the
     study's scoring and bootstrap took most of a warm report's 4 s)."""
-    from dataclasses import asdict
-
     from forecast.data import models_frame_hash
-    from forecast.demand import value_cached
+    from forecast.demand import sampler_key, value_cached
     from forecast.skill import evaluate, study_sampler
 
-    sampler = study_sampler(fit_options["sampler"], seed)
     inputs = {
         "data": models_frame_hash(models),
         "seed": seed,
-        "sampler": {**asdict(sampler), "progress": None},
+        "sampler": sampler_key(study_sampler(fit_options["sampler"], seed)),
     }
     return value_cached(
         "skill",
