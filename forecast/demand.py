@@ -520,7 +520,9 @@ def _cores(chains: int) -> int:
     return max(1, min(chains, os.cpu_count() or 1))
 
 
-def _sample_nutpie(model: DemandModel, values: Mapping[str, np.ndarray], sampler: SamplerConfig):
+def _compiled_nutpie(model: DemandModel, values: Mapping[str, np.ndarray]):
+    """nutpie's compiled sampler of ``model`` holding ``values``: compiled once per model
+    structure and process (benchmarks/run.py times this step alone)."""
     import nutpie
 
     key = model.structure(values)
@@ -545,8 +547,14 @@ def _sample_nutpie(model: DemandModel, values: Mapping[str, np.ndarray], sampler
                 if k not in model._LABELS_ONLY and (not known or k in known)
             }
         )
+    return compiled
+
+
+def _sample_nutpie(model: DemandModel, values: Mapping[str, np.ndarray], sampler: SamplerConfig):
+    import nutpie
+
     return nutpie.sample(
-        compiled,
+        _compiled_nutpie(model, values),
         draws=sampler.draws,
         tune=sampler.tune,
         chains=sampler.chains,
