@@ -240,6 +240,16 @@ def large_tables() -> None:
             measure("Epoch bootstrap baseline", lambda t=loaded: epoch_bootstrap(t))
 
 
+def _child(args: list[str], env: dict) -> tuple[subprocess.CompletedProcess, str | None]:
+    """Run ``python *args`` in a fresh process with ``env``; its result is what follows the
+    last line it printed starting with ``@@ `` (None if it printed none)."""
+    proc = subprocess.run(
+        [sys.executable, *args], env=env, capture_output=True, text=True, check=False
+    )
+    results = [x[3:] for x in proc.stdout.splitlines() if x.startswith("@@ ")]
+    return proc, (results[-1] if results else None)
+
+
 def end_to_end(skip_cold: bool) -> None:
     """``forecast report`` in fresh processes, with max RSS of each."""
     # Peak memory from the child's own VmHWM: ru_maxrss would include the parent's peak,
@@ -277,16 +287,9 @@ def end_to_end(skip_cold: bool) -> None:
             env["FORECAST_CACHE_DIR"] = str(tmp / fitdir)
             out = tmp / f"report{i}"
             start = time.perf_counter()
-            proc = subprocess.run(
-                [sys.executable, "-c", code, "--quiet", "report", "--out", str(out)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            proc, result = _child(["-c", code, "--quiet", "report", "--out", str(out)], env)
             wall = time.perf_counter() - start
-            line = [x for x in proc.stdout.splitlines() if x.startswith("@@")]
-            rss = float(line[-1].split()[3]) if line else float("nan")
+            rss = float(result.split()[2]) if result else float("nan")
             target = "cold <= 60 s" if i == 0 and not skip_cold else "warm <= 15 s"
             ROWS.append(
                 {
@@ -327,7 +330,6 @@ def floor_child(compile_only: bool) -> None:
     from forecast import skill
     from forecast.damped import DampedFrontierTrend
     from forecast.data import load_training_runs
-    from forecast.units import decimal_years
 
     def fit_timed(rows: pd.DataFrame) -> dict:
         model = DampedFrontierTrend()
@@ -345,7 +347,6 @@ def floor_child(compile_only: bool) -> None:
             "sample": time.perf_counter() - start,
             "retried": fit.sampler.escalated_from is not None,
             "healthy": fit.diagnostics().healthy,
-            "segments": len(values["seg_start"]),
         }
 
     models = load_training_runs()
@@ -357,13 +358,11 @@ def floor_child(compile_only: bool) -> None:
     status = Path("/proc/self/status").read_text().splitlines()
     hwm = next(x for x in status if x.startswith("VmHWM"))
     out["full"]["peak_mb"] = int(hwm.split()[1]) / 1024
-    frame = models.copy()
-    frame["date"] = pd.to_datetime(frame["date"])
-    frame["year"] = decimal_years(frame["date"])
+    # The skill study's rows at each origin (the bundled table's dates are datetimes).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for origin in skill.default_origins(frame):
-            out["origins"].append(fit_timed(frame[frame["date"] < pd.Timestamp(origin)]))
+        for origin in skill.default_origins(models):
+            out["origins"].append(fit_timed(models[models["date"] < pd.Timestamp(origin)]))
     print("@@", json.dumps(out))
 
 
@@ -377,18 +376,11 @@ def floor(skip_cold: bool) -> None:
         env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp}"}
         runs = []
         for stage in ("cold", "warm"):  # empty numba cache, then the one the first left
-            proc = subprocess.run(
-                [sys.executable, __file__, "--floor-child", stage],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            line = [x for x in proc.stdout.splitlines() if x.startswith("@@")]
-            if not line:
+            proc, result = _child([__file__, "--floor-child", stage], env)
+            if result is None:
                 print(proc.stderr[-2000:])
                 return
-            runs.append(json.loads(line[-1][3:]))
+            runs.append(json.loads(result))
     cold, warm = runs
     origins = cold["origins"]
     rows = [
