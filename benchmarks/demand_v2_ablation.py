@@ -24,8 +24,8 @@ import warnings
 import pandas as pd
 
 from forecast import demand as dm
-from forecast.damped import DampedFrontierTrend
 from forecast.data import load_training_runs
+from forecast.demand.damped import DampedFrontierTrend
 from forecast.pipeline import fit_demand, run_scenario
 
 

@@ -19,7 +19,7 @@ import warnings
 import pandas as pd
 
 from forecast.data import load_models, load_training_runs
-from forecast.skill import BASELINES, DEFAULT_METHOD, evaluate
+from forecast.evaluation.skill import BASELINES, DEFAULT_METHOD, evaluate
 
 METHODS = (DEFAULT_METHOD, "average-0.2", *BASELINES)
 

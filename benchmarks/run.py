@@ -72,10 +72,10 @@ def stages(quick: bool) -> None:
     logging.getLogger("pymc").setLevel(logging.ERROR)
     from forecast import demand as dm
     from forecast import pipeline
-    from forecast.baselines import epoch_bootstrap
     from forecast.data import load_training_runs
+    from forecast.demand.baselines import epoch_bootstrap
     from forecast.exhaustion import exhaustion
-    from forecast.stock import Epoch2024Stock
+    from forecast.stock.models import Epoch2024Stock
     from forecast.units import monthly_grid
 
     with timed("stages", "load bundled training runs"):
@@ -135,7 +135,7 @@ def stages(quick: bool) -> None:
         plot_main([result, epoch]).savefig(os.devnull, format="png", dpi=120)
         plot_prob_exhausted([result, epoch]).savefig(os.devnull, format="png", dpi=120)
 
-    from forecast.report import write_report
+    from forecast.report.writer import write_report
 
     with tempfile.TemporaryDirectory() as tmp, timed("stages", "report (all scenarios, figures)"):
         write_report(Path(tmp) / "r", models=models, demand=ds, progress=None)
@@ -203,9 +203,9 @@ def large_tables() -> None:
 
     import pandas as pd
 
-    from forecast.baselines import epoch_bootstrap
     from forecast.data import load_models
-    from forecast.demand import frontier_rows
+    from forecast.demand.baselines import epoch_bootstrap
+    from forecast.demand.trends import frontier_rows
 
     rng = np.random.default_rng(0)
     for n in (30_000, 300_000):
@@ -327,9 +327,9 @@ def floor_child(compile_only: bool) -> None:
     import pandas as pd
 
     from forecast import demand as dm
-    from forecast import skill
-    from forecast.damped import DampedFrontierTrend
     from forecast.data import load_training_runs
+    from forecast.demand.damped import DampedFrontierTrend
+    from forecast.evaluation import skill
 
     def fit_timed(rows: pd.DataFrame) -> dict:
         model = DampedFrontierTrend()

@@ -14,10 +14,48 @@ import numpy as np
 import xarray as xr
 
 
+def settle_arviz_stamp() -> None:
+    """Write ArviZ 0.23's once-a-day stamp before ArviZ (or PyMC, which imports it) is
+    first imported, through a temporary file of this process's own.
+
+    ArviZ 0.23 writes the stamp through one fixed temporary name, so two processes that
+    import it at the same moment on the first import of a day race, and one fails with
+    ``FileNotFoundError`` (seen with the test suite's two workers, and possible for two
+    forecast runs started together). With today's stamp in place ArviZ writes nothing.
+    Only the stamp's date is written; any failure here is left to ArviZ as before.
+    """
+    global _STAMP_SETTLED
+    if _STAMP_SETTLED:
+        return
+    _STAMP_SETTLED = True
+    import datetime
+    import os
+
+    try:
+        from platformdirs import user_cache_dir
+
+        folder = Path(user_cache_dir("arviz", "arviz"))
+        stamp = folder / "daily_warning"
+        today = datetime.date.today().isoformat()
+        if stamp.is_file() and stamp.read_text().strip() == today:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"daily_warning.{os.getpid()}.forecast-tmp"
+        tmp.write_text(today)
+        os.replace(tmp, stamp)
+    except Exception:  # a stamp we could not write changes nothing of ours
+        return
+
+
+_STAMP_SETTLED = False
+
+
 class _LazyModule(types.ModuleType):
     """A module imported on first attribute access."""
 
     def __getattr__(self, attribute: str):
+        if self.__name__.split(".")[0] in ("arviz", "pymc"):
+            settle_arviz_stamp()
         return getattr(importlib.import_module(self.__name__), attribute)
 
 

@@ -14,7 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from forecast import __version__
+from forecast._version import __version__
 from forecast.errors import ForecastError, SamplingWarning
 from forecast.limits import (
     COLLAPSE_LIMITS,
@@ -358,7 +358,7 @@ def _fit_options(args) -> dict:
 
 
 def _sampler(args):
-    from forecast.demand import SamplerConfig
+    from forecast.demand.model import SamplerConfig
 
     return SamplerConfig(
         draws=args.mcmc_draws,
@@ -560,7 +560,7 @@ def cmd_data(args) -> int:
 
 
 def cmd_remedies(args) -> int:
-    from forecast.remedies import REMEDY_ACCURACIES, what_remedies_buy
+    from forecast.studies.remedies import REMEDY_ACCURACIES, what_remedies_buy
 
     accuracies = REMEDY_ACCURACIES
     if args.accuracies is not None:
@@ -592,8 +592,8 @@ def cmd_remedies(args) -> int:
 
 
 def cmd_collapse(args) -> int:
-    from forecast.collapse import simulate
-    from forecast.collapse_theory import real_weight_table, simulate_linear_regression
+    from forecast.collapse.simulator import simulate
+    from forecast.collapse.theory import real_weight_table, simulate_linear_regression
 
     if args.seed < 0:
         raise ForecastError(f"--seed must be a non-negative integer, got {args.seed}")
@@ -629,7 +629,7 @@ def cmd_collapse(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from forecast.report import check_output_dir, write_report
+    from forecast.report.writer import check_output_dir, write_report
 
     # Checked before any fit, and again just before the report is moved into place.
     check_output_dir(Path(args.out).expanduser().absolute(), args.force)
@@ -657,7 +657,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_backtest(args) -> int:
-    from forecast import backtest
+    from forecast.evaluation import backtest
 
     models = _models(args)
     seed = args.seed if args.seed is not None else 0
@@ -692,7 +692,7 @@ def cmd_backtest(args) -> int:
 
 
 def _lfo(args, models, seed: int) -> int:
-    from forecast.skill import DEFAULT_HORIZONS, evaluate
+    from forecast.evaluation.skill import DEFAULT_HORIZONS, evaluate
 
     try:
         horizons = (

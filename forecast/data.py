@@ -945,6 +945,16 @@ def _parse(raw: bytes, name: str, *, expect: str | None = None) -> pd.DataFrame:
 # --- public loaders ------------------------------------------------------------------
 
 
+def dated(models: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a models table with ``date`` as datetimes and ``year`` as decimal years
+    (computed from ``date`` when the table has no ``year`` column)."""
+    frame = models.copy()
+    frame["date"] = pd.to_datetime(frame["date"])
+    if "year" not in frame.columns:
+        frame["year"] = decimal_years(frame["date"])
+    return frame
+
+
 def load_models(path_or_url) -> pd.DataFrame:
     """Load any models CSV (project schema or Epoch AI's, auto-detected from the header).
 
@@ -981,7 +991,7 @@ def load_stock_estimates(path=None) -> pd.DataFrame:
     ``central``, which become floats (NaN if blank; units are given per row in ``unit``).
     Checks only what is generic: ``parameter`` present and unique, numbers finite,
     ``low <= high``, ``0 < interval < 1``. What each distribution needs is checked by
-    :func:`forecast.estimates.load_stock_estimates`, which reads the file through this.
+    :func:`forecast.stock.estimates.load_stock_estimates`, which reads the file through this.
     Raises :class:`DataError` (file, row, column).
     """
     if path is None:

@@ -53,13 +53,7 @@ import pandas as pd
 
 from forecast.errors import ExhaustionError, ForecastError  # noqa: F401  (ExhaustionError: re-exported)
 from forecast.persist import json_float
-from forecast.results import (
-    DEFAULT_LEVELS,
-    Result,
-    check_levels,
-    interval_names,
-    quantile_levels,
-)
+from forecast.results import DEFAULT_LEVELS, Result, check_levels, interval_names, quantile_levels
 from forecast.units import year_text
 
 __all__ = [
@@ -512,14 +506,31 @@ class ExhaustionResult(Result):
             },
         }
 
+    def year_texts(self, digits: int = 1) -> dict[str, str]:
+        """The median and the ends of the 80% and 95% intervals for reading (``"2028.3"``,
+        or "after the horizon"): keys median, p10, p90, p2_5, p97_5."""
+        return {k: year_text(v, digits) for k, v in self.quantiles().items()}
+
+    def meaning(self) -> str:
+        """The intervals in words (the report's sentence under the answer)."""
+        y = self.year_texts()
+        return (
+            f"Under the scenario's assumptions, half of the {self.n_draws:,} joint draws of "
+            f"demand and stock run out of text by {y['median']}; 80% of draws run out "
+            f"between {y['p10']} and {y['p90']} (10% earlier, 10% later or "
+            f"never) and 95% between {y['p2_5']} and {y['p97_5']}. "
+            f"{self.not_exhausted_share:.1%} of draws are not exhausted by "
+            f"{self.horizon:g}. These intervals express uncertainty inside the model; "
+            "they do not cover the chance that the model's structure is wrong."
+        )
+
     def __repr__(self) -> str:
-        q = self.quantiles()
+        y = self.year_texts(2)
         return (
             f"ExhaustionResult(n_draws={self.n_draws}, grid {self.years[0]:.2f}-"
             f"{self.years[-1]:.2f}, horizon={self.horizon:.2f}): "
-            f"median {year_text(q['median'], 2)}, "
-            f"80% [{year_text(q['p10'], 2)}, {year_text(q['p90'], 2)}], "
-            f"95% [{year_text(q['p2_5'], 2)}, {year_text(q['p97_5'], 2)}]; "
+            f"median {y['median']}, 80% [{y['p10']}, {y['p90']}], "
+            f"95% [{y['p2_5']}, {y['p97_5']}]; "
             f"not exhausted by horizon {self.not_exhausted_share:.1%}, "
             f"already exhausted at start {self.already_exhausted_share:.1%}"
         )

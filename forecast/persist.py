@@ -169,23 +169,43 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = F
 
 
 def write_directory_atomic(
-    path: str | os.PathLike, fill, *, marker: str, overwrite: bool = False
+    path: str | os.PathLike,
+    fill,
+    *,
+    marker: str | None = None,
+    overwrite: bool = False,
+    check=None,
+    mode: int | None = None,
 ) -> Path:
     """Build a directory with ``fill(tmp_dir)`` and rename it to ``path``.
 
-    An existing ``path`` is replaced only with ``overwrite=True`` and only if it holds
-    ``marker`` (a directory this function wrote before), never any other directory.
+    ``check(path)`` decides whether ``path`` may be written (raising if not); it runs
+    before anything is built and again just before the rename (the target may have
+    appeared meanwhile). The default check replaces an existing ``path`` only with
+    ``overwrite=True`` and only if it holds ``marker`` (a directory this package wrote
+    before), never any other directory. ``mode``: permissions of the new directory
+    (``mkdtemp`` makes it private). On any failure the temporary directory is removed and
+    an existing ``path`` is left as it was.
     """
     path = Path(path).expanduser()
-    _check_target(path, overwrite)
-    if path.exists() and not (path.is_dir() and (path / marker).is_file()):
-        raise ForecastError(
-            f"{path} exists and was not written by forecast (no {marker}); not replacing it"
-        )
+    if check is None:
+
+        def check(target: Path) -> None:
+            _check_target(target, overwrite)
+            if target.exists() and not (target.is_dir() and (target / marker).is_file()):
+                raise ForecastError(
+                    f"{target} exists and was not written by forecast (no {marker}); "
+                    "not replacing it"
+                )
+
+    check(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
+        if mode is not None:
+            os.chmod(tmp, mode)
         fill(tmp)
+        check(path)
         install_directory(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

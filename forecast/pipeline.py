@@ -26,14 +26,12 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from forecast import __version__, baselines, persist
 from forecast import demand as dm
+from forecast import persist
+from forecast._version import __version__
+from forecast.demand import baselines
 from forecast.errors import ForecastError, require_type
-from forecast.exhaustion import (
-    ExhaustionResult,
-    epoch_quantile_clipping,
-    exhaustion_chunked_shared,
-)
+from forecast.exhaustion import ExhaustionResult, epoch_quantile_clipping, exhaustion_chunked_shared
 from forecast.results import Result
 from forecast.scenarios import Scenario, load_scenario, override_name
 from forecast.units import monthly_grid, words_to_tokens, year_text

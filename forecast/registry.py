@@ -4,11 +4,11 @@ baseline, every stock model. Each list of names elsewhere is derived from here:
 - :data:`forecast.scenarios.DEMAND_MODELS` / ``COMPUTE_DEMAND_MODELS`` / ``STOCK_MODELS``
   (what a scenario's ``demand.model`` and ``stock.model`` accept);
 - :data:`forecast.demand.MODEL_CLASSES` (what :func:`forecast.fit_demand` fits, in order);
-- :data:`forecast.backtest.METHODS` and ``POPULATION_METHODS``, the minimum training rows
-  of each method, and :data:`forecast.skill.TOKEN_MODELS`;
+- :data:`forecast.evaluation.backtest.METHODS` and ``POPULATION_METHODS``, the minimum training rows
+  of each method, and :data:`forecast.evaluation.skill.TOKEN_MODELS`;
 - the demand choices of the report's explorer, with their labels.
 
-Adding a demand model is one :class:`~forecast.demand.DemandModel` subclass and one
+Adding a demand model is one :class:`~forecast.demand.model.DemandModel` subclass and one
 :class:`DemandEntry` here (tests/test_registry.py checks that the two agree). This module
 imports nothing heavy: classes are named as ``"module:attribute"`` and loaded on use.
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "DEFAULT_WEIGHTS",
     "DEMAND",
     "STOCK",
     "DemandEntry",
@@ -62,15 +63,15 @@ def _load(path: str):
 class DemandEntry:
     """One named demand projection.
 
-    ``kind``: "fit" (a fitted :class:`~forecast.demand.DemandModel`, ``cls`` names it and
+    ``kind``: "fit" (a fitted :class:`~forecast.demand.model.DemandModel`, ``cls`` names it and
     ``fit_order`` places it in :func:`forecast.fit_demand`), "combination" (built from
     fits: the default average, Epoch 2024's mixture), "published" (Epoch 2022's fixed
     projection, no fit) or "baseline" (a backtest baseline, not a scenario demand).
     ``compute``: compute-based demand (the overtraining lever applies). ``population``:
     predicts a typical new model rather than the frontier (backtests score it so).
-    ``backtest``: scored by :func:`forecast.backtest.backtest`. ``uses``: the fits a
+    ``backtest``: scored by :func:`forecast.evaluation.backtest.backtest`. ``uses``: the fits a
     combination's projection draws on (a fit uses itself; ``default_mix``: the fits of
-    :data:`forecast.demand.DEFAULT_WEIGHTS`). ``min_rows_of``: the fitted model whose
+    :data:`DEFAULT_WEIGHTS`). ``min_rows_of``: the fitted model whose
     minimum of training rows a baseline needs (a backtest refuses a cutoff with fewer).
     """
 
@@ -98,6 +99,14 @@ class DemandEntry:
         return self.kind != "baseline"
 
 
+#: The default demand (:class:`~forecast.demand.combine.ModelAverage`, scenario key
+#: ``average``): the damped frontier-record model alone
+#: (:class:`forecast.demand.damped.DampedFrontierTrend`). 0.2's hand-chosen equal mix of the
+#: straight frontier trend and the random-walk slope is the sensitivity lever "demand
+#: model"; a combination would need weights earned out of sample (docs/model.md, "Default
+#: demand").
+DEFAULT_WEIGHTS: dict[str, float] = {"damped-trend": 1.0}
+
 #: Every demand projection, in the order scenarios list them.
 DEMAND: dict[str, DemandEntry] = {
     e.name: e
@@ -113,7 +122,7 @@ DEMAND: dict[str, DemandEntry] = {
             "damped-trend",
             "Frontier record with a damped trend (demand v2)",
             "fit",
-            cls="forecast.damped:DampedFrontierTrend",
+            cls="forecast.demand.damped:DampedFrontierTrend",
             fit_order=0,
             backtest=True,
         ),
@@ -121,7 +130,7 @@ DEMAND: dict[str, DemandEntry] = {
             "frontier",
             "Frontier exponential trend (no slowdown)",
             "fit",
-            cls="forecast.demand:FrontierTrend",
+            cls="forecast.demand.trends:FrontierTrend",
             fit_order=2,
             backtest=True,
         ),
@@ -129,7 +138,7 @@ DEMAND: dict[str, DemandEntry] = {
             "slowdown",
             "Changepoint (slowdown) model",
             "fit",
-            cls="forecast.demand:SlowdownTrend",
+            cls="forecast.demand.trends:SlowdownTrend",
             fit_order=3,
             backtest=True,
         ),
@@ -137,7 +146,7 @@ DEMAND: dict[str, DemandEntry] = {
             "random-walk-slope",
             "Frontier trend with a random-walk slope",
             "fit",
-            cls="forecast.demand:RandomWalkSlopeTrend",
+            cls="forecast.demand.trends:RandomWalkSlopeTrend",
             fit_order=4,
             backtest=True,
         ),
@@ -145,7 +154,7 @@ DEMAND: dict[str, DemandEntry] = {
             "exponential",
             "Exponential trend (all notable LMs)",
             "fit",
-            cls="forecast.demand:ExponentialTrend",
+            cls="forecast.demand.trends:ExponentialTrend",
             fit_order=1,
             population=True,
             backtest=True,
@@ -154,7 +163,7 @@ DEMAND: dict[str, DemandEntry] = {
             "compute",
             "Compute trend, Chinchilla tokens (overtraining applies)",
             "fit",
-            cls="forecast.demand:ComputeTrend",
+            cls="forecast.demand.trends:ComputeTrend",
             fit_order=5,
             compute=True,
         ),
@@ -192,8 +201,6 @@ def fits_used(name: str) -> tuple[str, ...]:
     if entry.kind == "fit":
         return (name,)
     if entry.default_mix:
-        from forecast.demand import DEFAULT_WEIGHTS
-
         return tuple(DEFAULT_WEIGHTS)
     return entry.uses
 
@@ -222,12 +229,12 @@ STOCK: dict[str, StockEntry] = {
         StockEntry(
             "epoch2024",
             "Epoch 2024 indexed-web stock (Villalobos et al. 2024)",
-            "forecast.stock:Epoch2024Stock",
+            "forecast.stock.models:Epoch2024Stock",
         ),
         StockEntry(
             "epoch2022-high-quality",
             "Epoch 2022 high-quality language stock",
-            "forecast.stock:Epoch2022HighQualityStock",
+            "forecast.stock.models:Epoch2022HighQualityStock",
         ),
     )
 }

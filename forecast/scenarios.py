@@ -53,12 +53,8 @@ from typing import Any
 
 from forecast import registry
 from forecast.errors import LeverError, ScenarioError
-from forecast.levers import LEVER_KEYS, REPETITION_CHOICES, STOCK_LEVERS
-from forecast.limits import (
-    DRAWS_RANGE,
-    MAX_INPUT_BYTES,
-    SEED_RANGE,
-)
+from forecast.limits import DRAWS_RANGE, MAX_INPUT_BYTES, SEED_RANGE
+from forecast.stock.levers import LEVER_KEYS, REPETITION_CHOICES, STOCK_LEVERS
 
 #: Demand models whose tokens come from compute (the overtraining lever applies to them).
 COMPUTE_DEMAND_MODELS = registry.compute_demand_names()
@@ -71,7 +67,7 @@ REPETITION = REPETITION_CHOICES
 
 _TOP_KEYS = {"name", "description", "extends", "start", "horizon", "draws", "seed"}
 _DEMAND_KEYS = {"model", "overtraining", "overtraining_from", "tokens_per_parameter"}
-#: [stock] keys: the model, an estimates table, and every lever's keys (forecast.levers).
+#: [stock] keys: the model, an estimates table, and every lever's keys (forecast.stock.levers).
 _STOCK_KEYS = {"model", "estimates", *LEVER_KEYS}
 _PUBLISHED_KEYS = {"median", "p10", "p90", "p5", "p95", "p2_5", "p97_5", "source", "note"}
 _SECTIONS = {"demand": _DEMAND_KEYS, "stock": _STOCK_KEYS, "published": _PUBLISHED_KEYS}
@@ -124,12 +120,12 @@ class StockSpec:
                 raise ScenarioError(
                     f"stock.estimates must be the path of a CSV file, got {self.estimates!r}"
                 )
-            from forecast.stock import cached_stock_estimates
+            from forecast.stock.estimates import cached_stock_estimates
 
             # DataError names file, row, column; parsed once per file version, so the
             # stock model built from this spec reads no file again.
             cached_stock_estimates(Path(self.estimates))
-        # The stock model's own lever components check every lever (forecast.levers), so
+        # The stock model's own lever components check every lever (forecast.stock.levers), so
         # a scenario file and a Python constructor share one set of bounds.
         for lever in STOCK_LEVERS:
             try:

@@ -10,6 +10,12 @@ import tempfile
 
 import pytest
 
+from forecast import _compat
+
+# The two workers import ArviZ at the same moment: its daily stamp must not race
+# (forecast._compat.settle_arviz_stamp).
+_compat.settle_arviz_stamp()
+
 TESTS_DIR = pathlib.Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
 
@@ -40,7 +46,7 @@ def reference_dir() -> pathlib.Path:
     return path
 
 
-# --- demand, scenarios and pipeline (tests/test_demand.py, test_pipeline.py, ...) -----------
+# --- demand, scenarios and pipeline (tests/demand/test_demand.py, test_pipeline.py, ...) -----------
 
 
 def synthetic_training_runs(
@@ -110,7 +116,7 @@ def make_training_runs():
 @pytest.fixture(scope="session")
 def small_sampler():
     """A fast NUTS configuration for the default suite (health warnings are expected)."""
-    from forecast.demand import SamplerConfig
+    from forecast.demand.model import SamplerConfig
 
     return SamplerConfig(draws=300, tune=300, chains=2, seed=11)
 
@@ -179,7 +185,7 @@ def bundled_demand(small_sampler):
     return demand
 
 
-# --- figures and report (tests/test_plots.py, tests/test_report.py) -------------------------
+# --- figures and report (tests/plots/test_plots.py, tests/report/test_report.py) -------------------------
 
 
 @pytest.fixture(scope="session")

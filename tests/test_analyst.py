@@ -13,7 +13,7 @@ import forecast
 from forecast.errors import DataError, ForecastError, ScenarioError
 from forecast.pipeline import load_demand, load_result, run_scenario, run_scenarios
 from forecast.scenarios import load_scenario, override_name
-from forecast.stock import Epoch2024Stock
+from forecast.stock.models import Epoch2024Stock
 
 DRAWS = 1500
 

@@ -326,12 +326,12 @@ def test_report_passes_the_sampler_flags_to_every_fit(tmp_path, monkeypatch):
     # --cache-dir, --no-cache and the sampler flags reach the report's own fits (the
     # forecast-skill study's), not only the demand set's.
     import forecast.pipeline
-    import forecast.report
+    import forecast.report.writer
 
     seen = {}
     monkeypatch.setattr(forecast.pipeline, "fit_demand", lambda *a, **k: seen.update(demand=k))
     monkeypatch.setattr(
-        forecast.report, "write_report", lambda out, **k: seen.update(report=k) or out
+        forecast.report.writer, "write_report", lambda out, **k: seen.update(report=k) or out
     )
     cache = tmp_path / "fits"
     argv = ["--quiet", "report", "--out", str(tmp_path / "r"), "--no-cache"]

@@ -772,7 +772,7 @@ def test_descriptive_columns_invalid(tmp_path, cells, column, match):
 
 
 def test_family_counts_once_on_the_frontier():
-    from forecast.demand import frontier_rows
+    from forecast.demand.trends import frontier_rows
 
     models = pd.DataFrame(
         {

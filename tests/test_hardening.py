@@ -743,7 +743,7 @@ def test_zero_width_interval_when_all_draws_identical():
 
 
 def test_diagnostics_problems_name_a_remedy():
-    from forecast.demand import Diagnostics
+    from forecast.demand.model import Diagnostics
 
     bad = Diagnostics(r_hat_max=1.05, ess_bulk_min=50, divergences=3)
     problems = bad.problems

@@ -52,7 +52,7 @@ def test_loading_and_projecting_does_not_import_the_samplers():
     code = f"""
 import sys
 import numpy as np
-import forecast.cli, forecast.pipeline, forecast.damped, forecast.baselines
+import forecast.cli, forecast.pipeline, forecast.demand.damped, forecast.demand.baselines
 demand = forecast.pipeline.load_demand({str(recorded)!r})
 for fit in demand.fits.values():
     assert fit.project([2025.0, 2030.0], n_draws=50, seed=0).shape == (50, 2)

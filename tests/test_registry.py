@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from forecast import backtest, demand, registry, scenarios, skill
-from forecast.demand import FrontierTrend
+from forecast import demand, registry, scenarios
+from forecast.demand.trends import FrontierTrend
+from forecast.evaluation import backtest, skill
 
 
 def test_fitted_entries_match_their_classes():
@@ -61,7 +62,7 @@ def test_adding_a_model_is_one_class_and_one_entry(monkeypatch):
 
 
 def test_every_projection_is_a_projector(bundled_demand):
-    from forecast.baselines import ols_trend
+    from forecast.demand.baselines import ols_trend
     from forecast.pipeline import demand_projector
 
     years = np.array([2027.0, 2030.0])
@@ -92,7 +93,7 @@ def test_scenario_demand_call_and_project_agree(bundled_demand):
 
 def test_fits_used_and_min_rows_equal_the_former_hand_written_tables():
     from forecast import registry
-    from forecast.demand import DEFAULT_WEIGHTS
+    from forecast.registry import DEFAULT_WEIGHTS
 
     # pipeline.demand_models_needed and backtest._min_train were written by hand until 0.8.
     former_fits = {"epoch2022": (), "average": tuple(DEFAULT_WEIGHTS), "epoch2024": ("compute",)}

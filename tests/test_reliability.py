@@ -17,7 +17,8 @@ import pytest
 
 import forecast
 from forecast import cli, data, safety
-from forecast.demand import SamplerConfig, _top_k_at_release, frontier_rows
+from forecast.demand.model import SamplerConfig
+from forecast.demand.trends import _top_k_at_release, frontier_rows
 from forecast.errors import DataError, ForecastError, ScenarioError
 from forecast.scenarios import from_toml, load_scenario
 
@@ -113,7 +114,7 @@ def test_frontier_selection_is_sort_based_and_exact():
 
 
 def test_bootstrap_memory_is_linear_in_rows():
-    from forecast.baselines import bootstrap_slopes
+    from forecast.demand.baselines import bootstrap_slopes
 
     rng = np.random.default_rng(1)
     x = rng.uniform(2015, 2025, 30_000)
@@ -166,7 +167,7 @@ def test_math_text_in_names_draws_literally():
     fig.savefig(os.devnull, format="png")  # "$x^$" would fail to parse as math text
 
 
-# --- 3. no data loss (report directories: tests/test_report.py) ------------------------------
+# --- 3. no data loss (report directories: tests/report/test_report.py) ------------------------------
 
 
 def test_sigterm_goes_through_the_cleanup_paths():
@@ -213,7 +214,8 @@ def test_deeply_nested_scenario_is_a_scenario_error():
 
 
 def test_unwritable_cache_warns_and_keeps_the_fit(tmp_path, monkeypatch):
-    from forecast.demand import ExponentialTrend, fit_cached
+    from forecast.demand.cache import fit_cached
+    from forecast.demand.trends import ExponentialTrend
 
     class FakeFit:
         def __init__(self):
@@ -275,8 +277,8 @@ def test_backtest_takes_the_sampler_flags():
         lambda: forecast.fit_demand("models.csv"),
         lambda: forecast.run_scenario("baseline", "not a demand set"),
         lambda: forecast.evaluate_skill("models.csv"),
-        lambda: __import__("forecast.sensitivity").sensitivity.sensitivity("baseline", "x"),
-        lambda: __import__("forecast.report").report.write_report("unused", demand="x"),
+        lambda: __import__("forecast.studies.sensitivity").sensitivity.sensitivity("baseline", "x"),
+        lambda: __import__("forecast.report.writer").report.write_report("unused", demand="x"),
     ],
     ids=["fit_demand", "run_scenario", "evaluate_skill", "sensitivity", "write_report"],
 )

@@ -13,13 +13,7 @@ import pytest
 from forecast.errors import ForecastError
 from forecast.exhaustion import QUANTILE_LEVELS, exhaustion
 from forecast.pipeline import DemandSet
-from forecast.results import (
-    DEFAULT_LEVELS,
-    Result,
-    check_levels,
-    interval_names,
-    quantile_levels,
-)
+from forecast.results import DEFAULT_LEVELS, Result, check_levels, interval_names, quantile_levels
 
 
 def test_levels_and_their_names():
@@ -101,8 +95,8 @@ def test_exhaustion_summary_at_any_levels():
 
 
 def test_collapse_results_share_the_contract():
-    from forecast.collapse import simulate
-    from forecast.collapse_theory import simulate_linear_regression
+    from forecast.collapse.simulator import simulate
+    from forecast.collapse.theory import simulate_linear_regression
 
     c = simulate(generations=4, n_chains=20, vocab_chains=4)
     _check(c, "CollapseResult")
@@ -134,7 +128,7 @@ def test_scenario_result_to_dict_from_dict_is_exact(scenario_results):
 
 
 def test_demand_set_and_studies_share_the_contract(bundled_demand):
-    from forecast.skill import evaluate
+    from forecast.evaluation.skill import evaluate
 
     _check(bundled_demand, "DemandSet")
     assert list(bundled_demand.to_dict()) == ["fits"]
@@ -143,8 +137,8 @@ def test_demand_set_and_studies_share_the_contract(bundled_demand):
 
 
 def test_remedy_study_and_backtest_round_trip(bundled_demand):
-    from forecast.backtest import backtest
-    from forecast.remedies import what_remedies_buy
+    from forecast.evaluation.backtest import backtest
+    from forecast.studies.remedies import what_remedies_buy
 
     study = what_remedies_buy(bundled_demand, draws=400, seed=1)
     _check(study, "RemedyStudy")

@@ -3,7 +3,6 @@ axes and returns a :class:`matplotlib.figure.Figure`; its ``plot_*_data`` twin r
 DataFrame holding exactly the plotted numbers. Shared style lives in ``_style``.
 """
 
-from forecast.plots._style import add_footer, interval_note, new_figure, token_formatter
 from forecast.plots.collapse import (
     plot_collapse_tails,
     plot_collapse_tails_data,
@@ -41,6 +40,7 @@ from forecast.plots.skill import (
     plot_skill,
     plot_skill_data,
 )
+from forecast.plots.style import add_footer, interval_note, new_figure, token_formatter
 
 __all__ = [
     "add_footer",

@@ -14,14 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-from forecast.collapse import REGIMES, CollapseResult
-from forecast.plots._style import (
-    REGIME_COLORS,
-    SCENARIO_COLORS,
-    add_footer,
-    new_figure,
-    placeable,
-)
+from forecast.collapse.simulator import REGIMES, CollapseResult
+from forecast.plots.style import REGIME_COLORS, SCENARIO_COLORS, add_footer, new_figure, placeable
 
 __all__ = [
     "REAL_WEIGHT_RATIOS",
@@ -290,7 +284,7 @@ def plot_linear_collapse_data(result) -> pd.DataFrame:
     for workflow in ("replace", "accumulate"):
         if workflow in analytic:
             wide[f"{workflow}_analytic"] = analytic[workflow]
-    from forecast.collapse_theory import analytic_linear_test_error
+    from forecast.collapse.theory import analytic_linear_test_error
 
     s = result.settings
     first = analytic_linear_test_error(
@@ -363,10 +357,10 @@ def plot_real_weight_data(ratios=REAL_WEIGHT_RATIOS, points: int = 199) -> pd.Da
 
     Columns: ``weight`` (on real data, 0.005..1); one column ``m/n=<ratio>`` per ratio of
     synthetic to real samples: the long-run error in units of ``s2/n`` (``n`` real
-    samples per generation). :func:`forecast.collapse_theory.optimal_real_weight` gives
+    samples per generation). :func:`forecast.collapse.theory.optimal_real_weight` gives
     each curve's minimum.
     """
-    from forecast.collapse_theory import stationary_mean_error
+    from forecast.collapse.theory import stationary_mean_error
 
     w = np.linspace(0.005, 1.0, points)
     data = {"weight": w}
@@ -380,7 +374,7 @@ def plot_real_weight(ratios=REAL_WEIGHT_RATIOS, ax: Axes | None = None) -> Figur
     """Long-run error against the weight on fresh real data, one curve per amount of
     synthetic data; dots mark the minima (1/golden ratio = 0.618 when m = n).
     """
-    from forecast.collapse_theory import optimal_real_weight, stationary_mean_error
+    from forecast.collapse.theory import optimal_real_weight, stationary_mean_error
 
     data = plot_real_weight_data(ratios)
     fig, ax = new_figure(ax)

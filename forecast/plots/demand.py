@@ -11,14 +11,16 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from forecast.plots._style import (
+from forecast.plots.style import (
+    FIGSIZE,
     add_footer,
     interval_note,
+    log_token_axis,
     new_figure,
     owned_figure,
     placeable,
+    scatter_models,
 )
-from forecast.plots.figures import _POINT_COLOR, FIGSIZE, _log_token_axis
 
 __all__ = [
     "plot_demand_models",
@@ -87,17 +89,7 @@ def plot_demand_models(demand_set, years=None, ax: Axes | None = None) -> Figure
     data = plot_demand_models_data(demand_set, years)
     fig, ax = new_figure(ax, FIGSIZE)
     models = demand_set.models.dropna(subset=["tokens"])
-    ax.scatter(
-        models["year"],
-        models["tokens"],
-        s=12,
-        color=_POINT_COLOR,
-        alpha=0.5,
-        linewidths=0,
-        zorder=3,
-        label="notable models",
-        gid="models",
-    )
+    scatter_models(ax, models["year"], models["tokens"], size=12, alpha=0.5, label="notable models")
     summary = demand_set.summary().set_index("model")
     for name, fit in demand_set.fits.items():
         d = data[data["model"] == name]
@@ -134,7 +126,7 @@ def plot_demand_models(demand_set, years=None, ax: Axes | None = None) -> Figure
             label="frontier rows (5 largest at release)",
             gid="frontier_rows",
         )
-    _log_token_axis(ax)
+    log_token_axis(ax)
     ax.set_xlim(float(data["year"].min()), float(data["year"].max()))
     ax.set_ylim(1e9, 1e16)
     ax.set_xlabel("year")

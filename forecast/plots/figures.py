@@ -26,21 +26,22 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import (
     FuncFormatter,
-    LogLocator,
     MaxNLocator,
     MultipleLocator,
-    NullFormatter,
 )
 
-from forecast.plots._style import (
-    SCENARIO_COLORS,
+from forecast.plots.style import (
+    FIGSIZE,
+    MAIN_FIGSIZE,
     add_footer,
     format_tokens,
     interval_note,
     legend_place,
+    log_token_axis,
     new_figure,
     placeable,
-    token_formatter,
+    scatter_models,
+    scenario_color,
 )
 from forecast.safety import plot_label
 from forecast.units import year_text as _year
@@ -58,10 +59,6 @@ __all__ = [
     "plot_stock_waterfall_data",
 ]
 
-#: Report-size figures (inches).
-FIGSIZE = (9.0, 5.5)
-#: The main figure is wider: its legend sits to the right of the axes.
-MAIN_FIGSIZE = (12.0, 5.8)
 #: Room (years) an exhaustion-bar label needs to the right of its bar.
 _LABEL_YEARS = 5.0
 
@@ -88,7 +85,6 @@ STOCK_STEPS = (
 
 _DEMAND_COLOR = "#0072B2"
 _STOCK_COLOR = "#009E73"
-_POINT_COLOR = "#444444"
 
 
 def _as_list(results) -> list:
@@ -140,18 +136,6 @@ def _display_labels(results: list, labels) -> list[str]:
     if len(labels) != len(results):
         raise ValueError(f"labels: {len(labels)} given for {len(results)} results")
     return labels
-
-
-def _color(i: int) -> str:
-    return SCENARIO_COLORS[i % len(SCENARIO_COLORS)]
-
-
-def _log_token_axis(ax: Axes, axis: str = "y") -> None:
-    target = ax.yaxis if axis == "y" else ax.xaxis
-    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
-    target.set_major_locator(LogLocator(base=10, numticks=12))
-    target.set_major_formatter(token_formatter())
-    target.set_minor_formatter(NullFormatter())
 
 
 def _footer_for(
@@ -299,16 +283,13 @@ def plot_main(
         return data[data["series"] == name]
 
     pts = series("models")
-    ax.scatter(
+    scatter_models(
+        ax,
         pts["year"],
         pts["tokens"],
-        s=14,
-        color=_POINT_COLOR,
+        size=14,
         alpha=0.55,
-        zorder=3,
         label="notable models (training tokens)",
-        gid="models",
-        linewidths=0,
     )
     for _, row in series("milestones").iterrows():
         left = row["label"] == "Llama 3"
@@ -371,7 +352,7 @@ def plot_main(
         gid="stock_median",
     )
 
-    _log_token_axis(ax)
+    log_token_axis(ax)
     ax.set_xlim(*xlim)
     ax.set_ylim(1e9, 1e17)
     # Exhaustion dates: one row per scenario at the bottom of the plot (axes-fraction y).
@@ -379,7 +360,7 @@ def plot_main(
     n = len(results)
     for i, (r, shown_name) in enumerate(zip(results, shown, strict=True)):
         y = 0.05 + 0.055 * (n - 1 - i)
-        color = _color(i)
+        color = scenario_color(i)
         med = r.exhaustion.quantile(0.5)
         lo, hi = r.exhaustion.quantile(0.1), r.exhaustion.quantile(0.9)
         hi_plot = hi if np.isfinite(hi) else xlim[1]
@@ -545,7 +526,7 @@ def plot_prob_exhausted(
             data["year"].to_numpy() + 1.0,
             data[r.name].to_numpy(),
             lw=2,
-            color=_color(i),
+            color=scenario_color(i),
             gid=r.name,
             label=plot_label(f"{name} (median {_year(med)})"),
         )
@@ -659,7 +640,7 @@ def plot_stock_waterfall(result, year: float | None = None, ax: Axes | None = No
             color="white",
             fontweight="bold",
         )
-    _log_token_axis(ax)
+    log_token_axis(ax)
     lo = max(float(data["p5"].min()) / 5, 1e9)
     ax.set_ylim(lo, float(data["p95"].max()) * 3)
     ax.set_xticks(x, data["label"].tolist(), fontsize=8.5)
@@ -702,7 +683,7 @@ def plot_sensitivity_data(sens: pd.DataFrame) -> pd.DataFrame:
 def plot_sensitivity(sens: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Tornado: the median exhaustion year when each lever is set to its low and high end,
     around the base scenario's median (vertical line). Bar gids ``low:<lever>`` /
-    ``high:<lever>``. ``sens`` comes from :func:`forecast.sensitivity.sensitivity`."""
+    ``high:<lever>``. ``sens`` comes from :func:`forecast.studies.sensitivity.sensitivity`."""
     data = plot_sensitivity_data(sens)
     fig, ax = new_figure(ax, FIGSIZE)
     base = float(data["base_median"].iloc[0]) if len(data) else float("nan")

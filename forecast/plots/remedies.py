@@ -1,4 +1,4 @@
-"""Figure of the remedies study (:func:`forecast.remedies.what_remedies_buy`).
+"""Figure of the remedies study (:func:`forecast.studies.remedies.what_remedies_buy`).
 
 ``plot_remedies`` draws, per remedy, the median exhaustion date with its 80% and 95%
 intervals; ``plot_remedies_data`` returns exactly the plotted numbers.
@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from forecast.plots._style import add_footer, new_figure, placeable
+from forecast.plots.style import add_footer, new_figure, placeable
 from forecast.safety import plot_label
 
 __all__ = ["plot_remedies", "plot_remedies_data"]

@@ -12,14 +12,15 @@ from matplotlib.ticker import (
     FuncFormatter,
 )
 
-from forecast.plots._style import (
+from forecast.plots.style import (
+    FIGSIZE,
     add_footer,
     interval_note,
     new_figure,
     owned_figure,
     placeable,
+    scenario_color,
 )
-from forecast.plots.figures import FIGSIZE, _color
 
 __all__ = [
     "plot_calibration",
@@ -31,7 +32,7 @@ __all__ = [
 
 def plot_calibration_data(calibration: pd.DataFrame) -> pd.DataFrame:
     """Plotted numbers of :func:`plot_calibration`: method, view, nominal, empirical, n
-    (one line per ``method|view`` gid), from :func:`forecast.backtest.calibration_table`."""
+    (one line per ``method|view`` gid), from :func:`forecast.evaluation.backtest.calibration_table`."""
     cols = ["method", "view", "nominal", "empirical", "n"]
     return calibration[cols].sort_values(["method", "view", "nominal"]).reset_index(drop=True)
 
@@ -53,7 +54,7 @@ def plot_calibration(calibration: pd.DataFrame, ax: Axes | None = None) -> Figur
             g["empirical"].to_numpy(),
             marker="o" if view == "population" else "s",
             ls="-" if view == "population" else ":",
-            color=_color(i // 2 if data["view"].nunique() > 1 else i),
+            color=scenario_color(i // 2 if data["view"].nunique() > 1 else i),
             gid=f"{method}|{view}",
             label=f"{method} ({view}, n={int(g['n'].max())})",
         )
@@ -123,7 +124,7 @@ def plot_skill_data(study) -> pd.DataFrame:
 
 
 def plot_skill(study, *, title: str | None = None, footer: bool | None = None) -> Figure:
-    """Forecast skill out of sample (:func:`forecast.skill.evaluate`): 80% coverage and
+    """Forecast skill out of sample (:func:`forecast.evaluation.skill.evaluate`): 80% coverage and
     CRPS of the largest run per half-year by horizon, the default against two baselines
     with 95% origin-bootstrap intervals, and the default's PIT histogram. ``title``
     replaces the figure title ("" for none); ``footer=True`` adds the provenance line."""
@@ -146,7 +147,7 @@ def plot_skill(study, *, title: str | None = None, footer: bool | None = None) -
                 yerr=[g["value"] - g["low"], g["high"] - g["value"]],
                 marker="o",
                 capsize=3,
-                color=_color(i),
+                color=scenario_color(i),
                 label=method,
                 gid=f"{panel}|{method}",
             )
@@ -162,7 +163,9 @@ def plot_skill(study, *, title: str | None = None, footer: bool | None = None) -
     axes[1].set_title("Accuracy (CRPS)")
     pit = data[data["panel"] == "pit"]
     width = float(np.diff(pit["horizon"]).min()) if len(pit) > 1 else 0.1
-    axes[2].bar(pit["horizon"], pit["value"], width=width, align="edge", color=_color(0), gid="pit")
+    axes[2].bar(
+        pit["horizon"], pit["value"], width=width, align="edge", color=scenario_color(0), gid="pit"
+    )
     if len(pit):
         axes[2].axhline(pit["value"].sum() / len(pit), ls="--", color="#888888", lw=1)
     axes[2].set_xlim(0, 1)

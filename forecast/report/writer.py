@@ -1,0 +1,1148 @@
+"""The generated report: one directory with a self-contained HTML page, Markdown, figures
+(PNG and SVG), ``summary.json`` and ``summary.csv``.
+
+:func:`write_report` fits demand (or takes a fitted :class:`~forecast.pipeline.DemandSet`),
+runs the main scenario and the compared ones, the sensitivity analysis and the
+model-collapse simulation, renders every figure and writes the directory atomically: all
+files are built in a temporary sibling directory that is renamed into place at the end.
+
+``index.html`` embeds every figure as a base64 PNG data URI and uses no external
+scripts, stylesheets, fonts or images, so it can be opened offline or mailed as one file.
+``summary.json`` is the main scenario's ``forecast run --json`` object plus a top-level
+``"compare"`` list holding the same object for each compared scenario.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import jinja2
+import matplotlib
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+from matplotlib.figure import Figure
+
+from forecast._version import __version__
+from forecast.errors import ForecastError, SamplingWarning
+from forecast.persist import json_default, write_directory_atomic
+from forecast.plots.style import format_tokens
+from forecast.safety import csv_frame, markdown_text
+from forecast.units import year_text as _year
+
+__all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
+
+DEFAULT_COMPARE = (
+    "epoch2024",
+    "epoch2024-overtrain5x",
+    "epoch2022-high-quality",
+    "contaminated-web",
+    "synthetic-2x",
+)
+#: Epoch 2024's historical growth of training-set size: 0.38 OOM/yr, 95% CI [0.27, 0.48]
+#: (Villalobos et al. 2024, §2.3).
+EPOCH2024_GROWTH_OOM = (0.38, 0.27, 0.48)
+#: Sensitivity runs use at most this many joint draws each.
+SENSITIVITY_DRAWS = 20_000
+#: Columns of the report's forecast-skill table (pooled over origins, half-year maxima).
+SKILL_COLUMNS = [
+    "method",
+    "horizon",
+    "n",
+    "coverage_50",
+    "coverage_80",
+    "coverage_80_low",
+    "coverage_80_high",
+    "coverage_95",
+    "crps",
+    "crps_low",
+    "crps_high",
+    "log_score",
+    "width_80",
+]
+FIGURE_DPI = 120
+
+QUESTION = (
+    "When will the largest language-model training runs have used the whole effective "
+    "stock of human-written public text? The toolkit projects the size of the largest "
+    "training run (demand, Bayesian growth models fitted to notable models' training sets) "
+    "and the usable stock of text (Monte Carlo over the indexed web, quality filtering, "
+    "repetition and other levers), and reports the distribution of the first date at which "
+    "demand reaches the stock over joint draws of both."
+)
+
+_CITATIONS = (
+    'Epoch AI, "Data on Notable AI Models" (epoch.ai/data/notable-ai-models), licensed '
+    "CC BY 4.0: training-set sizes, compute and dates of the bundled training-runs table.",
+    "Villalobos, P., Ho, A., Sevilla, J., Besiroglu, T., Heim, L., Hobbhahn, M. (2024). "
+    '"Will we run out of data? Limits of LLM scaling based on human-generated data." '
+    "arXiv:2211.04325v2 (ICML 2024).",
+)
+
+
+def _silent(_msg: str) -> None:
+    return None
+
+
+# --- formatting helpers ------------------------------------------------------------------
+
+
+_SHARE_WORDS = ("share", "coverage", "weight", "prob", "exhausted")
+_YEAR_COLUMNS = {"median", "p10", "p90", "p2_5", "p97_5", "p5", "p95", "p25", "p75", "year"}
+
+
+def _is_share(column: str) -> bool:
+    """A probability or share column, shown in %: ``p_by_2030``, ``*_share``, coverage, weights."""
+    name = column.lower()
+    return name.startswith("p_by_") or any(word in name for word in _SHARE_WORDS)
+
+
+def _is_year(column: str, v: float) -> bool:
+    """A date column in decimal years (a median or interval end that looks like a year)."""
+    name = column.lower()
+    quantile = name.startswith("p") and name[1:].replace("_", "").isdigit()  # p10, p97_5
+    dated = name in _YEAR_COLUMNS or quantile or "median" in name or "year" in name
+    return dated and 1900.0 < v < 2300.0
+
+
+def _fmt_cell(v, column: str = "") -> str:
+    """A number for reading: dates to one decimal, shares in %, token counts as "36T",
+    other numbers to 3-4 significant digits; NaN empty; booleans yes/no."""
+    if v is None:
+        return ""
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer) and not isinstance(v, bool):
+        return f"{int(v):,}" if abs(v) >= 10_000 else str(int(v))
+    if isinstance(v, float | np.floating):
+        v = float(v)
+        if not math.isfinite(v):
+            return ""
+        if _is_year(column, v):
+            return f"{v:.1f}"
+        if _is_share(column) and 0.0 <= v <= 1.0:
+            return _pct(v)
+        if "tokens" in column.lower() or abs(v) >= 1e9:
+            return format_tokens(v)
+        if column.lower().endswith("gain_years"):  # a change of date: signed
+            return f"{v:+.2f}"
+        if column.lower().startswith("r_hat"):  # against the 1.01 threshold: 1.011 fails
+            return f"{v:.3f}"
+        if abs(v) >= 1e5 or (abs(v) < 1e-3 and v != 0):
+            return f"{v:.3g}"
+        return f"{v:.3g}" if abs(v) < 100 else f"{v:.1f}"
+    return str(v)
+
+
+def _html_table(frame: pd.DataFrame, caption: str = "") -> Markup:
+    head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    columns = [str(c) for c in frame.columns]
+    for rec in frame.itertuples(index=False):
+        cells = "".join(
+            f"<td>{html.escape(_fmt_cell(v, c))}</td>" for v, c in zip(rec, columns, strict=True)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return Markup(
+        f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _md_table(frame: pd.DataFrame, caption: str = "") -> str:
+    columns = [str(c) for c in frame.columns]
+
+    def cell(v, column: str = "") -> str:
+        return markdown_text(_fmt_cell(v, column)).replace("\n", " ")
+
+    lines = [f"*{markdown_text(caption)}*", ""] if caption else []
+    lines += [
+        "| " + " | ".join(cell(c) for c in frame.columns) + " |",
+        "|" + "|".join("---" for _ in frame.columns) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(cell(v, c) for v, c in zip(rec, columns, strict=True)) + " |"
+        for rec in frame.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
+# --- content -----------------------------------------------------------------------------
+
+
+def summary_frame(results) -> pd.DataFrame:
+    """``summary.csv``: :func:`forecast.pipeline.compare` of the report's scenarios (every
+    column numeric; NaN = after the horizon)."""
+    from forecast.pipeline import compare
+
+    return compare(results)
+
+
+def growth_frame(demand) -> pd.DataFrame:
+    """Demand growth per model (x/yr and OOM/yr, 95% intervals) beside Epoch 2024's."""
+    weights = demand.weights()
+    rows = []
+    for name, fit in demand.fits.items():
+        g = fit.growth_summary().set_index("statistic")
+        w = weights.loc[name, "loo_weight"]
+        rows.append(
+            {
+                "model": fit.model.label,
+                "rows": fit.n_rows,
+                "x/yr": f"{g.loc['growth_per_year', 'median']:.2f} "
+                f"[{g.loc['growth_per_year', 'p2_5']:.2f}, {g.loc['growth_per_year', 'p97_5']:.2f}]",
+                "OOM/yr": f"{g.loc['oom_per_year', 'median']:.3f} "
+                f"[{g.loc['oom_per_year', 'p2_5']:.3f}, {g.loc['oom_per_year', 'p97_5']:.3f}]",
+                "LOO weight": "n/a" if not np.isfinite(w) else f"{w:.2f}",
+                "default weight": f"{weights.loc[name, 'default_weight']:.2f}",
+            }
+        )
+    m, lo, hi = EPOCH2024_GROWTH_OOM
+    rows.append(
+        {
+            "model": "Epoch 2024 (all notable models, bootstrap OLS)",
+            "rows": "",
+            "x/yr": f"{10**m:.2f} [{10**lo:.2f}, {10**hi:.2f}]",
+            "OOM/yr": f"{m:.3f} [{lo:.3f}, {hi:.3f}]",
+            "LOO weight": "n/a",
+            "default weight": "",
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def _growth_sentence(demand, data_date: str) -> str:
+    """Demand growth against Epoch 2024's, in words; every comparison comes from the data."""
+    oom = {
+        name: float(np.median(fit.token_growth_log10_per_year()))
+        for name, fit in demand.fits.items()
+    }
+    front = oom.get("frontier", float("nan"))
+    pop = oom.get("exponential", float("nan"))
+    epoch = EPOCH2024_GROWTH_OOM[0]
+    text = (
+        f"Epoch 2024 estimated {epoch:.2f} OOM/yr [{EPOCH2024_GROWTH_OOM[1]:.2f}, "
+        f"{EPOCH2024_GROWTH_OOM[2]:.2f}] from a bootstrap regression over all notable language "
+        f"models with data to early 2024. The toolkit's population model (all notable models) "
+        f"gives {pop:.2f} OOM/yr and its frontier model {front:.2f} OOM/yr "
+        f"({'faster' if front > epoch else 'slower'} than Epoch's); the frontier models follow "
+        f"only the five largest runs at release, which is what meets the stock. The table runs "
+        f"to {data_date}."
+    )
+    recent = demand.models.loc[demand.models["year"] >= 2024.0, "tokens"].dropna()
+    if len(recent):
+        text += (
+            f" Its {len(recent)} runs released since 2024 reach {recent.max() / 1e12:.3g}T tokens."
+        )
+    if "random-walk-slope" in oom:
+        text += (
+            f" The random-walk slope puts the growth rate at the last data date at "
+            f"{oom['random-walk-slope']:.2f} OOM/yr: it weights recent years more than the "
+            "straight trend."
+        )
+    if "compute" in oom:
+        text += (
+            f" The compute model gives {oom['compute']:.2f} OOM/yr of tokens: Chinchilla "
+            "allocation turns compute growth into its square root in tokens."
+        )
+    v2 = demand.fits.get("damped-trend")
+    if v2 is not None:
+        text += " " + _v2_sentence(v2)
+    return text
+
+
+def _v2_sentence(fit) -> str:
+    """The default demand's growth, undisclosed runs and prior checks, in words."""
+    used = fit.model.usage(fit)
+    growth = {row["at"]: row for row in used["growth_oom_per_year"]}
+    now, *later, long_run = growth
+
+    def rate(at: str) -> str:
+        r = growth[at]
+        return (
+            f"{r['oom_per_year']:.2f} OOM/yr ({10 ** r['oom_per_year']:.1f}x; 80% interval "
+            f"{r['oom_p10']:.2f} to {r['oom_p90']:.2f})"
+        )
+
+    prior = used["prior_predictive"]
+    biggest = sorted(used["undisclosed"], key=lambda u: -u["tokens_median"])[:3]
+    named = ", ".join(f"{u['model']} ~{u['tokens_median'] / 1e12:.0f}T" for u in biggest)
+    return (
+        f"The default demand, the damped frontier record, follows the largest run: "
+        f"{len(used['rows_used'])} runs (one per family), {len(used['censored'])} of them "
+        f"published as bounds, and {len(used['undisclosed'])} undisclosed runs entering "
+        f"through their training compute (largest posterior medians: {named}). It puts "
+        f"growth at {rate(now)} at the data date, {rate(later[-1])} in {later[-1]}, and "
+        f"{rate(long_run)} in the long run. Its priors alone give "
+        f"P(growth above 2 OOM/yr in {prior['year']:.0f}) = {prior['p_rate_above_2_oom']:.1%} "
+        f"and P(largest run in {prior['year']:.0f} below today's) = "
+        f"{prior['p_below_data_date']:.0%} (docs/model.md, 2.8)."
+    )
+
+
+REMEDY_COLUMNS = [
+    "remedy",
+    "verifier_accuracy",
+    "median",
+    "p10",
+    "p90",
+    "p2_5",
+    "p97_5",
+    "p_by_2030",
+    "median_gain_years",
+]
+
+
+def _remedies_sentence(study) -> str:
+    """What each remedy moves, computed from the study's table."""
+    t = study.table.set_index("remedy")
+    gain = t["median_gain_years"]
+    synthetic = t[t["verifier_accuracy"].notna() & ~t.index.str.startswith("both")]
+    both = t[t.index.str.startswith("both")]
+
+    def years(v: float) -> str:
+        return "an unknown amount (a median after the horizon)" if np.isnan(v) else f"{v:+.1f}"
+
+    parts = []
+    if "isolation" in t.index:
+        parts.append(
+            f"Isolation moves the median by {years(gain['isolation'])} years: it keeps AI "
+            "text out by giving up the unverified text written since the cutoff, so it buys "
+            "cleanliness, not time."
+        )
+    if len(synthetic):
+        lo, hi = synthetic.iloc[0], synthetic.iloc[-1]
+        parts.append(
+            f"Verified synthetic data moves it by {years(lo['median_gain_years'])} years "
+            f"(verifier accuracy {lo['verifier_accuracy']:g}) to "
+            f"{years(hi['median_gain_years'])} years (accuracy {hi['verifier_accuracy']:g}); "
+            f"P(exhausted by 2030) goes from {100 * t['p_by_2030'].iloc[0]:.0f}% to "
+            f"{100 * hi['p_by_2030']:.0f}%."
+        )
+    if len(both):
+        parts.append(f"Both together: {years(both['median_gain_years'].iloc[0])} years.")
+    parts.append(
+        "A multiplier of the stock moves the date by log(multiplier) / (demand growth - stock "
+        "growth): with demand growing several times faster than the stock, even a 2x stock "
+        "buys months, not years. Differences below about 0.1 year are within Monte Carlo "
+        "error."
+    )
+    return " ".join(parts)
+
+
+def _mc_sentence(sens: pd.DataFrame, draws: int) -> str:
+    """What the sensitivity table's Monte Carlo error means, from its numbers."""
+    finite = sens["mc_se"][np.isfinite(sens["mc_se"])]
+    worst = f"at most {finite.max():.2f} years" if len(finite) else "not estimable"
+    return (
+        f"Each median comes from {draws:,} joint draws; its Monte Carlo standard error "
+        f"(mc_se, the largest of the row's three runs, from 20 batches) is {worst}. All runs "
+        "share one seed, so the differences between a row's medians are more precise than "
+        "that."
+    )
+
+
+def _skill_sentence(study) -> str:
+    """The issue-15 aims, met or missed, in words (:meth:`SkillStudy.aims`)."""
+    aims = study.aims()
+    parts = []
+    if aims["n"]:
+        verdict = "within" if aims["coverage_aim_met"] else "outside"
+        parts.append(
+            f"The default's 80% intervals covered {aims['coverage_80']:.0%} of {aims['n']} "
+            f"half-year frontier maxima at horizons of 1-3 years ({verdict} the 70-90% aim)"
+        )
+    wins = [f"{h:g} y" for h, beaten in aims["crps_beaten_by"].items() if not beaten]
+    losses = [
+        f"{h:g} y (not below {', '.join(beaten)})"
+        for h, beaten in aims["crps_beaten_by"].items()
+        if beaten
+    ]
+    if wins or losses:
+        parts.append(
+            "its CRPS was below every baseline's at "
+            + (", ".join(wins) if wins else "no horizon")
+            + ("; " + "; ".join(losses) if losses else "")
+        )
+    if study.weights:
+        w = ", ".join(f"{m} {v:.2f}" for m, v in study.weights.items())
+        parts.append(f"stacking weights fitted on origins before {study.split.isoformat()}: {w}")
+    unhealthy = study.diagnostics[~study.diagnostics["healthy"].astype(bool)]
+    if len(unhealthy):
+        parts.append(
+            f"{len(unhealthy)} of {len(study.diagnostics)} origin fits failed the sampler-"
+            f"health thresholds ({', '.join(sorted(set(unhealthy['origin'])))}); their "
+            "scores are kept and flagged"
+        )
+    return "; ".join(parts) + "." if parts else "No half-year maxima to score."
+
+
+# --- figures ------------------------------------------------------------------------------
+
+
+def _figures(
+    main, results, sens, demand, collapse, skill=None, remedies=None
+) -> list[tuple[str, str, str, Figure]]:
+    """(file stem, title, caption, figure) of every figure, in report order.
+
+    ``collapse`` is a dict: ``simulation`` (CollapseResult), ``linear``
+    (LinearCollapseResult) and ``verification`` (the accuracy sweep)."""
+    from forecast.plots import plot_collapse_tails, plot_collapse_variance, plot_collapse_vocabulary, plot_demand_models, plot_diagnostics, plot_linear_collapse, plot_main, plot_prob_exhausted, plot_real_weight, plot_remedies, plot_sensitivity, plot_stock_waterfall, plot_verification
+
+    sim = collapse["simulation"]
+
+    figures = [
+        (
+            "main",
+            "Training-set sizes, projected demand and stock, exhaustion dates",
+            "Points: notable models' training sets. Blue: projected size of the largest run "
+            "(median, central 50/80/95% bands). Green: effective stock (median, 90% band). "
+            "Bottom: exhaustion-date median (diamond) and 80% interval (bar) per scenario; "
+            "open circles are published medians.",
+            plot_main(results),
+        ),
+        (
+            "prob_exhausted",
+            "Probability of exhaustion by year",
+            "Share of joint draws exhausted by the end of each year, per scenario.",
+            plot_prob_exhausted(results),
+        ),
+        (
+            "stock_waterfall",
+            "The stock, step by step",
+            "Effective stock after each adjustment at the scenario start: bar = median, "
+            "whisker = 90% interval; steps the scenario does not apply are omitted.",
+            plot_stock_waterfall(main),
+        ),
+        (
+            "sensitivity",
+            "Sensitivity of the median exhaustion year",
+            "Each lever moved to its low and high end with the others held at the scenario's "
+            "values (same seed); levers sorted by swing.",
+            plot_sensitivity(sens),
+        ),
+        (
+            "demand_models",
+            "Demand growth models",
+            "Fitted trend (posterior median) and 80% posterior predictive band of each growth "
+            "model; legend: growth per year (95% interval; for the random-walk slope, the rate "
+            "at the last data date) and LOO stacking weight.",
+            plot_demand_models(demand),
+        ),
+        (
+            "diagnostics",
+            "Sampler diagnostics",
+            "Top: observed values against 80/95% posterior predictive intervals. Below: rank "
+            "histograms per chain; flat lines near the dashed expectation mean the chains agree.",
+            plot_diagnostics(demand),
+        ),
+        (
+            "collapse_variance",
+            "Model collapse: variance",
+            "Training each generation on the previous model's output shrinks the fitted "
+            "variance (replace); keeping real data (accumulate, mix) prevents it.",
+            plot_collapse_variance(sim),
+        ),
+        (
+            "collapse_tails",
+            "Model collapse: tails",
+            "Probability mass beyond 3 original standard deviations, relative to the original.",
+            plot_collapse_tails(sim),
+        ),
+        (
+            "collapse_vocabulary",
+            "Model collapse: vocabulary",
+            "Share of a Zipf vocabulary still produced after n generations.",
+            plot_collapse_vocabulary(sim),
+        ),
+        (
+            "collapse_linear",
+            "Model collapse in linear regression: the closed forms",
+            "Excess test error of least squares refitted on labels generated by the previous "
+            "generation. Replacing the data grows the error linearly (n times generation 1); "
+            "accumulating it stays below pi^2/6 times generation 1; a fixed training budget "
+            "drawn from the accumulated data degrades slowly. Dotted: closed forms.",
+            plot_linear_collapse(collapse["linear"]),
+        ),
+        (
+            "collapse_verification",
+            "Model collapse with a verifier",
+            "The verify regime after the last generation at each verifier accuracy (0.5 = a "
+            "coin flip, 1 = perfect); dotted: no verifier (replace).",
+            plot_verification(collapse["verification"], generations=sim.settings["generations"]),
+        ),
+        (
+            "collapse_real_weight",
+            "The weight on real data that minimises the error",
+            "Long-run error of an estimate refitted each generation on n fresh real and m "
+            "synthetic samples, against the weight on the real ones (closed form); dots mark "
+            "the minima, 61.8% (1/golden ratio) when m = n.",
+            plot_real_weight(),
+        ),
+    ]
+    if remedies is not None:
+        figures.append(
+            (
+                "remedies",
+                "What the remedies buy",
+                "Exhaustion date per remedy on a web where AI-written text accumulates: dot = "
+                "median, thick bar = 80% interval, thin = 95%; dotted line = no remedy. Same "
+                "seed for every row, so the demand draws are shared.",
+                plot_remedies(remedies),
+            )
+        )
+    if skill is not None:
+        from forecast.plots import plot_skill
+
+        figures.append(
+            (
+                "skill",
+                "Forecast skill out of sample",
+                f"Leave-future-out study at {len(skill.origins)} half-yearly origins: each "
+                "method refitted on what was known at the origin and scored on the largest "
+                "disclosed run of the half-year ending 0.5-3 years later. Left: share inside "
+                "the central 80% interval (grey band: the 70-90% aim); middle: CRPS; bars "
+                "are 95% intervals resampling origins. Right: the default's PIT histogram.",
+                plot_skill(skill),
+            )
+        )
+    return figures
+
+
+def _save_figure(fig: Figure, directory: Path, stem: str) -> bytes:
+    """Write ``stem``.png (a 256-colour palette PNG, about a third of the size of
+    matplotlib's RGBA one and indistinguishable for line art) and ``stem``.svg; returns
+    the PNG bytes embedded in index.html."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIGURE_DPI)
+    buf.seek(0)
+    with Image.open(buf) as image:
+        palette = image.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+        out = io.BytesIO()
+        palette.save(out, format="PNG", optimize=True)
+    png = out.getvalue()
+    (directory / f"{stem}.png").write_bytes(png)
+    # The PNG's draw laid the figure out; without its layout engine the SVG keeps that
+    # layout and is drawn once instead of laid out and drawn again (issue 16).
+    fig.set_layout_engine(None)
+    # No creation date and element ids from a fixed salt instead of a random one: the
+    # same report gives the same SVG bytes (no clock read, nothing random in the output).
+    with matplotlib.rc_context({"svg.hashsalt": "forecast"}):
+        fig.savefig(directory / f"{stem}.svg", format="svg", metadata={"Date": None})
+    return png
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+TEMPLATES = Path(__file__).parent / "templates"
+#: Years whose P(exhausted by) the first screen shows.
+ANSWER_YEARS = (2028, 2030, 2035)
+
+
+def _environment(fmt: str) -> jinja2.Environment:
+    """The templates' environment: HTML autoescaped; Markdown text escaped by ``| t``."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=fmt == "html",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["t"] = (lambda text: text) if fmt == "html" else markdown_text
+    env.filters["html_table"] = _html_table
+    env.filters["md_table"] = _md_table
+    env.filters["thousands"] = lambda n: f"{int(n):,}"
+    return env
+
+
+def _answer(main) -> dict:
+    """The first screen: the date, the intervals in words, P(by year)."""
+    ey = main.exhaustion_year()
+    prob = main.exhaustion.prob_exhausted_by(list(ANSWER_YEARS))
+    head = (
+        f"The largest training runs reach the effective stock of public human-written text "
+        f"in {_year(ey['median'])} (median); 80% likely between {_year(ey['p10'])} and "
+        f"{_year(ey['p90'])}, 95% between {_year(ey['p2_5'])} and {_year(ey['p97_5'])}."
+    )
+    kpis = [("median exhaustion year", _year(ey["median"]))]
+    kpis += [(f"probability exhausted by the end of {y}", _pct(p)) for y, p in prob.items()]
+    kpis.append(
+        (
+            f"not exhausted by {main.scenario.horizon:g}",
+            _pct(main.exhaustion.not_exhausted_share),
+        )
+    )
+    return {"head": head, "kpis": kpis, "meaning": main.exhaustion.meaning()}
+
+
+def _pct(p: float) -> str:
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    return f"{100 * p:.1f}%" if 0 < 100 * p < 1 else f"{100 * p:.0f}%"
+
+
+def _drivers(main, sens: pd.DataFrame) -> list[str]:
+    """Three sentences on what drives the uncertainty, from the sensitivity table and the
+    main result's interval."""
+    rows = list(sens.itertuples(index=False))  # sorted by swing (forecast.studies.sensitivity)
+
+    def move(r) -> str:
+        return (
+            f"{_year(r.median_low)} with {r.low_label}, {_year(r.median_high)} with {r.high_label}"
+        )
+
+    out = []
+    if rows:
+        out.append(f"Of the levers, {rows[0].lever} moves the median most: {move(rows[0])}.")
+    if len(rows) >= 3:
+        rest = max((abs(r.median_high - r.median_low) for r in rows[3:]), default=0.0)
+        out.append(
+            f"Next come {rows[1].lever} ({move(rows[1])}) and {rows[2].lever} "
+            f"({move(rows[2])}); every other lever moves it by at most {rest:.1f} years."
+        )
+    ey = main.exhaustion_year()
+    if ey["median"] is not None and ey["p10"] is not None:
+        early = ey["median"] - ey["p10"]
+        late = "after the horizon" if ey["p90"] is None else f"{ey['p90'] - ey['median']:.1f}"
+        out.append(
+            f"The 80% interval is lopsided ({early:.1f} years before the median, {late} "
+            "after): today's runs are already close to the stock, so a date cannot be much "
+            "earlier, while the draws in which demand growth slows push it out by a decade or "
+            "more. Multiplying the stock by k moves the date by only log(k) / (demand growth "
+            "- stock growth), which is why the stock's levers buy months, not years."
+        )
+    return out
+
+
+_SUMMARY_CAPTION = (
+    "One row per scenario. median, p10-p90 (80% interval) and p2_5-p97_5 (95% interval) are "
+    "decimal years, empty when after the horizon; p_by_Y is the probability of exhaustion by "
+    "the end of year Y; not_exhausted_share is the share of draws with no crossing by the "
+    "horizon; published_median is the number the scenario reproduces, if any."
+)
+
+
+def _template_context(ctx: dict) -> dict:
+    """Every value the templates read, from the assembled report context."""
+    main = ctx["main"]
+    summary = ctx["summary"]
+    keep = ["scenario", "median", "p10", "p90"] + [
+        f"p_by_{y}" for y in ANSWER_YEARS if f"p_by_{y}" in summary
+    ]
+    meta = (
+        f"forecast v{__version__} · generated {ctx['created']} · scenario {main.name} · "
+        f"seed {main.seed} · {main.draws:,} joint draws · data as of {main.data_date}"
+    )
+    out = {
+        "title": "When do LLM training sets exhaust the stock of human-written text?",
+        "meta": meta,
+        "css": Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        "reliable": main.reliable,
+        "unreliable_text": (
+            "WARNING: the demand fits failed the sampler-health thresholds (r_hat <= 1.01, "
+            "bulk ESS >= 400, no divergences). The numbers below are unreliable; see the "
+            "sampler diagnostics in the appendix and refit with more draws or tuning steps."
+        ),
+        "answer": _answer(main),
+        "drivers": ctx["drivers"],
+        "figures": ctx["figures"],
+        "summary_table": summary[keep],
+        "summary_caption": (
+            "The scenarios compared (decimal years; p10-p90 is the 80% interval; p_by_Y is "
+            "the probability of exhaustion by the end of year Y). Every column: the full "
+            "table in the appendix and summary.csv."
+        ),
+        "summary_full": summary,
+        "summary_full_caption": _SUMMARY_CAPTION,
+        "sensitivity": ctx["sensitivity"],
+        "sensitivity_caption": (
+            "One lever at a time moved to its low and high end, every other lever at the "
+            "main scenario's value, same seed: median_low and median_high are the median "
+            "exhaustion years (decimal years) at the two ends, base_median the scenario's; "
+            "mc_se is the largest Monte Carlo standard error of the row's medians (years)."
+        ),
+        "mc_sentence": _mc_sentence(ctx["sensitivity"], ctx["sensitivity_draws"]),
+        "explorer": ctx.get("explorer"),
+        "remedies": None,
+        "question": QUESTION,
+        "provenance": ctx["provenance"],
+        "growth": ctx["growth"],
+        "growth_caption": (
+            "Growth of the training-set size per model: x/yr is the yearly factor and OOM/yr "
+            "its log10 (posterior median [95% interval]); rows: training runs used; LOO "
+            "weight: PSIS-LOO stacking weight (a diagnostic); default weight: weight in the "
+            "default demand."
+        ),
+        "growth_sentence": ctx["growth_sentence"],
+        "skill": None,
+        "reproduction": None if ctx["reproduction"].empty else ctx["reproduction"],
+        "reproduction_caption": (
+            "Published medians beside this toolkit's for the same assumptions (decimal "
+            "years). Epoch procedure median applies Epoch's quantile-clipping summary "
+            "(independent marginals of demand and stock) to the same projections."
+        ),
+        "collapse_intro": (
+            "A toy simulation of repeated refitting on model output (Shumailov et al. 2024) "
+            "in four regimes: replace (train only on the previous model's output), "
+            "accumulate (keep the real data and every synthetic set), mix (10% fresh real "
+            "data each generation) and verify (synthetic samples kept or dropped by a "
+            "verifier, Feng et al. 2024)."
+        ),
+        "collapse_linear_intro": (
+            "The literature's exact results: linear regression (Dohmatob et al. 2024; "
+            "Gerstgrasser et al. 2024; Kazdan et al. 2025), checked by simulation, and the "
+            "weight on real data that minimises the long-run error (He, Xu and Cheng 2025)."
+        ),
+        "diagnostics": ctx["diagnostics"],
+        "all_fits_healthy": bool(ctx["diagnostics"]["healthy"].astype(bool).all()),
+        "diagnostics_caption": (
+            "Sampler health of each demand fit. Thresholds: r_hat <= 1.01, bulk effective "
+            "sample size >= 400, no divergent transitions; healthy is yes when all hold."
+        ),
+        "comparison": ctx["comparison"],
+        "comparison_caption": (
+            "PSIS-LOO comparison of the frontier models: elpd_loo is the expected log "
+            "predictive density (higher is better), weight the stacking weight."
+        ),
+        "real_weight": ctx["real_weight"],
+        "real_weight_caption": (
+            "With n fresh real samples and m synthetic ones per generation: the weight on "
+            "real data that minimises the long-run error and that error, in units of noise "
+            "variance / n; pooling by count gives weight n / (n + m)."
+        ),
+        "citations": _CITATIONS,
+        "reproducibility": (
+            f"Random seed {main.seed}; {main.draws:,} joint draws per scenario; sensitivity "
+            f"runs {ctx['sensitivity_draws']:,} draws each; forecast v{__version__}. Files: "
+            "summary.json (the forecast run --json object plus 'compare'), summary.csv, "
+            "skill.json (the forecast backtest --lfo --json object, when the study ran), "
+            "remedies.json (the remedies study, when it ran), figures/*.png and *.svg."
+        ),
+    }
+    if ctx.get("remedies") is not None:
+        study = ctx["remedies"]
+        out["remedies"] = {
+            "intro": _REMEDIES_INTRO,
+            "table": study.table[REMEDY_COLUMNS],
+            "caption": (
+                "Exhaustion date per remedy on the contaminated web (decimal years; p10-p90 "
+                "is the 80% interval, p2_5-p97_5 the 95%; p_by_2030 the probability of "
+                "exhaustion by the end of 2030; median_gain_years the median minus the "
+                "no-remedy median)."
+            ),
+            "sentence": _remedies_sentence(study),
+        }
+    if ctx["backtest"] is not None:
+        out["skill"] = _skill_context(ctx["backtest"])
+    return out
+
+
+_REMEDIES_INTRO = (
+    "The two remedies for model collapse, on the contaminated-web scenario (only the "
+    "human-written share of text added since ChatGPT counts, which assumes AI text could be "
+    "told apart perfectly): data isolation (only text collected before 2022-11-30 counts, "
+    "plus a verified fraction of later human text, lognormal 90% [3%, 30%]) and verified "
+    "synthetic data (ranges derived from published measurements, data/synthetic_data.csv; a "
+    "verifier of accuracy a keeps a valid synthetic token with probability a and an invalid "
+    "one with 1 - a, and invalid tokens count for nothing)."
+)
+_SKILL_CAPTION = (
+    "Pooled over origins: coverage_50/80/95 is the share of outcomes inside the central "
+    "50/80/95% interval (aim for 80%: 70-90%), with coverage_80_low/high its 95% bootstrap "
+    "interval over origins; crps is the continuous ranked probability score in orders of "
+    "magnitude (lower is better) with its interval; log_score the log predictive density "
+    "(higher is better); width_80 the mean width of the 80% interval (orders of magnitude)."
+)
+
+
+def _skill_context(study) -> dict:
+    """The forecast-skill study: one table and one figure in the body, the rest in the
+    appendix."""
+    table = study.summary()[SKILL_COLUMNS]
+    body = [
+        c for c in SKILL_COLUMNS if c not in ("coverage_50", "coverage_95", "crps_low", "crps_high")
+    ]
+    undisclosed = None
+    if (study.pooled["target"] == "undisclosed").any():
+        undisclosed = study.summary("undisclosed")[[*SKILL_COLUMNS[:6], "crps"]]
+    # No stacking with one method, or without origins on both sides of the split.
+    stacked = bool(len(study.stacking)) and study.split is not None
+    return {
+        "intro": (
+            f"Every method is refitted on what was known before each of {len(study.origins)} "
+            f"origins ({study.origins[0].isoformat()} to {study.origins[-1].isoformat()}, "
+            "every half-year) and scored on the largest disclosed training run of the "
+            "half-year ending 0.5, 1, 2 and 3 years later (each family's largest run, exact "
+            f"sizes), pooled over origins with at least {study.min_history_years:g} years of "
+            "history. The 50% and 95% coverages and the CRPS intervals are in the appendix "
+            "and in skill.json."
+        ),
+        "table": table[body],
+        "caption": _SKILL_CAPTION,
+        "sentence": _skill_sentence(study),
+        "runs": study.summary("runs")[[*SKILL_COLUMNS[:6], "crps"]],
+        "runs_caption": (
+            "Every method at every later run (each family's largest), one by one; columns "
+            "as in the skill table."
+        ),
+        "all_methods": table,
+        "undisclosed": undisclosed,
+        "undisclosed_caption": (
+            "The compute-implied sizes of undisclosed runs (model-derived, not "
+            "observations); columns as in the skill table."
+        ),
+        "stacking": study.stacking if stacked else None,
+        "stacking_caption": (
+            "Stacking: weights fitted on the earlier origins' half-year maxima (windows "
+            f"ending by {study.split.isoformat()}), scored on the later origins' only (mean "
+            "log score, 80% coverage)."
+            if stacked
+            else ""
+        ),
+        "diagnostics": None if study.healthy else study.diagnostics,
+        "diagnostics_caption": "Sampler health of the origin fits that failed a threshold.",
+    }
+
+
+def _documents(ctx: dict) -> tuple[str, str]:
+    """(index.html, report.md), rendered from one context by the two templates."""
+    values = _template_context(ctx)
+    html_doc = _environment("html").get_template("report.html.j2").render(values)
+    md_doc = _environment("md").get_template("report.md.j2").render(values)
+    return html_doc, re.sub(r"\n{3,}", "\n\n", md_doc)
+
+
+def _provenance(main, models_given: bool) -> str:
+    source = "a user-supplied models table" if models_given else "the bundled training-runs table"
+    n = len(main.models)
+    with_tokens = int(main.models["tokens"].notna().sum())
+    return (
+        f"Training runs: {source}, {n} rows ({with_tokens} with a disclosed training-set "
+        f"size), latest release {main.data_date}. Stock inputs: the bundled "
+        "stock_estimates.csv (Epoch 2024 indexed-web stock and levers)."
+    )
+
+
+# --- the writer ------------------------------------------------------------------------------
+
+
+#: Written into every report directory: ``--force`` replaces only directories holding it.
+REPORT_MARKER = ".forecast-report"
+#: Files of a report written before the marker existed (0.5.0), recognised as one.
+_LEGACY_REPORT_FILES = frozenset(
+    {"index.html", "report.md", "summary.json", "summary.csv", "skill.json", "figures"}
+)
+
+
+def _is_report(directory: Path) -> bool:
+    """Whether ``directory`` holds an earlier report of this toolkit."""
+    if (directory / REPORT_MARKER).is_file():
+        return True
+    names = {p.name for p in directory.iterdir()}
+    return names <= _LEGACY_REPORT_FILES and {"index.html", "summary.json"} <= names
+
+
+def check_output_dir(out_dir: Path, force: bool) -> None:
+    """Refuse any target whose replacement could lose the user's files."""
+    target = out_dir.resolve()
+    here = Path.cwd().resolve()
+    if target == here or target in here.parents or target == Path.home().resolve():
+        raise ForecastError(
+            f"refusing to write the report to {out_dir}: it is the current directory, one of "
+            "its parents or the home directory; choose a new or empty directory"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ForecastError(f"{out_dir} exists and is not a directory")
+    parent = next((p for p in out_dir.absolute().parents if p.exists()), None)
+    if parent is not None and not (parent.is_dir() and os.access(parent, os.W_OK)):
+        raise ForecastError(f"cannot write the report under {parent}: not a writable directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not force:
+            raise ForecastError(
+                f"{out_dir} exists and is not empty; use force=True (--force) to replace an "
+                "earlier report there"
+            )
+        if not _is_report(out_dir):
+            raise ForecastError(
+                f"{out_dir} holds files that are not a forecast report (no {REPORT_MARKER}); "
+                "--force replaces only an earlier report: choose a new or empty directory"
+            )
+
+
+def _write_json(path: Path, payload) -> None:
+    path.write_text(
+        json.dumps(payload, indent=2, default=json_default, allow_nan=False) + "\n",
+        encoding="utf-8",
+    )
+
+
+def _created() -> dt.date:
+    """The page footer's "generated" date: ``$SOURCE_DATE_EPOCH`` (the reproducible-builds
+    convention, seconds since 1970 UTC) when set, so a rebuilt report is byte-identical;
+    else today. No number of the report depends on it."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+        except (ValueError, OverflowError, OSError):
+            raise ForecastError(
+                f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}"
+            ) from None
+    return dt.date.today()
+
+
+def _build(tmp: Path, ctx: dict) -> None:
+    """Write every file of the report into ``tmp`` (an empty directory)."""
+    (tmp / REPORT_MARKER).write_text(
+        f"forecast {__version__} report; `forecast report --force` may replace this directory\n",
+        encoding="utf-8",
+    )
+    figdir = tmp / "figures"
+    figdir.mkdir()
+    ctx["figures"] = {}
+    for stem, title, caption, fig in ctx.pop("figure_objects"):
+        ctx["progress"](f"rendering figure {stem}")
+        png = _save_figure(fig, figdir, stem)
+        ctx["figures"][stem] = {
+            "title": title,
+            "caption": caption,
+            "data": base64.b64encode(png).decode("ascii"),
+        }
+    doc, md = _documents(ctx)
+    payload = ctx["main"].to_json_dict()
+    payload["compare"] = [r.to_json_dict() for r in ctx["compare"]]
+    _write_json(tmp / "summary.json", payload)
+    csv_frame(ctx["summary"]).to_csv(tmp / "summary.csv", index=False)
+    if ctx.get("remedies") is not None:
+        _write_json(tmp / "remedies.json", ctx["remedies"].to_json_dict())
+    if ctx["backtest"] is not None:  # the `forecast backtest --lfo --json` object
+        _write_json(tmp / "skill.json", ctx["backtest"].to_json_dict())
+    (tmp / "report.md").write_text(md, encoding="utf-8")
+    (tmp / "index.html").write_text(doc, encoding="utf-8")
+
+
+#: The settings of the report's model-collapse studies (every other setting, and the
+#: seeds, are the functions' defaults).
+COLLAPSE_STUDIES = {"simulation": {}, "linear": {"generations": 30}, "verification": {}}
+
+
+def _collapse_studies() -> dict:
+    """The report's model-collapse simulations (forecast.collapse, forecast.collapse.theory)."""
+    import forecast.collapse.simulator as collapse_module
+    import forecast.collapse.theory as theory
+
+    return {
+        "simulation": collapse_module.simulate(**COLLAPSE_STUDIES["simulation"]),
+        "linear": theory.simulate_linear_regression(**COLLAPSE_STUDIES["linear"]),
+        "verification": collapse_module.verification_sweep(**COLLAPSE_STUDIES["verification"]),
+    }
+
+
+def _collapse_cached(cache_dir=None, use_cache: bool = True) -> dict:
+    """:func:`_collapse_studies`, which depend on nothing but the package (fixed settings
+    and seeds): computed once, then read from the fit cache
+    (:func:`~forecast.demand.value_cached`)."""
+    from forecast.demand.cache import value_cached
+
+    return value_cached(
+        "collapse-studies",
+        COLLAPSE_STUDIES,
+        _collapse_studies,
+        cache_dir,
+        use_cache=use_cache,
+        what="collapse studies",
+    )
+
+
+def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
+    """:func:`forecast.evaluation.skill.evaluate` with the report's settings, computed once per data,
+    seed and sampler and then read from the fit cache (its fits are cached anyway; the
+    study's scoring and bootstrap took most of a warm report's 4 s)."""
+    from forecast.data import models_frame_hash
+    from forecast.demand.cache import sampler_key, value_cached
+    from forecast.evaluation.skill import evaluate, study_sampler
+
+    inputs = {
+        "data": models_frame_hash(models),
+        "seed": seed,
+        "sampler": sampler_key(study_sampler(fit_options["sampler"], seed)),
+    }
+    return value_cached(
+        "skill",
+        inputs,
+        lambda: evaluate(models, seed=seed, progress=say, **fit_options),
+        fit_options["cache_dir"],
+        use_cache=fit_options["use_cache"],
+        what="forecast-skill study",
+    )
+
+
+def write_report(
+    out_dir: str | os.PathLike,
+    *,
+    scenario="baseline",
+    compare: Sequence = DEFAULT_COMPARE,
+    models: pd.DataFrame | None = None,
+    demand=None,
+    draws: int | None = None,
+    seed: int | None = None,
+    force: bool = False,
+    backtest: bool = True,
+    remedies: bool = True,
+    explorer: bool = True,
+    sampler=None,
+    use_cache: bool = True,
+    cache_dir=None,
+    progress: Callable[[str], None] | None = print,
+    workers: int = 2,
+) -> Path:
+    """Write the report directory and return its path.
+
+    ``scenario``: the main scenario (name, TOML path or :class:`~forecast.scenarios.Scenario`);
+    ``compare``: further scenarios shown beside it. ``demand``: a fitted
+    :class:`~forecast.pipeline.DemandSet` (fitted from ``models``, default the bundled
+    table, when omitted). ``draws`` / ``seed`` override every scenario's own values.
+    ``backtest``: include the leave-future-out forecast-skill study
+    (:func:`forecast.evaluation.skill.evaluate`; its fits are cached like every fit, and the study
+    itself per data, seed and sampler, so only the first report pays for them).
+    ``remedies``: include "What the remedies buy" (:func:`forecast.studies.remedies.what_remedies_buy`,
+    at most 20,000 draws per remedy).
+    ``explorer``: embed the interactive scenario explorer (:mod:`forecast.report.explorer`:
+    2,000 joint draws of the baseline, recomputed in the page as the reader moves levers).
+    ``sampler``, ``use_cache``, ``cache_dir``: as in :func:`~forecast.pipeline.fit_demand`,
+    for every fit the report makes (the demand set when ``demand`` is omitted, and the
+    forecast-skill study's origin fits).
+    ``progress``: called with one-line messages on long steps (None = silent).
+    ``workers``: threads for the scenario runs, and when above 1 the collapse studies run
+    in one more beside them (numpy releases the GIL; the numbers do not depend on it).
+
+    Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
+    directory unless ``force``. Atomic: files are built in a temporary sibling directory
+    renamed into place at the end; on failure the old directory is left untouched and
+    the temporary one removed.
+    """
+    from forecast.collapse.theory import real_weight_table
+    from forecast.pipeline import check_inputs, diagnostics_frame, fit_demand, reproduction_table, run_scenarios
+    from forecast.scenarios import load_scenario
+    from forecast.studies.sensitivity import sensitivity
+
+    check_inputs(models, demand)
+    say = progress or _silent
+    fit_options = {"sampler": sampler, "use_cache": use_cache, "cache_dir": cache_dir}
+    out_dir = Path(out_dir).expanduser().absolute()
+    check_output_dir(out_dir, force)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+    # Every scenario (and the draws and seed given) is checked before anything is fitted.
+    changes = {k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None}
+    scenario, *compare = (
+        load_scenario(s).with_overrides(**changes) if changes else load_scenario(s)
+        for s in (scenario, *compare)
+    )
+    if demand is None:
+        say("fitting demand models (cached after the first run)")
+        demand = fit_demand(models, **fit_options, progress=say)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # The collapse studies need nothing above and draw from their own seeds: with
+        # workers > 1 they run beside the scenario runs (the same numbers either way).
+        say("model-collapse simulation")
+        cache = (cache_dir, use_cache)
+        collapse_job = background.submit(_collapse_cached, *cache) if workers > 1 else None
+        # One call: the compared scenarios that differ from the main one only in their
+        # stock share its demand draws (same numbers as one run each).
+        results = run_scenarios([scenario, *compare], demand, progress=say, workers=workers)
+        main, *compared = results
+        sens_draws = min(main.draws, SENSITIVITY_DRAWS)
+        say(f"sensitivity analysis: 17 runs of {sens_draws:,} draws")
+        sens = sensitivity(
+            main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say, workers=workers
+        )
+        collapse = collapse_job.result() if collapse_job else _collapse_cached(*cache)
+    remedy_study = None
+    if remedies:
+        from forecast.studies.remedies import what_remedies_buy
+
+        remedy_study = what_remedies_buy(
+            demand,
+            draws=min(main.draws, SENSITIVITY_DRAWS),
+            seed=main.seed,
+            progress=say,
+            workers=workers,
+        )
+    skill = None
+    if backtest:
+        say("forecast skill: leave-future-out study (fits cached after the first run)")
+        # The study's fit health is in its own table, so the per-fit warnings are
+        # summarised once instead of printed one by one.
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always", SamplingWarning)
+            skill = _skill_study(demand.models, main.seed, say, fit_options)
+        bad = int((~skill.diagnostics["healthy"].astype(bool)).sum())
+        if bad:
+            say(
+                f"forecast skill: {bad} of {len(skill.diagnostics)} origin fits below the "
+                "sampler-health thresholds (listed in the report)"
+            )
+
+    explorer_page = None
+    if explorer:
+        from forecast.report.explorer import explorer_draws, page_context
+
+        say("scenario explorer: embedding 2,000 joint draws")
+        base = load_scenario("baseline").with_overrides(**changes)
+        explorer_page = page_context(explorer_draws(demand, base))
+
+    # Every fit of the set, also those the main scenario does not use (the growth table's).
+    diagnostics = diagnostics_frame(demand, list(demand.fits))
+    comparison = demand.comparison.copy()
+    sens_table = sens[
+        ["lever", "low_label", "median_low", "high_label", "median_high", "base_median", "mc_se"]
+    ].copy()
+    ctx = {
+        "main": main,
+        "compare": compared,
+        "created": _created().isoformat(),
+        "summary": summary_frame(results),
+        "reproduction": reproduction_table(results),
+        "growth": growth_frame(demand),
+        "growth_sentence": _growth_sentence(demand, main.data_date),
+        "diagnostics": diagnostics,
+        "comparison": comparison,
+        "sensitivity": sens_table,
+        "sensitivity_draws": sens_draws,
+        "provenance": _provenance(main, models is not None),
+        "backtest": skill,
+        "remedies": remedy_study,
+        "explorer": explorer_page,
+        "drivers": _drivers(main, sens),
+        "real_weight": real_weight_table(),
+        "progress": say,
+    }
+    say("rendering figures")
+    ctx["figure_objects"] = _figures(main, results, sens, demand, collapse, skill, remedy_study)
+
+    # Built in a temporary sibling, shared (0o755: the report is meant to be read by others).
+    write_directory_atomic(
+        out_dir, lambda tmp: _build(tmp, ctx), check=lambda d: check_output_dir(d, force), mode=0o755
+    )
+    say(f"report written to {out_dir}")
+    return out_dir

@@ -1,0 +1,345 @@
+"""Figures of forecast.plots.figures: each renders, shows what it should, and its
+DataFrame twin holds exactly the plotted numbers."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from forecast.plots import (
+    plot_demand_models,
+    plot_demand_models_data,
+    plot_diagnostics,
+    plot_diagnostics_data,
+    plot_main,
+    plot_main_data,
+    plot_prob_exhausted,
+    plot_prob_exhausted_data,
+    plot_sensitivity,
+    plot_sensitivity_data,
+    plot_stock_waterfall,
+    plot_stock_waterfall_data,
+)
+from forecast.plots.style import FOOTER_GID, format_tokens
+from forecast.studies.sensitivity import DEFAULT_LEVERS, Lever, sensitivity
+
+
+def _render(fig: Figure) -> None:
+    fig.savefig(io.BytesIO(), format="png", dpi=50)
+
+
+def _by_gid(fig: Figure, gid: str):
+    return [a for a in fig.findobj() if getattr(a, "get_gid", lambda: None)() == gid]
+
+
+def _footer(fig: Figure) -> str:
+    texts = [t for t in fig.texts if t.get_gid() == FOOTER_GID]
+    assert len(texts) == 1
+    return texts[0].get_text()
+
+
+def test_main_figure(scenario_results):
+    fig = plot_main(scenario_results)
+    _render(fig)
+    data = plot_main_data(scenario_results)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlim() == (2018, 2040)
+    # token axis labels in T/P
+    assert format_tokens(1e12) == "1T" and format_tokens(1e15) == "1P"
+    assert ax.yaxis.get_major_formatter()(1e12, 0) == "1T"
+    (line,) = _by_gid(fig, "demand_median")
+    d = data[data["series"] == "demand_median"]
+    np.testing.assert_allclose(line.get_xdata(), d["year"])
+    np.testing.assert_allclose(line.get_ydata(), d["tokens"])
+    (stock,) = _by_gid(fig, "stock_median")
+    np.testing.assert_allclose(
+        stock.get_ydata(), data.loc[data["series"] == "stock_median", "tokens"]
+    )
+    np.testing.assert_allclose(
+        stock.get_ydata(), scenario_results[0].stock_bands["median"].to_numpy()
+    )
+    for tag in ("50", "80", "95"):
+        assert _by_gid(fig, f"demand_band_{tag}")
+    assert _by_gid(fig, "stock_band_90")
+    pts = _by_gid(fig, "models")[0].get_offsets()
+    models = data[data["series"] == "models"]
+    np.testing.assert_allclose(np.asarray(pts)[:, 1], models["tokens"])
+    # one exhaustion marker + bar per scenario, at the median / p10-p90
+    for r in scenario_results:
+        (marker,) = _by_gid(fig, f"exhaustion_median:{r.name}")
+        assert marker.get_xdata()[0] == pytest.approx(r.exhaustion.quantile(0.5))
+        (bar,) = _by_gid(fig, f"exhaustion:{r.name}")
+        hi = r.exhaustion.quantile(0.9)  # NaN = after the horizon: the bar runs off the plot
+        np.testing.assert_allclose(
+            bar.get_xdata(), [r.exhaustion.quantile(0.1), hi if np.isfinite(hi) else 2040]
+        )
+    texts = " ".join(t.get_text() for t in ax.texts)
+    for label in ("GPT-1", "GPT-2", "GPT-3", "Chinchilla", "Llama 3"):
+        assert label in texts
+    assert "(largest)" in texts
+    legend = ax.get_legend()
+    assert legend is not None and "80%" in legend.get_title().get_text()
+    assert "seed 3" in _footer(fig) and "data as of" in _footer(fig)
+
+
+def test_main_figure_single_result_and_given_axes(scenario_results):
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plot_main(scenario_results[0], ax=ax) is fig
+    _render(fig)
+
+
+def test_prob_exhausted(scenario_results):
+    fig = plot_prob_exhausted(scenario_results)
+    _render(fig)
+    data = plot_prob_exhausted_data(scenario_results)
+    assert list(data.columns) == ["year"] + [r.name for r in scenario_results]
+    for r in scenario_results:
+        (line,) = _by_gid(fig, r.name)
+        np.testing.assert_allclose(line.get_ydata(), data[r.name], equal_nan=True)
+        expected = r.exhaustion.prob_exhausted_by(data["year"].to_numpy())
+        np.testing.assert_allclose(data[r.name], expected.to_numpy(), equal_nan=True)
+    ref = {round(line.get_ydata()[0], 3) for line in fig.axes[0].lines if line.get_gid() is None}
+    assert {0.1, 0.5, 0.9} <= ref
+    assert fig.axes[0].get_legend() is not None
+
+
+def test_stock_waterfall(scenario_results):
+    base = scenario_results[0]
+    data = plot_stock_waterfall_data(base)
+    assert data["step"].iloc[0] == "raw"
+    assert set(data["step"]) <= set(base.stock_steps["step"])
+    assert (data["year"] == np.floor(base.scenario.start)).all()
+    fig = plot_stock_waterfall(base)
+    _render(fig)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    for rec in data.itertuples():
+        (bar,) = _by_gid(fig, rec.step)
+        assert bar.get_height() == pytest.approx(rec.median)
+    # lever-off steps (no change) are omitted and named in the note
+    assert "consent_restricted" not in set(data["step"])
+    later = plot_stock_waterfall_data(base, year=2030)
+    assert (later["year"] == 2030).all()
+
+
+def test_sensitivity_frame_and_tornado(bundled_demand):
+    levers = [DEFAULT_LEVERS[0], "quality fraction", Lever("noop", "a", {}, "b", {})]
+    sens = sensitivity("baseline", bundled_demand, levers=levers, draws=1000, seed=1)
+    assert list(sens.columns) == [
+        "lever",
+        "low_label",
+        "high_label",
+        "median_low",
+        "median_high",
+        "base_median",
+        "swing",
+        "mc_se",
+    ]
+    assert (sens["mc_se"] > 0).all()  # Monte Carlo error of the medians, reported
+    assert sens["swing"].is_monotonic_decreasing
+    noop = sens.set_index("lever").loc["noop"]
+    assert noop["median_low"] == pytest.approx(noop["base_median"])
+    ot = sens.set_index("lever").loc["overtraining"]
+    assert ot["median_high"] < ot["median_low"]  # 10x overtraining exhausts sooner
+    fig = plot_sensitivity(sens)
+    _render(fig)
+    data = plot_sensitivity_data(sens)
+    for rec in data.itertuples():
+        (low,) = _by_gid(fig, f"low:{rec.lever}")
+        assert low.get_x() + low.get_width() == pytest.approx(rec.low_plot)
+        (high,) = _by_gid(fig, f"high:{rec.lever}")
+        assert high.get_x() + high.get_width() == pytest.approx(rec.high_plot)
+    ax = fig.axes[0]
+    ticks = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()), strict=True))
+    assert [label for _, label in ticks[::-1]] == list(data["lever"])  # largest swing on top
+
+
+def test_sensitivity_rejects_unknown_lever(bundled_demand):
+    from forecast.errors import ForecastError
+
+    with pytest.raises(ForecastError, match="unknown sensitivity lever"):
+        sensitivity("baseline", bundled_demand, levers=["nope"], draws=200)
+
+
+def test_demand_models(bundled_demand):
+    years = np.arange(2018.0, 2031.0, 0.5)
+    fig = plot_demand_models(bundled_demand, years)
+    _render(fig)
+    data = plot_demand_models_data(bundled_demand, years)
+    assert set(data["model"]) == set(bundled_demand.fits)
+    for name, fit in bundled_demand.fits.items():
+        (line,) = _by_gid(fig, f"fit:{name}")
+        np.testing.assert_allclose(line.get_ydata(), data.loc[data["model"] == name, "fit_median"])
+        np.testing.assert_allclose(line.get_ydata(), fit.fitted_line(years)["median"])
+        assert _by_gid(fig, f"band:{name}")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("LOO weight n/a" in t for t in labels)
+    assert any("x/yr" in t for t in labels)
+
+
+def test_diagnostics(bundled_demand):
+    fig = plot_diagnostics(bundled_demand)
+    _render(fig)
+    data = plot_diagnostics_data(bundled_demand)
+    ppc = data[data["kind"] == "ppc"]
+    frontier = [n for n, f in bundled_demand.fits.items() if f.model.frontier]
+    assert set(ppc["model"]) == set(frontier)
+    assert (ppc["p2_5"] <= ppc["p10"]).all() and (ppc["p90"] <= ppc["p97_5"]).all()
+    for name in frontier:
+        obs = _by_gid(fig, f"observed:{name}")[0]
+        np.testing.assert_allclose(
+            np.asarray(obs.get_offsets())[:, 1],
+            ppc.loc[ppc["model"] == name].sort_values("year", kind="stable")["observed"],
+        )
+    ranks = data[data["kind"] == "rank"]
+    fit = bundled_demand.fits["frontier"]
+    n_draws = fit.posterior.sizes["draw"]
+    per_chain = ranks[(ranks["model"] == "frontier") & (ranks["parameter"] == "slope")]
+    assert per_chain.groupby("chain")["count"].sum().eq(n_draws).all()
+    (line,) = _by_gid(fig, "rank:frontier:slope:0")
+    np.testing.assert_allclose(line.get_ydata(), per_chain[per_chain["chain"] == 0]["count"])
+    assert "seed" in _footer(fig)
+
+
+def test_figures_have_footer_and_titles(scenario_results, bundled_demand):
+    figs = [
+        plot_main(scenario_results),
+        plot_prob_exhausted(scenario_results),
+        plot_stock_waterfall(scenario_results[0]),
+        plot_demand_models(bundled_demand),
+    ]
+    for fig in figs:
+        assert "forecast v" in _footer(fig)
+        assert fig.axes[0].get_title()
+        assert fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel()
+    assert isinstance(plot_main_data(scenario_results), pd.DataFrame)
+
+
+# --- figures placed on the user's own Axes (issue 18) -------------------------------------
+
+
+def _inside(fig: Figure, ax) -> list[str]:
+    """Unclipped texts and the legend that end up outside ``ax`` (display pixels). Texts
+    clipped to the axes cannot draw outside them."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    artists = [t for t in ax.texts if t.get_visible() and t.get_text() and not t.get_clip_on()]
+    if ax.get_legend() is not None:
+        artists.append(ax.get_legend())
+    out = []
+    for artist in artists:
+        ext = artist.get_window_extent(renderer)
+        if ext.x0 < box.x0 - 1 or ext.x1 > box.x1 + 1 or ext.y0 < box.y0 - 1 or ext.y1 > box.y1 + 1:
+            out.append(getattr(artist, "get_text", lambda: "legend")())
+    return out
+
+
+@pytest.mark.parametrize("plot", [plot_main, plot_prob_exhausted])
+def test_on_users_axes_nothing_outside_and_no_footer(scenario_results, plot):
+    fig = Figure(figsize=(12, 4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    plot(scenario_results, ax=left)
+    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID and t.get_visible()]
+    assert left.get_legend() is not None
+    assert _inside(fig, left) == []
+    assert right.get_legend() is None and not right.texts
+
+
+def test_labels_title_legend_and_footer_options(scenario_results):
+    names = [r.name for r in scenario_results]
+    fig = plot_main(
+        scenario_results,
+        labels={names[0]: "Our central case"},
+        title="My title",
+        legend=None,
+        footer=False,
+    )
+    ax = fig.axes[0]
+    assert ax.get_title() == "My title" and ax.get_legend() is None
+    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID and t.get_visible()]
+    assert any(t.get_text().startswith("Our central case:") for t in ax.texts)
+    fig = plot_prob_exhausted(scenario_results, labels=["a", "b", "c"], legend="outside")
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert [t.split(" (")[0] for t in texts] == ["a", "b", "c"]
+    assert _footer(fig)  # a new figure keeps its footer
+    with pytest.raises(ValueError, match="labels: 2 given for 3 results"):
+        plot_prob_exhausted(scenario_results, labels=["a", "b"])
+    with pytest.raises(ValueError, match="legend must be one of"):
+        plot_main(scenario_results, legend="left")
+    fig = Figure()
+    plot_main(scenario_results, ax=fig.add_subplot(), footer=True)
+    assert _footer(fig)
+
+
+def test_prob_exhausted_ticks_levels_and_bare_results(scenario_results):
+    fig = plot_prob_exhausted(scenario_results, levels=(0.25, 0.75))
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    ticks = ax.get_xticks()
+    assert np.allclose(ticks, np.round(ticks))  # whole years, never 2027.5
+    assert sorted(t.get_text() for t in ax.texts) == ["25%", "75%"]
+    bare = [r.exhaustion for r in scenario_results[:2]]
+    fig = plot_prob_exhausted(bare)
+    assert {ln.get_gid() for ln in fig.axes[0].get_lines() if ln.get_gid()} == {
+        "result",
+        "result 2",
+    }
+    assert list(plot_prob_exhausted_data(bare).columns) == ["year", "result", "result 2"]
+    with pytest.raises(TypeError, match="plot_main needs ScenarioResult"):
+        plot_main(bare)
+
+
+def test_interval_marker_only_when_the_interval_continues(scenario_results):
+    fig = plot_main(scenario_results, xlim=(2018, 2100))
+    markers = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == ">"]
+    continuing = [r for r in scenario_results if not np.isfinite(r.exhaustion.quantile(0.9))]
+    assert len(markers) == len(continuing)
+
+
+def test_every_single_axes_figure_takes_the_placement_options(scenario_results):
+    import inspect
+
+    import forecast.plots as plots
+
+    single = [
+        name
+        for name in plots.__all__
+        if name.startswith("plot_")
+        and not name.endswith("_data")
+        and "ax" in inspect.signature(getattr(plots, name)).parameters
+    ]
+    assert len(single) >= 12
+    for name in single:
+        params = inspect.signature(getattr(plots, name)).parameters
+        assert {"title", "legend", "footer"} <= set(params), name
+    # On a user's Axes: no visible footer, the title and legend options applied.
+    fig = Figure()
+    ax = fig.add_subplot()
+    plot_stock_waterfall(scenario_results[0], ax=ax, title="Stock")
+    assert ax.get_title() == "Stock"
+    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID and t.get_visible()]
+    own = plot_stock_waterfall(scenario_results[0], footer=False, legend=None)
+    assert not [t for t in own.texts if t.get_gid() == FOOTER_GID and t.get_visible()]
+    assert own.axes[0].get_legend() is None
+    with pytest.raises(ValueError, match="legend must be one of"):
+        plot_stock_waterfall(scenario_results[0], legend="top")
+
+
+def test_multi_panel_figures_take_title_and_footer(bundled_demand):
+    fig = plot_diagnostics(bundled_demand, title="Health", footer=False)
+    assert fig._suptitle.get_text() == "Health"
+    assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID and t.get_visible()]
