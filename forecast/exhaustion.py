@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -183,6 +183,14 @@ def _resolve_horizon(grid: np.ndarray, horizon) -> float:
 # --- crossing per draw -------------------------------------------------------------------
 
 
+class DemandDraws(NamedTuple):
+    """Demand draws with the compute behind them: ``tokens`` and ``compute`` (FLOP of the
+    largest run), both (n, T); what a ``sample_chunk`` may return instead of tokens alone."""
+
+    tokens: np.ndarray
+    compute: np.ndarray | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class CrossingChunk:
     """First crossings for one block of joint draws (all arrays shape ``(n,)``).
@@ -191,19 +199,24 @@ class CrossingChunk:
     the first grid year where ``already_exhausted``. ``stock_at_crossing`` and
     ``demand_at_crossing`` (tokens) are log-linearly interpolated to the crossing, so they
     are equal there up to rounding; for already-exhausted draws they are the values at the
-    first grid point (demand >= stock). NaN where not crossed.
+    first grid point (demand >= stock). NaN where not crossed. ``compute_at_crossing``
+    (FLOP of the largest run, log-linearly interpolated in the same way) is None when the
+    demand carried no compute.
     """
 
     exhaustion_year: np.ndarray
     already_exhausted: np.ndarray
     stock_at_crossing: np.ndarray
     demand_at_crossing: np.ndarray
+    compute_at_crossing: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.exhaustion_year.shape[0])
 
 
-def crossing_years(years, demand, stock, *, block_rows: int = DEFAULT_BLOCK_ROWS) -> CrossingChunk:
+def crossing_years(
+    years, demand, stock, *, compute=None, block_rows: int = DEFAULT_BLOCK_ROWS
+) -> CrossingChunk:
     """Per joint draw, the first date where ``demand >= stock`` on the grid ``years``.
 
     Parameters
@@ -212,6 +225,8 @@ def crossing_years(years, demand, stock, *, block_rows: int = DEFAULT_BLOCK_ROWS
     demand, stock : (n, T) positive finite tokens (numpy or DataArray with dims
         ``("draw", "year")``); row ``i`` of each is joint draw ``i``. A single curve,
         shape ``(T,)`` or ``(1, T)``, is broadcast against the other's draws.
+    compute : optional (n, T) FLOP of the largest run behind each demand draw; its value
+        at the crossing is interpolated like demand's (``compute_at_crossing``).
     block_rows : rows compared at once (bounds the temporary boolean block).
 
     Between the last grid point ``i`` below and the first point ``j = i + 1`` at or above,
@@ -242,10 +257,19 @@ def crossing_years(years, demand, stock, *, block_rows: int = DEFAULT_BLOCK_ROWS
     stock_x = np.full(n, np.nan)
     demand_x = np.full(n, np.nan)
 
+    c = None
+    if compute is not None:
+        c = np.asarray(getattr(compute, "values", compute), dtype=float)
+        if c.shape != d.shape:
+            raise ExhaustionError(f"compute has shape {c.shape}, demand {d.shape}")
+    compute_x = None if c is None else np.full(n, np.nan)
+
     rows = np.flatnonzero(already)
     year[rows] = grid[0]
     stock_x[rows] = s[rows, 0]
     demand_x[rows] = d[rows, 0]
+    if c is not None:
+        compute_x[rows] = c[rows, 0]
 
     rows = np.flatnonzero(crossed & (first > 0))
     if rows.size:
@@ -263,7 +287,10 @@ def crossing_years(years, demand, stock, *, block_rows: int = DEFAULT_BLOCK_ROWS
         year[rows] = grid[i] + frac * (grid[j] - grid[i])
         stock_x[rows] = 10.0 ** (ls0 + frac * (ls1 - ls0))
         demand_x[rows] = 10.0 ** (ld0 + frac * (ld1 - ld0))
-    return CrossingChunk(year, already, stock_x, demand_x)
+        if c is not None:
+            lc0, lc1 = np.log10(c[rows, i]), np.log10(c[rows, j])
+            compute_x[rows] = 10.0 ** (lc0 + frac * (lc1 - lc0))
+    return CrossingChunk(year, already, stock_x, demand_x, compute_x)
 
 
 # --- result ------------------------------------------------------------------------------
@@ -302,6 +329,8 @@ class ExhaustionResult(Result):
     already_exhausted : (n,) bool, demand >= stock at the first grid point.
     stock_at_crossing, demand_at_crossing : (n,) tokens at the crossing (NaN if none).
     horizon : last decimal year considered; crossings after it count as not exhausted.
+    compute_at_crossing : (n,) FLOP of the largest run at the crossing, or None when the
+        demand carried no compute.
 
     Intervals: the 80% interval ``[p10, p90]`` is the range holding the central 80% of
     joint draws of demand and stock (10% of draws run out earlier, 10% later or never);
@@ -317,6 +346,7 @@ class ExhaustionResult(Result):
     stock_at_crossing: np.ndarray
     demand_at_crossing: np.ndarray
     horizon: float
+    compute_at_crossing: np.ndarray | None = None
     _sorted: np.ndarray = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -340,11 +370,16 @@ class ExhaustionResult(Result):
         already = np.concatenate([c.already_exhausted for c in chunks]).astype(bool)
         stock_x = np.concatenate([c.stock_at_crossing for c in chunks]).astype(float)
         demand_x = np.concatenate([c.demand_at_crossing for c in chunks]).astype(float)
+        compute_x = None
+        if all(c.compute_at_crossing is not None for c in chunks):
+            compute_x = np.concatenate([c.compute_at_crossing for c in chunks]).astype(float)
         late = year > h + _YEAR_TOL
         year[late] = np.nan
         stock_x[late] = np.nan
         demand_x[late] = np.nan
-        return cls(grid, year, already, stock_x, demand_x, h)
+        if compute_x is not None:
+            compute_x[late] = np.nan
+        return cls(grid, year, already, stock_x, demand_x, h, compute_x)
 
     # basic properties -----------------------------------------------------------------
 
@@ -436,16 +471,17 @@ class ExhaustionResult(Result):
 
     def at_crossing(self) -> pd.DataFrame:
         """Tidy table (quantity, statistic, value, n_draws) of median/p10/p90 of stock and
-        demand at the crossing, in tokens, over exhausted draws only (including draws
+        demand at the crossing, in tokens, and of the largest run's compute there, in FLOP
+        (when the demand carried compute), over exhausted draws only (including draws
         already exhausted at the start, whose values are those at the first grid point).
         Values are NaN if no draw is exhausted."""
         mask = self.exhausted
         n = int(np.count_nonzero(mask))
         rows = []
-        for quantity, arr in (
-            ("stock", self.stock_at_crossing),
-            ("demand", self.demand_at_crossing),
-        ):
+        quantities = [("stock", self.stock_at_crossing), ("demand", self.demand_at_crossing)]
+        if self.compute_at_crossing is not None:
+            quantities.append(("compute", self.compute_at_crossing))
+        for quantity, arr in quantities:
             vals = arr[mask]
             for stat, q in (("median", 0.5), ("p10", 0.1), ("p90", 0.9)):
                 v = float(np.quantile(vals, q)) if n else math.nan
@@ -611,7 +647,8 @@ def exhaustion_chunked_shared(
     """:func:`exhaustion_chunked` for ``n_stocks`` stocks against one demand: each chunk's
     demand is drawn once and compared with every stock.
 
-    ``sample_chunk(n, seed) -> (demand, stocks)``: ``stocks`` yields ``n_stocks`` arrays
+    ``sample_chunk(n, seed) -> (demand, stocks)``: ``demand`` is tokens or a
+    :class:`DemandDraws` (tokens and compute); ``stocks`` yields ``n_stocks`` arrays
     (a generator keeps one in memory at a time). Result ``i`` is what
     :func:`exhaustion_chunked` gives for a ``sample_chunk`` returning ``(demand, stock_i)``:
     the same chunks, seeds and numbers.
@@ -626,7 +663,10 @@ def exhaustion_chunked_shared(
         for i, stock in enumerate(stocks):
             if i >= n_stocks:
                 raise ExhaustionError(f"sample_chunk gave more than {n_stocks} stocks")
-            chunk = crossing_years(grid, demand, stock)
+            if isinstance(demand, DemandDraws):
+                chunk = crossing_years(grid, demand.tokens, stock, compute=demand.compute)
+            else:
+                chunk = crossing_years(grid, demand, stock)
             if len(chunk) != n:
                 raise ExhaustionError(
                     f"sample_chunk({n}, seed) returned {len(chunk)} joint draws, expected {n}"

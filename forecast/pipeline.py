@@ -18,23 +18,29 @@ import json
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from forecast import demand as dm
 from forecast import persist
 from forecast._version import __version__
-from forecast.demand import baselines
+from forecast.demand import baselines, published
+from forecast.demand.compute_frontier import ComputeFrontierTrend
+from forecast.demand.feasibility import latency_wall_log10
 from forecast.errors import ForecastError, require_type
-from forecast.exhaustion import ExhaustionResult, epoch_quantile_clipping, exhaustion_chunked_shared
+from forecast.exhaustion import (
+    DemandDraws,
+    ExhaustionResult,
+    epoch_quantile_clipping,
+    exhaustion_chunked_shared,
+)
 from forecast.results import Result
 from forecast.scenarios import Scenario, load_scenario, override_name
-from forecast.units import monthly_grid, words_to_tokens, year_text
+from forecast.units import compute_from_tokens, monthly_grid, tokens_from_compute, year_text
 
 #: Quantile levels reported for demand and stock bands (median, 50/80/90/95% intervals).
 BAND_LEVELS = {
@@ -48,11 +54,6 @@ BAND_LEVELS = {
     "p95": 0.95,
     "p97_5": 0.975,
 }
-#: Epoch 2022's historical projection (v1 code, `v1/src/datasets/*.squiggle`): growth 90% interval in
-#: orders of magnitude per year, from 2e12 words "as of October 2022".
-EPOCH2022_GROWTH_OOM_90 = (0.265, 0.392)
-EPOCH2022_START_WORDS = 2e12
-EPOCH2022_START_YEAR = 2022.75
 CHUNK_SIZE = 10_000
 Progress = Callable[[str], None]
 
@@ -222,15 +223,16 @@ def fit_demand(
     models: pd.DataFrame | None = None,
     sampler: dm.SamplerConfig | None = None,
     *,
-    names: Sequence[str] | None = None,
+    names: Sequence[str] | str | None = None,
     cache_dir=None,
     use_cache: bool = True,
     progress: Progress = _silent,
 ) -> DemandSet:
     """Fit the demand models and the default mix.
 
-    ``names``: which models (:data:`forecast.demand.MODEL_CLASSES` names) to fit; default
-    all of them. The default mix's models are always fitted; the PSIS-LOO comparison is
+    ``names``: which models (:data:`forecast.demand.MODEL_CLASSES` names) to fit, or
+    ``"all"``; default: the default demand's model only (demand v3). The default mix's
+    models are always fitted; the PSIS-LOO comparison is
     made when every model in :data:`forecast.demand.LOO_MODELS` is fitted (else it is an
     empty table). Fits are cached on disk (see :func:`forecast.demand.fit_cached`) and
     reused when the data, settings and package version match; ``use_cache=False`` always
@@ -245,7 +247,11 @@ def fit_demand(
     )
     sampler = sampler or dm.SamplerConfig()
     classes = {cls.name: cls for cls in dm.MODEL_CLASSES}
-    wanted = set(classes) if names is None else {*names, *dm.DEFAULT_WEIGHTS}
+    if names == "all":
+        names = list(classes)
+    elif isinstance(names, str):
+        names = [names]
+    wanted = {*(names or ()), *dm.DEFAULT_WEIGHTS}
     unknown = sorted(wanted - set(classes))
     if unknown:
         raise ForecastError(
@@ -253,7 +259,11 @@ def fit_demand(
         )
     fits: dict[str, dm.DemandFit] = {}
     for model in (cls() for name, cls in classes.items() if name in wanted):
-        progress(f"fitting {model.label}")
+        cached = (
+            use_cache
+            and dm.cache_path(model, dm.fit_key(model, models, sampler), cache_dir).exists()
+        )
+        progress(f"{'reading the cached fit of' if cached else 'fitting'} {model.label}")
         fits[model.name] = dm.fit_cached(model, models, sampler, cache_dir, use_cache=use_cache)
     if set(dm.LOO_MODELS) <= set(fits):
         comparison = dm.compare_cached(
@@ -269,72 +279,123 @@ def fit_demand(
 # --- demand projections for a scenario -------------------------------------------------------
 
 
-def _epoch2022_projection(years: np.ndarray, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    lo, hi = EPOCH2022_GROWTH_OOM_90
-    z = stats.norm.ppf(0.95)
-    growth = rng.normal((lo + hi) / 2, (hi - lo) / (2 * z), (n, 1))
-    start = words_to_tokens(EPOCH2022_START_WORDS)
-    return start * 10 ** (growth * (years[None, :] - EPOCH2022_START_YEAR))
+def _log10_flop(fit: dm.DemandFit, years: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """A compute-trend fit's log10 FLOP draws (the draws :meth:`DemandFit.project` turns
+    into tokens: same seed, same draws), clipped as projections are."""
+    raw = fit.model.project_log10(fit, years, n, np.random.default_rng(seed))
+    return np.clip(raw, 0.0, dm.MAX_LOG10, out=raw)
 
 
 def demand_projector(scenario: Scenario, demand: DemandSet | None) -> ScenarioDemand:
     """The scenario's demand: ``f(years, n, seed) -> (n, len(years))`` tokens, also a
-    :class:`~forecast.registry.Projector` (``f.project(years, n_draws, seed)``)."""
+    :class:`~forecast.registry.Projector` (``f.project(years, n_draws, seed)``);
+    ``f.with_compute(years, n, seed)`` gives the tokens with the compute behind them (a
+    :class:`~forecast.exhaustion.DemandDraws`): the largest run's own for compute-based
+    demand, ``6 D^2 / r`` at the scenario's tokens per parameter (default 20) for token
+    trends."""
     spec = scenario.demand
-    if spec.model != "epoch2022" and demand is None:
+    if spec.model not in PUBLISHED_DEMAND and demand is None:
         raise ForecastError(f"scenario '{scenario.name}' needs fitted demand (fit_demand)")
+    missing = [
+        n for n in demand_models_needed(scenario) if demand is not None and n not in demand.fits
+    ]
+    if missing:
+        raise ForecastError(
+            f"scenario '{scenario.name}' needs the demand fit(s) {', '.join(missing)}, which "
+            f"this demand set does not have: fit_demand(models, names={missing!r})"
+        )
+    ratio = spec.chinchilla_ratio()
 
-    def compute_tokens(years, n, seed):
-        # Overtraining applies here only: compute-based demand assumes a tokens-per-
-        # parameter ratio, token trends already contain the industry's move to
+    def chinchilla(log10_flop: np.ndarray, years: np.ndarray) -> DemandDraws:
+        # Overtraining applies here and in demand v3 only: compute-based demand assumes a
+        # tokens-per-parameter ratio; token trends already contain the industry's move to
         # overtraining (DemandSpec refuses the lever for them).
-        fit = demand.fits["compute"]
-        scale = np.sqrt(spec.tokens_per_parameter / fit.model.tokens_per_parameter)
-        boost = np.where(years >= spec.overtraining_from, np.sqrt(spec.overtraining), 1.0)
-        tokens = fit.project(years, n, seed).to_numpy()  # a new array: scaled in place
-        tokens *= scale
-        tokens *= boost[None, :]
-        return tokens
+        flop = np.power(10.0, log10_flop)
+        boost = np.where(years >= spec.overtraining_from, spec.overtraining, 1.0)
+        return DemandDraws(tokens_from_compute(flop, ratio * boost[None, :]), flop)
+
+    def implied(tokens: np.ndarray) -> DemandDraws:
+        return DemandDraws(tokens, compute_from_tokens(tokens, ratio))
+
+    def v3(fit):
+        def draws(years, n, seed):
+            rng = np.random.default_rng(seed)
+            log_tokens, log_flop = fit.model.simulate(fit, years, n, rng, spec.compute_levers())
+            np.clip(log_tokens, 0.0, dm.MAX_LOG10, out=log_tokens)
+            return DemandDraws(np.power(10.0, log_tokens), np.power(10.0, log_flop))
+
+        return draws
+
+    def compute_trend(years, n, seed):
+        return chinchilla(_log10_flop(demand.fits["compute"], years, n, seed), years)
 
     def epoch2024(years, n, seed):
+        # Equal mixture (P24 Eq. 4) of the bootstrap trend and the compute projection; the
+        # halves use their own seeds, so the permutation can be drawn first.
         rng = np.random.default_rng(seed)
         n_hist = rng.binomial(n, 0.5)
         s1, s2 = rng.integers(0, 2**32, size=2)
 
         def halves():
-            yield demand.epoch_bootstrap.project(years, n_hist, int(s1)).to_numpy()
-            yield compute_tokens(years, n - n_hist, int(s2))
+            hist = implied(demand.epoch_bootstrap.project(years, n_hist, int(s1)).to_numpy())
+            comp = chinchilla(published.epoch2024_compute(years, n - n_hist, int(s2)), years)
+            for part in (hist, comp):
+                yield np.concatenate([part.tokens, part.compute], axis=1)
 
-        # The halves use their own seeds, so the permutation can be drawn first.
-        return dm.shuffled_rows(halves(), rng.permutation(n), len(years))
-
-    # Projections that are more than one fit's draws; every other registered demand
-    # model (forecast.registry, kind "fit") is its own fit's projection.
-    special = {
-        "epoch2022": _epoch2022_projection,
-        "average": lambda years, n, seed: demand.average.project(years, n, seed).to_numpy(),
-        "compute": compute_tokens,
-        "epoch2024": epoch2024,
-    }
+        both = dm.shuffled_rows(halves(), rng.permutation(n), 2 * len(years))
+        return DemandDraws(both[:, : len(years)], both[:, len(years) :])
 
     def fitted(years, n, seed):
-        return demand.fits[spec.model].project(years, n, seed).to_numpy()
+        return implied(demand.fits[spec.model].project(years, n, seed).to_numpy())
 
-    return ScenarioDemand(scenario.name, special.get(spec.model, fitted))
+    default = _default_fit(demand) if spec.model == "default" and demand is not None else None
+    special = {
+        "epoch2022": lambda years, n, seed: implied(published.epoch2022_tokens(years, n, seed)),
+        "epoch2030": lambda years, n, seed: chinchilla(
+            published.epoch2030_compute(years, n, seed), years
+        ),
+        "compute": compute_trend,
+        "epoch2024": epoch2024,
+    }
+    if spec.model == "default":
+        draws = (
+            v3(default)
+            if isinstance(getattr(default, "model", None), ComputeFrontierTrend)
+            else (lambda years, n, seed: implied(demand.average.project(years, n, seed).to_numpy()))
+        )
+    elif spec.model == "compute-frontier":
+        draws = v3(demand.fits["compute-frontier"])
+    else:
+        draws = special.get(spec.model, fitted)
+    return ScenarioDemand(scenario.name, draws)
+
+
+#: Demand projections that need no fitted demand set.
+PUBLISHED_DEMAND = ("epoch2022", "epoch2030")
+
+
+def _default_fit(demand: DemandSet) -> dm.DemandFit | None:
+    """The default demand's one fit, when the default is a single model (None for a mix)."""
+    fits = demand.average.fits
+    return fits[0] if len(fits) == 1 else None
 
 
 @dataclass(frozen=True)
 class ScenarioDemand:
     """A scenario's demand projection (a :class:`forecast.registry.Projector`): calling it
     gives a plain ``(n, len(years))`` array of tokens, :meth:`project` the same draws as a
-    DataArray with dims ``("draw", "year")``."""
+    DataArray with dims ``("draw", "year")``, :meth:`with_compute` the tokens and the
+    compute behind them."""
 
     name: str
-    _draws: Callable[[np.ndarray, int, int], np.ndarray]
+    _draws: Callable[[np.ndarray, int, int], DemandDraws]
+
+    def with_compute(self, years, n: int, seed: int) -> DemandDraws:
+        """Tokens and the largest run's compute (FLOP), each ``(n, len(years))``."""
+        return self._draws(np.asarray(years, dtype=float), n, seed)
 
     def __call__(self, years, n: int, seed: int) -> np.ndarray:
-        return self._draws(np.asarray(years, dtype=float), n, seed)
+        return self.with_compute(years, n, seed).tokens
 
     def project(self, years, n_draws: int = 4000, seed: int | None = 0) -> xr.DataArray:
         """Token draws at decimal ``years``, dims ``("draw", "year")``."""
@@ -380,6 +441,10 @@ class ScenarioResult(Result):
     diagnostics: pd.DataFrame
     seed: int
     draws: int
+    #: Quantiles by year of the largest run's training compute behind each demand draw
+    #: (FLOP; columns as ``demand_bands``): its own for compute-based demand, 6 D^2 / r at
+    #: the scenario's tokens per parameter for token trends.
+    compute_bands: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def name(self) -> str:
@@ -410,6 +475,22 @@ class ScenarioResult(Result):
         row = self.stock_bands.iloc[(self.stock_bands["year"] - year).abs().argmin()]
         return {"median": float(row["median"]), "p5": float(row["p5"]), "p95": float(row["p95"])}
 
+    def compute_by_year(self) -> dict:
+        """The largest run's training compute behind the demand draws, FLOP, at each whole
+        year of the bands: ``{year: {median, p10, p90}}``."""
+        bands = self.compute_bands
+        if bands.empty:
+            return {}
+        whole = bands[np.isclose(bands["year"] % 1.0, 0.0)]
+        return {
+            str(int(r["year"])): {
+                "median": float(r["median"]),
+                "p10": float(r["p10"]),
+                "p90": float(r["p90"]),
+            }
+            for r in whole.to_dict(orient="records")
+        }
+
     def to_json_dict(self) -> dict:
         """The ``forecast run --json`` / ``summary.json`` schema."""
         growth = 10 ** np.quantile(self.demand_growth_oom, [0.5, 0.025, 0.975])
@@ -433,6 +514,8 @@ class ScenarioResult(Result):
                 "p97_5": float(growth[2]),
             },
             "at_crossing": persist.json_records(self.exhaustion.at_crossing()),
+            "demand_compute_flop": self.compute_by_year(),
+            "latency_wall_flop": 10.0 ** latency_wall_log10(),
             "epoch_procedure": {k: persist.json_float(v) for k, v in self.epoch_procedure.items()},
             "published": published or None,
             "demand_model": self.scenario.demand.model,
@@ -530,9 +613,15 @@ class ScenarioResult(Result):
                 "already_exhausted": persist.array_to_json(ex.already_exhausted),
                 "stock_at_crossing": persist.array_to_json(ex.stock_at_crossing),
                 "demand_at_crossing": persist.array_to_json(ex.demand_at_crossing),
+                "compute_at_crossing": (
+                    None
+                    if ex.compute_at_crossing is None
+                    else persist.array_to_json(ex.compute_at_crossing)
+                ),
                 "horizon": float(ex.horizon),
             },
             "demand_bands": persist.frame_to_json(self.demand_bands),
+            "compute_bands": persist.frame_to_json(self.compute_bands),
             "stock_bands": persist.frame_to_json(self.stock_bands),
             "stock_steps": persist.frame_to_json(self.stock_steps),
             "demand_growth_oom": persist.array_to_json(self.demand_growth_oom),
@@ -567,6 +656,11 @@ class ScenarioResult(Result):
                 stock_at_crossing=persist.array_from_json(e["stock_at_crossing"]),
                 demand_at_crossing=persist.array_from_json(e["demand_at_crossing"]),
                 horizon=float(e["horizon"]),
+                compute_at_crossing=(
+                    None
+                    if e.get("compute_at_crossing") is None
+                    else persist.array_from_json(e["compute_at_crossing"])
+                ),
             )
             return cls(
                 scenario=from_dict(
@@ -574,6 +668,11 @@ class ScenarioResult(Result):
                 ),
                 exhaustion=exhaustion,
                 demand_bands=persist.frame_from_json(payload["demand_bands"]),
+                compute_bands=(
+                    persist.frame_from_json(payload["compute_bands"])
+                    if "compute_bands" in payload
+                    else pd.DataFrame()
+                ),
                 stock_bands=persist.frame_from_json(payload["stock_bands"]),
                 stock_steps=persist.frame_from_json(payload["stock_steps"]),
                 demand_growth_oom=persist.array_from_json(payload["demand_growth_oom"]),
@@ -738,8 +837,9 @@ def simulate_exhaustions(
 
         def sample_chunk(n: int, chunk_seed: int):
             seeds = np.random.SeedSequence(chunk_seed).generate_state(2)
-            d = np.asarray(project(grid, n, int(seeds[0])))
-            d.flags.writeable = False  # shared by the group's scenarios: never changed
+            d = project.with_compute(grid, n, int(seeds[0]))
+            for part in d:
+                part.flags.writeable = False  # shared by the group's scenarios: never changed
 
             def stocks():
                 for i in members:
@@ -831,7 +931,8 @@ def _scenario_result(
     band_years = np.arange(np.floor(scenario.start), band_end + 1e-9, 0.25)
     n_band = min(scenario.draws, 20_000)
     band_seeds = np.random.SeedSequence([scenario.seed, 1]).generate_state(3)
-    demand_draws = project(band_years, n_band, int(band_seeds[0]))
+    band_draws = project.with_compute(band_years, n_band, int(band_seeds[0]))
+    demand_draws = band_draws.tokens
     stock_params = stock_model.sample_parameters(n_band, int(band_seeds[1]))
     stock_draws = stock_model.trajectories(stock_params, band_years)
     window = (band_years >= scenario.start) & (band_years <= scenario.start + 5)
@@ -849,6 +950,7 @@ def _scenario_result(
         scenario=scenario,
         exhaustion=result,
         demand_bands=_bands(demand_draws, band_years),
+        compute_bands=_bands(band_draws.compute, band_years),
         stock_bands=_bands(stock_draws, band_years),
         stock_steps=_steps_frame(components),
         demand_growth_oom=demand_growth,

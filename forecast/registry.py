@@ -26,6 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 __all__ = [
     "DEFAULT_WEIGHTS",
     "DEMAND",
+    "DEMAND_ALIASES",
     "STOCK",
     "DemandEntry",
     "Projector",
@@ -100,30 +101,42 @@ class DemandEntry:
 
 
 #: The default demand (:class:`~forecast.demand.combine.ModelAverage`, scenario key
-#: ``average``): the damped frontier-record model alone
-#: (:class:`forecast.demand.damped.DampedFrontierTrend`). 0.2's hand-chosen equal mix of the
-#: straight frontier trend and the random-walk slope is the sensitivity lever "demand
-#: model"; a combination would need weights earned out of sample (docs/model.md, "Default
-#: demand").
-DEFAULT_WEIGHTS: dict[str, float] = {"damped-trend": 1.0}
+#: ``default``): demand v3 alone, the largest run from compute and tokens per parameter
+#: (:class:`forecast.demand.compute_frontier.ComputeFrontierTrend`). Demand v2 (the damped
+#: frontier record) and 0.2's mixture are compared methods of the forecast-skill study; a
+#: combination would need weights earned out of sample (docs/model.md, "Default demand").
+DEFAULT_WEIGHTS: dict[str, float] = {"compute-frontier": 1.0}
+#: Scenario names kept for earlier versions: the default demand was called "average"
+#: (0.2-0.8, when it was a mixture).
+DEMAND_ALIASES: dict[str, str] = {"average": "default"}
 
 #: Every demand projection, in the order scenarios list them.
 DEMAND: dict[str, DemandEntry] = {
     e.name: e
     for e in (
         DemandEntry(
-            "average",
-            "Default: damped frontier trend",
+            "default",
+            "Default: largest run from compute (demand v3)",
             "combination",
+            compute=True,
             backtest=True,
             default_mix=True,
+        ),
+        DemandEntry(
+            "compute-frontier",
+            "Largest run from compute and tokens per parameter (demand v3)",
+            "fit",
+            cls="forecast.demand.compute_frontier:ComputeFrontierTrend",
+            fit_order=0,
+            compute=True,
+            backtest=True,
         ),
         DemandEntry(
             "damped-trend",
             "Frontier record with a damped trend (demand v2)",
             "fit",
             cls="forecast.demand.damped:DampedFrontierTrend",
-            fit_order=0,
+            fit_order=1,
             backtest=True,
         ),
         DemandEntry(
@@ -131,7 +144,7 @@ DEMAND: dict[str, DemandEntry] = {
             "Frontier exponential trend (no slowdown)",
             "fit",
             cls="forecast.demand.trends:FrontierTrend",
-            fit_order=2,
+            fit_order=3,
             backtest=True,
         ),
         DemandEntry(
@@ -139,7 +152,7 @@ DEMAND: dict[str, DemandEntry] = {
             "Changepoint (slowdown) model",
             "fit",
             cls="forecast.demand.trends:SlowdownTrend",
-            fit_order=3,
+            fit_order=4,
             backtest=True,
         ),
         DemandEntry(
@@ -147,7 +160,7 @@ DEMAND: dict[str, DemandEntry] = {
             "Frontier trend with a random-walk slope",
             "fit",
             cls="forecast.demand.trends:RandomWalkSlopeTrend",
-            fit_order=4,
+            fit_order=5,
             backtest=True,
         ),
         DemandEntry(
@@ -155,7 +168,7 @@ DEMAND: dict[str, DemandEntry] = {
             "Exponential trend (all notable LMs)",
             "fit",
             cls="forecast.demand.trends:ExponentialTrend",
-            fit_order=1,
+            fit_order=2,
             population=True,
             backtest=True,
         ),
@@ -164,17 +177,22 @@ DEMAND: dict[str, DemandEntry] = {
             "Compute trend, Chinchilla tokens (overtraining applies)",
             "fit",
             cls="forecast.demand.trends:ComputeTrend",
-            fit_order=5,
+            fit_order=6,
             compute=True,
         ),
         DemandEntry(
             "epoch2024",
-            "Epoch 2024: bootstrap trend and compute projection, half each",
+            "Epoch 2024: bootstrap trend and anchored compute projection, half each",
             "combination",
             compute=True,
-            uses=("compute",),
         ),
         DemandEntry("epoch2022", "Epoch 2022 historical projection", "published"),
+        DemandEntry(
+            "epoch2030",
+            "Sevilla et al. 2024: ~4x/yr compute from the 2025 frontier, Chinchilla tokens",
+            "published",
+            compute=True,
+        ),
         DemandEntry(
             "ols",
             "Least-squares trend of log tokens (baseline)",
@@ -235,6 +253,11 @@ STOCK: dict[str, StockEntry] = {
             "epoch2022-high-quality",
             "Epoch 2022 high-quality language stock",
             "forecast.stock.models:Epoch2022HighQualityStock",
+        ),
+        StockEntry(
+            "sevilla2024-data",
+            "Sevilla et al. 2024 data stock by 2030 (multimodal, multi-epoch)",
+            "forecast.stock.models:Sevilla2024DataStock",
         ),
     )
 }

@@ -16,11 +16,18 @@ TOML layout (every key optional except ``name``; unknown keys are errors)::
     seed = 0
 
     [demand]
-    model = "average"             # average | frontier | slowdown | exponential | compute
-                                  # | epoch2024 (Epoch's mixture) | epoch2022 (Epoch 2022 historical)
+    model = "default"             # default (demand v3) | compute-frontier (the same fit) |
+                                  # damped-trend (v2) | frontier | slowdown | exponential |
+                                  # random-walk-slope | compute | epoch2024 (Epoch's mixture)
+                                  # | epoch2022 (Epoch 2022 historical) | epoch2030 (Sevilla et al.)
+    tokens_per_parameter = "frontier"  # v3: "frontier" (today's, a random walk on), "held", "trend", "chinchilla"
+                                  # or a number; compute-based demand: a number (20)
     overtraining = 1.0            # k: k x the tokens per parameter -> sqrt(k) x the tokens
     overtraining_from = 2025.0    # date from which the overtraining factor applies
-    tokens_per_parameter = 20.0   # Chinchilla r, for compute-based demand
+    compute_growth = [0.4, 0.7]   # v3: future growth of the largest run's compute, OOM/yr
+                                  # (a number or a 90% interval; unset = the fitted rate)
+    feasibility = "sevilla2024"   # v3: power, chip and latency limits (or "none")
+    stall_probability = 0.0       # v3: chance of an investment winter (a stall of compute)
 
     [stock]
     model = "epoch2024"           # epoch2024 | epoch2022-high-quality
@@ -58,6 +65,8 @@ from forecast.stock.levers import LEVER_KEYS, REPETITION_CHOICES, STOCK_LEVERS
 
 #: Demand models whose tokens come from compute (the overtraining lever applies to them).
 COMPUTE_DEMAND_MODELS = registry.compute_demand_names()
+#: Demand v3 under its scenario names (its own levers apply to them).
+V3_DEMAND_MODELS = ("default", "compute-frontier")
 #: ``start`` value meaning the latest run's release date.
 DATA_DATE = "data"
 #: What ``demand.model`` and ``stock.model`` accept (:mod:`forecast.registry`).
@@ -66,7 +75,15 @@ STOCK_MODELS = registry.stock_model_names()
 REPETITION = REPETITION_CHOICES
 
 _TOP_KEYS = {"name", "description", "extends", "start", "horizon", "draws", "seed"}
-_DEMAND_KEYS = {"model", "overtraining", "overtraining_from", "tokens_per_parameter"}
+_DEMAND_KEYS = {
+    "model",
+    "overtraining",
+    "overtraining_from",
+    "tokens_per_parameter",
+    "compute_growth",
+    "feasibility",
+    "stall_probability",
+}
 #: [stock] keys: the model, an estimates table, and every lever's keys (forecast.stock.levers).
 _STOCK_KEYS = {"model", "estimates", *LEVER_KEYS}
 _PUBLISHED_KEYS = {"median", "p10", "p90", "p5", "p95", "p2_5", "p97_5", "source", "note"}
@@ -75,18 +92,47 @@ _SECTIONS = {"demand": _DEMAND_KEYS, "stock": _STOCK_KEYS, "published": _PUBLISH
 
 @dataclass(frozen=True)
 class DemandSpec:
-    """Which demand projection, and how overtrained future frontier runs are."""
+    """Which demand projection, and its levers.
 
-    model: str = "average"
+    ``model``: a name of :data:`DEMAND_MODELS` ("default" is demand v3; "average", the name
+    it had until 0.8, is read as "default"). Levers of compute-based demand
+    (:data:`COMPUTE_DEMAND_MODELS`): ``overtraining`` (a factor on the tokens per parameter
+    from ``overtraining_from``) and ``tokens_per_parameter`` (a number; for demand v3 also
+    "frontier", "trend" or "chinchilla"; None = the model's own: "frontier" for v3, 20 for
+    the others). Levers of demand v3 only: ``compute_growth`` (OOM/yr: a number or
+    ``[low, high]``, a 90% interval; None = the fitted rate), ``feasibility``
+    ("sevilla2024" or "none") and ``stall_probability`` (an investment winter's chance).
+    For token-trend demand ``tokens_per_parameter`` only converts its tokens to the
+    compute they imply (default Chinchilla's 20).
+    """
+
+    model: str = "default"
     overtraining: float = 1.0
     overtraining_from: float = 2025.0
-    tokens_per_parameter: float = 20.0
+    tokens_per_parameter: float | str | None = None
+    compute_growth: float | list | None = None
+    feasibility: str = "sevilla2024"
+    stall_probability: float = 0.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.model, str) and self.model in registry.DEMAND_ALIASES:
+            object.__setattr__(self, "model", registry.DEMAND_ALIASES[self.model])
         _choice("demand.model", self.model, DEMAND_MODELS)
         _number("demand.overtraining", self.overtraining, 1.0, 1000.0)
         _number("demand.overtraining_from", self.overtraining_from, 2000.0, 2100.0)
-        _number("demand.tokens_per_parameter", self.tokens_per_parameter, 1.0, 10000.0)
+        v3 = self.model in V3_DEMAND_MODELS
+        r = self.tokens_per_parameter
+        if isinstance(r, str):
+            allowed = ("frontier", "held", "trend", "chinchilla")
+            if not v3:
+                raise ScenarioError(
+                    f"demand.tokens_per_parameter = {r!r} needs demand v3 "
+                    f"(demand.model = {' or '.join(map(repr, V3_DEMAND_MODELS))}); give a number "
+                    f"for {self.model!r}"
+                )
+            _choice("demand.tokens_per_parameter", r, allowed)
+        elif r is not None:
+            _number("demand.tokens_per_parameter", r, 1.0, 10000.0)
         if self.overtraining != 1.0 and self.model not in COMPUTE_DEMAND_MODELS:
             raise ScenarioError(
                 f"demand.overtraining = {self.overtraining:g} needs compute-based demand "
@@ -94,6 +140,60 @@ class DemandSpec:
                 f"{self.model!r}): token trends already contain the move to overtraining "
                 "(docs/model.md, 'Overtraining')"
             )
+        g = self.compute_growth
+        if g is not None:
+            if isinstance(g, list | tuple):
+                if len(g) not in (2, 3):
+                    raise ScenarioError(
+                        f"demand.compute_growth must be a number or [low, high], got {g!r}"
+                    )
+                for value in g[:2]:
+                    _number("demand.compute_growth", value, 0.0, 3.0)
+                if g[0] >= g[1]:
+                    raise ScenarioError(
+                        f"demand.compute_growth: low {g[0]} is not below high {g[1]}"
+                    )
+                if len(g) == 3:
+                    _number("demand.compute_growth interval", g[2], 0.01, 0.99)
+            else:
+                _number("demand.compute_growth", g, 0.0, 3.0)
+        _choice("demand.feasibility", self.feasibility, ("sevilla2024", "none"))
+        _number("demand.stall_probability", self.stall_probability, 0.0, 1.0)
+        changed = [
+            key
+            for key, default in (
+                ("compute_growth", None),
+                ("feasibility", "sevilla2024"),
+                ("stall_probability", 0.0),
+            )
+            if getattr(self, key) != default
+        ]
+        if changed and not v3:
+            raise ScenarioError(
+                f"demand.{changed[0]} is a lever of demand v3 (demand.model = "
+                f"{' or '.join(map(repr, V3_DEMAND_MODELS))}), not of {self.model!r}"
+            )
+
+    def compute_levers(self):
+        """The :class:`~forecast.demand.compute_frontier.ComputeLevers` of demand v3."""
+        from forecast.demand.compute_frontier import ComputeLevers
+
+        g = self.compute_growth
+        return ComputeLevers(
+            tokens_per_parameter=(
+                "frontier" if self.tokens_per_parameter is None else self.tokens_per_parameter
+            ),
+            overtraining=float(self.overtraining),
+            overtraining_from=float(self.overtraining_from),
+            compute_growth=tuple(g) if isinstance(g, list | tuple) else g,
+            feasibility=self.feasibility,
+            stall_probability=float(self.stall_probability),
+        )
+
+    def chinchilla_ratio(self) -> float:
+        """The tokens per parameter of a numeric ``tokens_per_parameter`` (20 when unset)."""
+        r = self.tokens_per_parameter
+        return 20.0 if r is None or isinstance(r, str) else float(r)
 
 
 @dataclass(frozen=True)

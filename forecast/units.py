@@ -11,6 +11,9 @@ Defaults (English text, BPE tokenizers such as GPT-2's or cl100k_base):
 - ``WORDS_PER_TOKEN = 0.75``: Epoch AI's database convention (1 token = 0.75 words, so
   tokens = words x 4/3). Villalobos et al. 2024 use ~0.8 words per token.
 - ``BYTES_PER_GB = 1e9``: decimal gigabytes, as the papers quoting "40 GB" use them.
+
+Tokens and training compute: :func:`tokens_from_compute` and :func:`compute_from_tokens`
+convert for a given number of tokens per (active) parameter, by ``C = 6 N D``.
 """
 
 from __future__ import annotations
@@ -123,3 +126,37 @@ def year_text(value, digits: int = 1) -> str:
     if value is None or not math.isfinite(float(value)):
         return "after the horizon"
     return f"{float(value):.{digits}f}"
+
+
+#: Training compute per parameter per token: C = 6 N D (Kaplan et al. 2020; Hoffmann et
+#: al. 2022), forward and backward pass of a dense transformer (N: active parameters).
+FLOP_PER_PARAMETER_TOKEN = 6.0
+#: Chinchilla-optimal tokens per parameter (Hoffmann et al. 2022).
+CHINCHILLA_TOKENS_PER_PARAMETER = 20.0
+
+
+def tokens_from_compute(compute_flop, tokens_per_parameter=CHINCHILLA_TOKENS_PER_PARAMETER):
+    """Training tokens of a run of ``compute_flop`` FLOP trained at ``tokens_per_parameter``
+    tokens per (active) parameter: ``C = 6 N D`` and ``D = r N`` give ``D = sqrt(C r / 6)``.
+
+    >>> round(tokens_from_compute(5.76e23) / 1e12, 2)  # Chinchilla: 70B params, 1.4T tokens
+    1.39
+    """
+    c = np.asarray(compute_flop, dtype=float)
+    r = np.asarray(tokens_per_parameter, dtype=float)
+    out = np.sqrt(c * r / FLOP_PER_PARAMETER_TOKEN)
+    return float(out) if out.ndim == 0 else out
+
+
+def compute_from_tokens(tokens, tokens_per_parameter=CHINCHILLA_TOKENS_PER_PARAMETER):
+    """Training compute (FLOP) of a run on ``tokens`` tokens at ``tokens_per_parameter``
+    tokens per (active) parameter: ``C = 6 D^2 / r``, the inverse of
+    :func:`tokens_from_compute`.
+
+    >>> f"{compute_from_tokens(4e14):.1e}"  # Epoch 2024: the stock at ~5e28 FLOP
+    '4.8e+28'
+    """
+    d = np.asarray(tokens, dtype=float)
+    r = np.asarray(tokens_per_parameter, dtype=float)
+    out = FLOP_PER_PARAMETER_TOKEN * d**2 / r
+    return float(out) if out.ndim == 0 else out

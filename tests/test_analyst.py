@@ -101,7 +101,8 @@ def test_scenarios_that_differ_in_stock_share_demand_draws(bundled_demand, monke
     def counting(scenario, demand):
         inner = projector(scenario, demand)
         return pipeline.ScenarioDemand(
-            inner.name, lambda y, n, s: calls.append(scenario.demand.model) or inner(y, n, s)
+            inner.name,
+            lambda y, n, s: calls.append(scenario.demand.model) or inner.with_compute(y, n, s),
         )
 
     monkeypatch.setattr(pipeline, "demand_projector", counting)
@@ -111,8 +112,8 @@ def test_scenarios_that_differ_in_stock_share_demand_draws(bundled_demand, monke
         np.testing.assert_array_equal(a.exhaustion_year, b.exhaustion_year)
         np.testing.assert_array_equal(a.stock_at_crossing, b.stock_at_crossing)
     # three groups of three chunks: the first three scenarios share one demand draw
-    assert sorted(calls) == ["average"] * 6 + ["frontier"] * 3
-    assert messages == ["3 scenarios share demand 'average': 2,500 joint draws each"]
+    assert sorted(calls) == ["default"] * 6 + ["frontier"] * 3
+    assert messages == ["3 scenarios share demand 'default': 2,500 joint draws each"]
     threaded = pipeline.simulate_exhaustions(runs, bundled_demand, workers=2)
     for a, b in zip(alone, threaded, strict=True):
         np.testing.assert_array_equal(a.exhaustion_year, b.exhaustion_year)

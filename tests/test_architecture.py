@@ -34,9 +34,12 @@ RANKS: dict[str, tuple[int, int]] = {
     # 3: the models: demand, stock, the crossing, collapse
     "forecast.demand.model": (3, 0),
     "forecast.demand.baselines": (3, 0),
+    "forecast.demand.published": (3, 0),
     "forecast.demand.trends": (3, 1),
     "forecast.demand.damped": (3, 1),
+    "forecast.demand.feasibility": (3, 1),
     "forecast.demand.cache": (3, 1),
+    "forecast.demand.compute_frontier": (3, 2),
     "forecast.demand.combine": (3, 2),
     "forecast.demand": (3, 3),
     "forecast.stock.estimates": (3, 0),

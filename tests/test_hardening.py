@@ -689,7 +689,7 @@ def test_too_few_models_for_demand_fit(rows, match):
         with pytest.raises(DataError, match=match) as info:
             model.fit(models, dm.SamplerConfig(draws=100, tune=100, chains=2))
         assert "\n" not in str(info.value)
-    # fit_demand fits demand v2 first, which needs 6 runs with tokens
+    # fit_demand fits demand v3 (the default), which needs 6 runs with compute
     with pytest.raises(DataError, match=match.replace("3", r"\d+")):
         fit_demand(models, dm.SamplerConfig(draws=100, tune=100, chains=2), use_cache=False)
 

@@ -49,31 +49,24 @@ def test_epoch2024_reproduces_published_p90(run):
     assert ey["p10"] < ey["median"] < ey["p90"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap since data 0.3 (issue 13), documented in README: the median is ~2029.1 "
-    "(published 2028). The all-model bootstrap now fits tokens trained, and the 2018-19 "
-    "encoders made many passes over small corpora (RoBERTa 2.1e12, XLNet 2.1e12 tokens "
-    "trained), so its growth is 0.35 OOM/yr instead of 0.47 on the published sizes "
-    "(Epoch: 0.38). Fitting the published sizes instead gives a median of 2028.4 but a p90 "
-    "of 2030.2 (published 2032), so neither quantity reproduces all three dates.",
-)
-def test_epoch2024_reproduces_published_median(run):
+def test_epoch2024_reproduces_the_published_dates(run):
+    """Villalobos et al. 2024: median 2028, 80% interval 2026-2032; each within a year
+    (issue 35: the compute half anchored at ~5e28 FLOP in 2028, forecast.demand.published;
+    strict xfails until 0.8)."""
     ey = run("epoch2024").exhaustion_year()
     assert abs(ey["median"] - 2028.0) <= 1.0
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap, documented in README: p10 is ~2027.4 (published 2026). Epoch's compute "
-    "half (Besiroglu et al. 2022 samples, up to 1% of GWP) is not available offline; the "
-    "toolkit's compute half is the bundled frontier-compute trend, whose token growth is "
-    "slower (compute-only p10 ~2027.8), so the early tail is thinner. Epoch's published "
-    "growth interval instead of the bundled bootstrap moves p10 later (~2027.5), not earlier.",
-)
-def test_epoch2024_reproduces_published_p10(run):
-    ey = run("epoch2024").exhaustion_year()
     assert abs(ey["p10"] - 2026.0) <= 1.0
+    assert abs(ey["p90"] - 2032.0) <= 1.0
+
+
+def test_epoch2030_data_wall_reports_compute_at_the_crossing(run):
+    """Sevilla et al. 2024 put the data wall at ~2e30 FLOP (Chinchilla allocation): the
+    compute at the crossing is within a factor of 3 of it."""
+    result = run("epoch2030-data-wall")
+    at = result.exhaustion.at_crossing().set_index(["quantity", "statistic"])["value"]
+    assert 2e30 / 3 <= at["compute", "median"] <= 2e30 * 3
+    assert 2029.0 < result.exhaustion_year()["median"] < 2036.0
+    assert "2e30" in result.scenario.published["note"]
 
 
 def test_overtraining_5x_is_earlier_than_epoch2024(run):
@@ -119,20 +112,16 @@ def test_reproduction_table(run):
     [
         ("heavy-repetition", "baseline"),  # more stock
         ("baseline", "strict-quality"),  # less stock
-        ("compute-only", "compute-overtrain5x"),  # faster demand
+        ("chinchilla-allocation", "compute-overtrain5x"),  # more tokens per parameter
+        ("chinchilla-allocation", "baseline"),  # today's ratio is above Chinchilla's
+        ("investment-winter", "baseline"),  # a stall of compute
         ("baseline", "contaminated-web"),
         ("baseline", "data-isolation"),
         ("synthetic-2x", "contaminated-web"),
     ],
 )
 def test_lever_directions(run, later, earlier):
-    def scenario(name):
-        # compute-based demand without overtraining (the overtraining lever's baseline)
-        return (
-            run("baseline", **{"demand.model": "compute"}) if name == "compute-only" else run(name)
-        )
-
-    assert _median(scenario(later)) > _median(scenario(earlier))
+    assert _median(run(later)) > _median(run(earlier))
 
 
 def test_consent_restriction_never_later(run):
@@ -147,7 +136,10 @@ def test_quality_override_moves_median(run):
 
 
 def test_overtraining_override_equals_builtin(run):
-    a = run("baseline", **{"demand.model": "compute", "demand.overtraining": 5.0})
+    a = run(
+        "baseline",
+        **{"demand.tokens_per_parameter": "chinchilla", "demand.overtraining": 5.0},
+    )
     b = run("compute-overtrain5x")
     assert a.exhaustion_year() == b.exhaustion_year()
 
@@ -183,7 +175,7 @@ def test_projector_needs_demand_for_fitted_models():
 
 @pytest.mark.parametrize(
     "model",
-    ["average", "frontier", "slowdown", "random-walk-slope", "exponential", "compute"],
+    ["default", "frontier", "slowdown", "random-walk-slope", "exponential", "compute"],
 )
 def test_every_fitted_demand_model_projects(bundled_demand, model):
     s = load_scenario("baseline").with_overrides(**{"demand.model": model})
@@ -251,10 +243,10 @@ def test_result_tables(run, bundled_demand):
     assert set(result.stock_steps.columns) == {"step", "year", "p5", "median", "p95"}
     # Health of the fits behind the numbers only (0.8.1 listed every fit of the set, so a
     # fit the baseline does not use could mark it unreliable); the report lists them all.
-    assert set(result.diagnostics["model"]) == {"damped-trend"}
-    assert set(run("epoch2024").diagnostics["model"]) == {"compute"}
+    assert set(result.diagnostics["model"]) == {"compute-frontier"}
+    assert set(run("epoch2024").diagnostics["model"]) == set()  # no fit: published inputs
     every = pipeline.diagnostics_frame(bundled_demand, list(bundled_demand.fits))
-    assert set(every["model"]) == set(bundled_demand.fits) and len(every) == 6
+    assert set(every["model"]) == set(bundled_demand.fits) and len(every) == 7
     text = repr(result)
     assert "exhaustion year, median" in text
     if not result.reliable:  # the small test sampler may fail the health thresholds
@@ -268,6 +260,7 @@ def test_result_tables(run, bundled_demand):
 def test_demand_set(bundled_demand):
     ds = bundled_demand
     assert set(ds.fits) == {
+        "compute-frontier",
         "damped-trend",
         "exponential",
         "frontier",
@@ -276,11 +269,12 @@ def test_demand_set(bundled_demand):
         "compute",
     }
     assert ds.comparison["weight"].sum() == pytest.approx(1.0, abs=1e-6)
-    # The default demand: demand v2 alone, not the LOO stacking weights.
+    # The default demand: demand v3 alone, not the LOO stacking weights.
     np.testing.assert_array_equal(ds.average.weights, [1.0])
-    assert [f.name for f in ds.average.fits] == ["damped-trend"]
+    assert [f.name for f in ds.average.fits] == ["compute-frontier"]
     summary = ds.summary()
     assert summary.set_index("model")["loo_weight"].isna().to_dict() == {
+        "compute-frontier": True,
         "damped-trend": True,
         "exponential": True,
         "frontier": False,
@@ -289,7 +283,8 @@ def test_demand_set(bundled_demand):
         "compute": True,
     }
     assert summary.set_index("model")["default_weight"].to_dict() == {
-        "damped-trend": 1.0,
+        "compute-frontier": 1.0,
+        "damped-trend": 0.0,
         "exponential": 0.0,
         "frontier": 0.0,
         "slowdown": 0.0,

@@ -18,25 +18,34 @@ def test_fitted_entries_match_their_classes():
     for entry in fitted:
         cls = entry.load_class()
         assert cls.name == entry.name
-        assert (cls.value_column != "tokens") == entry.compute
+        # compute-based: fitted to compute, or tokens built from compute (demand v3)
+        assert (cls.value_column != "tokens" or cls.tokens_per_value_oom != 1.0) == entry.compute
     for name, entry in registry.STOCK.items():
         assert registry.stock_class(name).name == name == entry.name
     for entry in registry.DEMAND.values():
         assert entry.label and entry.kind in ("fit", "combination", "published", "baseline")
     with pytest.raises(TypeError, match="not a fitted model class"):
-        registry.DEMAND["average"].load_class()
+        registry.DEMAND["default"].load_class()
 
 
 def test_every_list_of_names_is_derived_from_the_registry():
     assert scenarios.DEMAND_MODELS == registry.scenario_demand_names()
-    assert scenarios.COMPUTE_DEMAND_MODELS == ("compute", "epoch2024")
-    assert scenarios.STOCK_MODELS == ("epoch2024", "epoch2022-high-quality")
+    assert scenarios.COMPUTE_DEMAND_MODELS == (
+        "default",
+        "compute-frontier",
+        "compute",
+        "epoch2024",
+        "epoch2030",
+    )
+    assert scenarios.STOCK_MODELS == ("epoch2024", "epoch2022-high-quality", "sevilla2024-data")
     assert demand.MODEL_CLASSES == registry.fitted_classes()
-    assert next(c.name for c in demand.MODEL_CLASSES) == "damped-trend"
+    assert next(c.name for c in demand.MODEL_CLASSES) == "compute-frontier"
     assert backtest.METHODS == registry.backtest_methods()
     assert backtest.POPULATION_METHODS == {"exponential", "ols"}
     assert set(skill.TOKEN_MODELS) == {
-        c.name for c in registry.fitted_classes() if c.value_column == "tokens"
+        c.name
+        for c in registry.fitted_classes()
+        if c.value_column == "tokens" and c.name != skill.DEFAULT_FIT
     }
     # baselines are backtest methods, never a scenario's demand
     assert "ols" in backtest.METHODS and "ols" not in scenarios.DEMAND_MODELS
@@ -51,7 +60,7 @@ class ToyTrend(FrontierTrend):
 
 def test_adding_a_model_is_one_class_and_one_entry(monkeypatch):
     entry = registry.DemandEntry(
-        "toy", "Toy frontier trend", "fit", cls=f"{__name__}:ToyTrend", fit_order=6, backtest=True
+        "toy", "Toy frontier trend", "fit", cls=f"{__name__}:ToyTrend", fit_order=7, backtest=True
     )
     monkeypatch.setitem(registry.DEMAND, "toy", entry)  # ...and one entry
     assert "toy" in registry.scenario_demand_names()
@@ -96,13 +105,19 @@ def test_fits_used_and_min_rows_equal_the_former_hand_written_tables():
     from forecast.registry import DEFAULT_WEIGHTS
 
     # pipeline.demand_models_needed and backtest._min_train were written by hand until 0.8.
-    former_fits = {"epoch2022": (), "average": tuple(DEFAULT_WEIGHTS), "epoch2024": ("compute",)}
+    # Since 0.9 Epoch 2024's compute half and Sevilla et al.'s projection need no fit.
+    former_fits = {
+        "epoch2022": (),
+        "default": tuple(DEFAULT_WEIGHTS),
+        "epoch2024": (),
+        "epoch2030": (),
+    }
     for name, entry in registry.DEMAND.items():
         if entry.kind == "baseline":
             assert registry.fits_used(name) == ()
             continue
         assert registry.fits_used(name) == former_fits.get(name, (name,))
-    former_rows = {"ols": 3, "epoch-bootstrap": 3, "average": 6, "exponential": 3}
+    former_rows = {"ols": 3, "epoch-bootstrap": 3, "default": 6, "exponential": 3}
     for name in registry.backtest_methods():
         if name not in former_rows:
             former_rows[name] = registry.DEMAND[name].load_class().min_rows

@@ -39,8 +39,40 @@ def sampler_key(sampler: SamplerConfig) -> dict:
     return {**asdict(sampler), "progress": None}
 
 
+def model_code_hash(model: DemandModel) -> str:
+    """Hash of the source files that define ``model``'s graph and projection (its class's
+    module and :mod:`forecast.demand.model`): a fit made by other code is never reused,
+    even within one package version (an edited checkout, a development build)."""
+    import inspect
+    import sys
+
+    files = {inspect.getfile(type(model)), inspect.getfile(sys.modules[DemandModel.__module__])}
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def package_code_hash() -> str:
+    """Hash of every Python source file of the package: a cached value (a study, a
+    comparison) made by other code is never reused, even within one package version."""
+    global _PACKAGE_HASH
+    if _PACKAGE_HASH is None:
+        root = Path(__file__).resolve().parent.parent
+        digest = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+        _PACKAGE_HASH = digest.hexdigest()[:16]
+    return _PACKAGE_HASH
+
+
+_PACKAGE_HASH: str | None = None
+
+
 def fit_key(model: DemandModel, models: pd.DataFrame, sampler: SamplerConfig) -> str:
-    """Hash of everything a fit depends on: model settings, sampler, data, package version."""
+    """Hash of everything a fit depends on: model settings, sampler, data, package version
+    and the model's code (:func:`model_code_hash`)."""
     from forecast.data import models_frame_hash
 
     payload = json.dumps(
@@ -51,6 +83,7 @@ def fit_key(model: DemandModel, models: pd.DataFrame, sampler: SamplerConfig) ->
             "sampler": sampler_key(sampler),
             "data": models_frame_hash(models),
             "version": __version__,
+            "code": model_code_hash(model),
         },
         sort_keys=True,
     )
@@ -144,7 +177,10 @@ def value_cached(
     from forecast.results import decode, encode
 
     what = what or name
-    payload = json.dumps({"name": name, "inputs": inputs, "version": __version__}, sort_keys=True)
+    payload = json.dumps(
+        {"name": name, "inputs": inputs, "version": __version__, "code": package_code_hash()},
+        sort_keys=True,
+    )
     key = hashlib.sha256(payload.encode()).hexdigest()
     path = _cache_directory(cache_dir) / f"{name}-{key[:20]}.json"
     try:

@@ -120,7 +120,7 @@ class ModelAverage:
 
     fits: list[DemandFit]
     weights: np.ndarray
-    name: str = "average"
+    name: str = "default"
 
     def __post_init__(self) -> None:
         self.weights = np.asarray(self.weights, dtype=float)

@@ -33,6 +33,7 @@ from forecast import _compat
 from forecast._version import __version__
 from forecast.errors import DataError, ForecastError, SamplingWarning, ShortHistoryWarning
 from forecast.limits import SAMPLER_LIMITS, SEED_RANGE
+from forecast.units import CHINCHILLA_TOKENS_PER_PARAMETER
 
 pm = _compat.lazy_module("pymc")
 pt = _compat.lazy_module("pytensor.tensor")
@@ -45,8 +46,6 @@ ESS_BULK_MIN = 400
 #: what followed by one to three orders of magnitude; from 3.5 years on (2022) the
 #: default's 80% intervals covered most later models.
 MIN_HISTORY_YEARS = 3.0
-#: Chinchilla-optimal tokens per parameter (Hoffmann et al. 2022).
-CHINCHILLA_TOKENS_PER_PARAMETER = 20.0
 #: Upper clip of projected log10 values (see DemandFit.project); the lower clip is 0.
 MAX_LOG10 = 200.0
 

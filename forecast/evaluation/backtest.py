@@ -130,7 +130,7 @@ BACKTEST_SAMPLER = SamplerConfig()
 #: Every method a backtest can score, in table order (:func:`forecast.registry.backtest_methods`).
 METHODS: tuple[str, ...] = registry.backtest_methods()
 #: The toolkit's default demand method.
-DEFAULT_METHOD = "average"
+DEFAULT_METHOD = "default"
 #: Population-view methods (predict a typical new model); the rest predict the frontier.
 POPULATION_METHODS: frozenset[str] = registry.population_methods()
 #: Central interval levels scored in the population view.
@@ -378,9 +378,9 @@ def _fit_methods(
 
     projectors: dict = {n: f for n, f in fits.items() if n in methods}
     weights: dict[str, float] = {}
-    if "average" in methods:
+    if "default" in methods:
         weights = dict(DEFAULT_WEIGHTS)
-        projectors["average"] = ModelAverage.default(fits)
+        projectors["default"] = ModelAverage.default(fits)
     train = train.dropna(subset=["tokens"])
     if "ols" in methods:
         projectors["ols"] = ols_trend(train)

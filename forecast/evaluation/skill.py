@@ -7,39 +7,44 @@ ending ``horizon`` years later. Origins are every 1 January and 1 July from 2021
 0.5, 1, 2 and 3 years; the target window of (origin, horizon) is the calendar half-year
 ``[origin + horizon - 0.5, origin + horizon)``.
 
-Targets (each window, each method):
+Targets (each window):
 
-- ``frontier`` (a): the largest disclosed training set released in the window, the
-  quantity that meets the stock. Runs are each family's largest disclosed run with an
-  exact size (``tokens_bound`` not lower/upper), as in :class:`forecast.demand.damped.DampedFrontierTrend`.
-- ``runs`` (b): every such run in the window, one by one.
-- ``undisclosed`` (c): the compute-implied log10 tokens of undisclosed runs in the window
-  (posterior median of the damped model fitted to all data: a model-derived value, not
-  an observation; shown separately, never pooled with (a) or (b)).
+- ``compute``: the largest training compute released by the window's end (the record, from
+  every run with a compute figure, disclosed or not): the quantity demand v3 projects and
+  the exhaustion date uses, observed with each estimate's own error.
+- ``ratio``: each run released in the window that reports tokens and (not estimated)
+  compute: its tokens per parameter, given its compute (the other factor of v3's tokens).
+- ``frontier``: the largest disclosed training set released in the window (each family's
+  largest disclosed run with an exact size): the quantity every method can be scored on.
+- ``runs``: every such run in the window, one by one, at its date.
 
-Predictives are each method's own, in log10 tokens:
-
-- per-run methods (every Bayesian demand model, OLS) give each run's distribution at its
-  date per posterior draw; the window's largest of ``n`` runs then has, per draw, the
-  exact density ``sum_i f_i(y) prod_{j != i} F_j(y)`` and CDF ``prod_i F_i(y)``, averaged
-  over draws. ``n`` and the dates are those of the window's runs (conditioned on).
-- frontier methods (Epoch's bootstrap, the naive rule) predict the largest run itself;
-  the window's largest run is scored against their distribution at the window's end.
+Nothing from after the origin enters a predictive. In particular the window's largest
+run is predicted without the number or the dates of the window's runs: per-run methods
+(every Bayesian token model, OLS, demand v3's disclosed releases) give one run's
+distribution per posterior draw at the window's months, and the number of disclosed runs
+is Poisson with the rate known at the origin (demand v3: its fitted rate of disclosed
+releases; the others: the disclosed runs of the year before the origin). The window's
+largest of them then has, per draw, the exact CDF ``(exp(-L (1 - F(y))) - exp(-L)) /
+(1 - exp(-L))`` (at least one run: the window is scored only when it has one), ``F`` the
+per-run CDF averaged over the window's months, ``L`` the expected count. Frontier methods
+(Epoch's bootstrap, the naive rule) predict the largest run itself.
 
 Scores: the exact log predictive density (natural log, per order of magnitude; higher is
-better), the CRPS from 4,000 predictive samples (orders of magnitude; lower is better),
-the PIT (predictive CDF at the outcome) and, from it, coverage of the central 50/80/95%
-intervals. Pooled scores carry 95% bootstrap intervals that resample origins (items from
-one origin share its fit, so they are not independent).
+better; none for ``compute``, whose predictive has an atom at the origin's record), the
+CRPS from 4,000 predictive samples (orders of magnitude; lower is better), the PIT
+(predictive CDF at the outcome; randomised within an atom) and, from it, coverage of the
+central 50/80/95% intervals. Pooled scores carry 95% bootstrap intervals that resample
+origins (items from one origin share its fit, so they are not independent).
 
 Stacking (Yao et al. 2018): weights over the methods maximising the summed log score of
-the (a) items of the **earlier** origins (those before :attr:`SkillStudy.split`) whose
-windows ended before the split, then *reported* on the later origins' items, which the
-weights never saw.
+the ``frontier`` items of the **earlier** origins (those before :attr:`SkillStudy.split`)
+whose windows ended before the split, then *reported* on the later origins' items, which
+the weights never saw.
 
-Choices made before any result was seen: the origins, horizons and targets (set by
-issue 15); the naive rule; the 4,000 draws; the split at the middle origin. Nothing here
-was tuned on these scores.
+Choices made before any result was seen: the origins, horizons and the frontier and runs
+targets (issue 15); the naive rule; the 4,000 draws; the split at the middle origin; the
+compute and ratio targets and the Poisson release counts (issue 35), defined before
+demand v3 was scored. Nothing here was tuned on these scores.
 """
 
 from __future__ import annotations
@@ -58,11 +63,11 @@ from forecast.data import dated
 from forecast.demand import MODEL_CLASSES
 from forecast.demand.baselines import epoch_bootstrap_at
 from forecast.demand.cache import fit_cached
+from forecast.demand.compute_frontier import RATIO_MIN_COMPUTE, ComputeFrontierTrend
 from forecast.demand.damped import DampedFrontierTrend, exgaussian_logpdf, exgaussian_logsf
 from forecast.demand.model import MIN_HISTORY_YEARS, DemandFit, SamplerConfig, health_rows
 from forecast.errors import DataError, ForecastError, ShortHistoryWarning
 from forecast.evaluation.scores import choose_methods, crps_from_draws
-from forecast.registry import DEFAULT_WEIGHTS
 from forecast.results import Result
 from forecast.units import to_decimal_year
 
@@ -79,8 +84,14 @@ __all__ = [
     "study_from_items",
 ]
 
-#: Token-based demand models by name (the compute model predicts FLOP, not tokens).
-TOKEN_MODELS: dict[str, type] = {c.name: c for c in MODEL_CLASSES if c.value_column == "tokens"}
+#: Token-based demand models by name, scored per run (the compute trend predicts FLOP, and
+#: demand v3 is the ``default`` method).
+MODEL_CLASSES_BY_NAME: dict[str, type] = {c.name: c for c in MODEL_CLASSES}
+TOKEN_MODELS: dict[str, type] = {
+    c.name: c
+    for c in MODEL_CLASSES
+    if c.value_column == "tokens" and not issubclass(c, ComputeFrontierTrend)
+}
 #: First leave-future-out origin (issue 15).
 FIRST_ORIGIN = dt.date(2021, 7, 1)
 #: Horizons in years: the target window ends this long after the origin.
@@ -89,8 +100,10 @@ DEFAULT_HORIZONS: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0)
 LEVELS: tuple[float, ...] = (0.5, 0.8, 0.95)
 #: Predictive samples per (origin, method) for CRPS and interval widths.
 N_DRAWS = 4000
-#: The default demand (its weights are :data:`forecast.demand.DEFAULT_WEIGHTS`).
+#: The default demand (demand v3; :data:`forecast.registry.DEFAULT_WEIGHTS`).
 DEFAULT_METHOD = "default"
+#: The fit behind the default method.
+DEFAULT_FIT = "compute-frontier"
 #: 0.2.0's default demand: equal weights on these two fits.
 V02_WEIGHTS = {"frontier": 0.5, "random-walk-slope": 0.5}
 #: Baselines: no PyMC.
@@ -102,7 +115,14 @@ DEFAULT_LFO_METHODS: tuple[str, ...] = (DEFAULT_METHOD, *BASELINES)
 #: Methods that predict the largest run directly (no per-run distribution).
 FRONTIER_METHODS = frozenset({"epoch-bootstrap", "naive"})
 #: Targets, in table order.
-TARGETS: tuple[str, ...] = ("frontier", "runs", "undisclosed")
+TARGETS: tuple[str, ...] = ("frontier", "runs", "compute", "ratio")
+#: Methods that predict the compute record and the tokens per parameter.
+COMPUTE_METHODS = frozenset({DEFAULT_METHOD, "naive"})
+#: Measurement sd (OOM) of a new compute record: most frontier runs' compute is a
+#: third-party estimate (forecast.demand.compute_frontier.COMPUTE_SD_OOM).
+RECORD_SD_OOM = 0.25
+#: Months of a half-year window at which per-run predictives are averaged.
+WINDOW_MONTHS = 6
 
 
 # --- predictive distributions ------------------------------------------------------------
@@ -166,7 +186,9 @@ def _logmeanexp(a: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 def score_maximum(pred: RunPredictive, observed: float, rng) -> dict[str, float]:
-    """Scores of the largest of the runs at ``pred``'s dates, observed ``observed``."""
+    """Scores of the largest of the runs at ``pred``'s dates (their number and dates
+    given: for tests and studies of a known set of runs; :func:`evaluate` uses
+    :func:`score_window_max`), observed ``observed``."""
     y = np.full(pred.loc.shape[1], observed)
     log_f, log_cdf = pred.logpdf(y), pred.logcdf(y)
     log_cdf_all = log_cdf.sum(axis=1)
@@ -186,6 +208,60 @@ def score_runs(pred: RunPredictive, observed: np.ndarray, rng) -> list[dict[str,
         _scores(float(log_dens[i]), float(pit[i]), samples[:, i], float(observed[i]))
         for i in range(len(observed))
     ]
+
+
+def score_window_max(pred: RunPredictive, expected: np.ndarray, observed: float, rng) -> dict:
+    """Scores of a window's largest run, observed ``observed``, when the number of runs
+    is Poisson with mean ``expected`` (per draw, or a number) and each run's distribution
+    is ``pred`` at a date drawn uniformly from ``pred``'s dates (the window's months);
+    conditioned on at least one run."""
+    lam = np.broadcast_to(np.asarray(expected, dtype=float).reshape(-1, 1), (pred.loc.shape[0], 1))
+    y = np.full(pred.loc.shape[1], observed)
+    log_f = _logmeanexp(pred.logpdf(y), axis=1)[:, None]
+    cdf = np.exp(pred.logcdf(y)).mean(axis=1, keepdims=True)
+    log_none = -lam
+    log_at_least_one = np.log(-np.expm1(-lam))
+    log_density = np.log(lam) + log_f - lam * (1.0 - cdf) - log_at_least_one
+    below = np.exp(-lam * (1.0 - cdf))
+    pit = (below - np.exp(log_none)) / (1.0 - np.exp(log_none))
+    return _scores(
+        float(_logmeanexp(log_density[:, 0])),
+        float(pit.mean()),
+        _window_max_samples(pred, lam[:, 0], rng),
+        observed,
+    )
+
+
+def _window_max_samples(pred: RunPredictive, lam: np.ndarray, rng) -> np.ndarray:
+    """One sample per draw of the largest of a zero-truncated Poisson(``lam``) number of
+    runs at dates drawn from ``pred``'s."""
+    n, dates = pred.loc.shape
+    count = rng.poisson(lam)
+    while (count == 0).any():  # zero-truncated: at least one run
+        zero = count == 0
+        count[zero] = rng.poisson(lam[zero])
+    width = int(min(count.max(), 200))
+    cols = rng.integers(0, dates, size=(n, width))
+    rows = np.arange(n)[:, None]
+
+    def pick(a):
+        return None if a is None else np.broadcast_to(a, (n, dates))[rows, cols]
+
+    runs = RunPredictive(pred.family, pick(pred.loc), pick(pred.scale), pick(pred.shape))
+    values = runs.sample(rng)
+    values[np.arange(width)[None, :] >= count[:, None]] = -np.inf
+    return values.max(axis=1)
+
+
+def score_samples(samples: np.ndarray, observed: float, rng, atom: float | None = None) -> dict:
+    """Scores from predictive samples alone (no density: ``log_score`` NaN). ``atom``:
+    a value the predictive puts mass on (the origin's record), where the PIT is drawn
+    uniformly within the atom's mass."""
+    samples = np.asarray(samples, dtype=float)
+    below = float(np.mean(samples < observed))
+    equal = float(np.mean(samples == observed)) if atom is not None else 0.0
+    pit = below + equal * float(rng.random())
+    return _scores(float("nan"), pit, samples, observed)
 
 
 def _scores(log_score: float, pit: float, samples: np.ndarray, observed: float) -> dict:
@@ -272,17 +348,18 @@ def _repeated(pred: RunPredictive) -> RunPredictive:
     return RunPredictive(pred.family, rows(pred.loc), rows(pred.scale), rows(pred.shape))
 
 
-def naive_rule(train: pd.DataFrame) -> tuple[float, float, float, float]:
-    """The naive forecast's parameters: (record log10 tokens, its date, median yearly
-    growth of the record in OOM/yr, sd of that yearly growth).
+def naive_rule(train: pd.DataFrame, column: str = "tokens") -> tuple[float, float, float, float]:
+    """The naive forecast's parameters: (record log10 value, its date, median yearly
+    growth of the record in OOM/yr, sd of that yearly growth), for ``column`` (tokens, or
+    ``compute_flop`` for the compute record).
 
-    The record is the largest disclosed run to date; its year-over-year change is taken
-    every half-year over the training span. Forecast: a random walk with that drift,
+    The record is the largest run to date; its year-over-year change is taken every
+    half-year over the training span. Forecast: a random walk with that drift,
     ``Normal(record + rate (t - t_record), sd sqrt(t - t_record))``.
     """
-    rows = train.sort_values("year")
+    rows = train[train[column].gt(0)].sort_values("year")
     years = rows["year"].to_numpy(dtype=float)
-    values = np.log10(rows["tokens"].to_numpy(dtype=float))
+    values = np.log10(rows[column].to_numpy(dtype=float))
     record = np.maximum.accumulate(values)
     grid = np.arange(years[0] + 1.0, years[-1] + 1e-9, 0.5)
     if len(grid) < 2:
@@ -467,7 +544,7 @@ def _needed_fits(methods: Sequence[str]) -> list[str]:
     need: list[str] = []
     for m in methods:
         parts = (
-            list(DEFAULT_WEIGHTS)
+            [DEFAULT_FIT]
             if m == DEFAULT_METHOD
             else list(V02_WEIGHTS)
             if m == "average-0.2"
@@ -479,23 +556,129 @@ def _needed_fits(methods: Sequence[str]) -> list[str]:
     return need
 
 
-def _predictives(method, fits, train, origin_year, years, seed, rng) -> RunPredictive:
-    if method in TOKEN_MODELS:
-        return _bayesian_predictive(fits[method], years, N_DRAWS, rng)
-    if method in (DEFAULT_METHOD, "average-0.2"):
-        weights = DEFAULT_WEIGHTS if method == DEFAULT_METHOD else V02_WEIGHTS
-        parts = [_bayesian_predictive(fits[n], years, N_DRAWS, rng) for n in weights]
-        families = {p.family for p in parts}
-        if len(parts) == 1:
-            return parts[0]
-        if len(families) > 1:
-            raise ForecastError(f"cannot mix predictives of families {sorted(families)}")
-        return _mixture(parts, list(weights.values()), N_DRAWS, rng)
+@dataclass
+class _Forecast:
+    """What one method predicts at one origin (None: the method does not predict it).
+
+    ``runs(dates)``: one run's log10 tokens at each date (a :class:`RunPredictive`) and
+    the disclosed exact-size runs per year (per draw, or a number), from which the
+    window's largest follows; ``largest(dates)``: the largest run itself (frontier methods);
+    ``record(ends)``: samples (draw, end) of the compute record observed at each end;
+    ``ratio(dates, log10_compute)``: mean (draw, run) and sd of tokens per parameter.
+    """
+
+    runs: object = None
+    largest: object = None
+    record: object = None
+    ratio: object = None
+
+
+def _empirical_rate(known: pd.DataFrame, origin_year: float) -> float:
+    """Disclosed exact-size runs (each family's largest) per year, from the year before
+    the origin (at least one): what a per-run method's window count uses."""
+    targets = _targets(known)
+    exact = targets[targets["target"] == "exact"]
+    return max(float((exact["year"] >= origin_year - 1.0).sum()), 1.0)
+
+
+def _forecast(method, fits, known, train, origin_year, seed, rng) -> _Forecast:
+    if method == DEFAULT_METHOD:
+        return _v3_forecast(fits[DEFAULT_FIT], known, rng)
+    if method in TOKEN_MODELS or method == "average-0.2":
+        rate = _empirical_rate(known, origin_year)
+        if method in TOKEN_MODELS:
+            return _Forecast(
+                runs=lambda years: (_bayesian_predictive(fits[method], years, N_DRAWS, rng), rate)
+            )
+
+        def mixture(years):
+            parts = [_bayesian_predictive(fits[n], years, N_DRAWS, rng) for n in V02_WEIGHTS]
+            return _mixture(parts, list(V02_WEIGHTS.values()), N_DRAWS, rng), rate
+
+        return _Forecast(runs=mixture)
     if method == "ols":
-        return _ols_predictive(train, years, N_DRAWS, rng)
+        rate = _empirical_rate(known, origin_year)
+        return _Forecast(runs=lambda years: (_ols_predictive(train, years, N_DRAWS, rng), rate))
     if method == "epoch-bootstrap":
-        return _epoch_predictive(train, origin_year, years, seed)
-    return _naive_predictive(train, years)
+        return _Forecast(largest=lambda years: _epoch_predictive(train, origin_year, years, seed))
+    return _naive_forecast(known, train, rng)
+
+
+def _v3_forecast(fit: DemandFit, known: pd.DataFrame, rng) -> _Forecast:
+    """Demand v3 at an origin: disclosed runs' marks and release rate, the record's
+    simulation, the tokens per parameter given compute."""
+    model = fit.model
+    targets = _targets(known)
+    disclosed = targets[targets["target"].isin(["exact", "bound"])]
+    share_exact = (disclosed["target"] == "exact").mean() if len(disclosed) else 1.0
+
+    def runs(years):
+        m = model.disclosed_run_marks(fit, years, N_DRAWS, rng)
+        pred = RunPredictive("exgaussian", m["loc"], m["scale"], m["shape"])
+        return pred, m["rate"] * share_exact
+
+    def record(ends):
+        _, log_flop = model.simulate(fit, ends, N_DRAWS, rng)
+        origin_record = float(
+            np.log10(known.loc[known["compute_flop"].gt(0), "compute_flop"].max())
+        )
+        new = log_flop > origin_record + 1e-9
+        noisy = log_flop + RECORD_SD_OOM * rng.standard_normal(log_flop.shape)
+        return np.where(new, np.maximum(noisy, origin_record), origin_record)
+
+    def ratio(years, log10_compute):
+        return model.ratio_predictive(fit, years, log10_compute, N_DRAWS, rng)
+
+    return _Forecast(runs=runs, record=record, ratio=ratio)
+
+
+def _naive_forecast(known: pd.DataFrame, train: pd.DataFrame, rng) -> _Forecast:
+    """The naive rule for the largest run, the compute record (a random walk from the
+    record, never below it) and tokens per parameter (the runs of the two years before
+    the origin: their median and sd, whatever the compute)."""
+    compute_rows = known[known["compute_flop"].gt(0)]
+    level, t0, rate, sd = naive_rule(compute_rows, "compute_flop")
+    sd = max(sd, 1e-3)
+
+    def record(ends):
+        dt_years = np.maximum(np.asarray(ends, dtype=float)[None, :] - t0, 1e-6)
+        draws = (
+            level
+            + rate * dt_years
+            + sd * np.sqrt(dt_years) * rng.standard_normal((N_DRAWS, len(ends)))
+        )
+        return np.maximum(draws, level)
+
+    recent = _ratio_rows(known)
+    recent = recent[recent["year"] >= float(known["year"].max()) - 2.0]
+    rho = recent["rho"].to_numpy(dtype=float)
+    centre = float(np.median(rho)) if len(rho) else float(np.log10(20.0))
+    spread = float(rho.std(ddof=1)) if len(rho) > 2 else 0.5
+
+    def ratio(years, log10_compute):
+        shape = (N_DRAWS, len(np.atleast_1d(log10_compute)))
+        return np.full(shape, centre), np.full((N_DRAWS, 1), max(spread, 1e-3))
+
+    return _Forecast(
+        largest=lambda years: _naive_predictive(train, years), record=record, ratio=ratio
+    )
+
+
+def _ratio_rows(models: pd.DataFrame) -> pd.DataFrame:
+    """Runs reporting an exact token count and a compute figure that is not an estimate,
+    at least demand v3's :data:`~forecast.demand.compute_frontier.RATIO_MIN_COMPUTE`:
+    with ``rho`` = log10 tokens per parameter (``6 D^2 / C``)."""
+    source = models.get("compute_source", pd.Series("", index=models.index)).fillna("")
+    bound = models.get("tokens_bound", pd.Series("exact", index=models.index)).fillna("exact")
+    rows = models[
+        models["tokens"].gt(0)
+        & models["compute_flop"].ge(RATIO_MIN_COMPUTE)
+        & source.ne("estimate")
+        & bound.eq("exact")
+    ]
+    tokens = rows["tokens"].to_numpy(dtype=float)
+    compute = rows["compute_flop"].to_numpy(dtype=float)
+    return rows.assign(rho=np.log10(6.0 * tokens**2 / compute), log10_compute=np.log10(compute))
 
 
 def study_sampler(sampler: SamplerConfig | None, seed: int) -> SamplerConfig:
@@ -541,10 +724,13 @@ def evaluate(
     if not origins:
         raise DataError("no leave-future-out origin has a later half-year of data", column="date")
     sampler = study_sampler(sampler, seed)
+    if "compute_flop" not in frame.columns:
+        frame["compute_flop"] = np.nan
     targets = _targets(frame)
+    ratio_rows = _ratio_rows(frame)
     fit_names = _needed_fits(chosen)
-    implied = _implied_undisclosed(frame, sampler, use_cache, cache_dir) if fit_names else {}
 
+    last_release = pd.Timestamp(frame["date"].max())
     items, diag, messages = [], [], []
     for i, origin in enumerate(origins):
         o_ts = pd.Timestamp(origin)
@@ -561,7 +747,7 @@ def evaluate(
             warnings.simplefilter("ignore", ShortHistoryWarning)
             for name in fit_names:
                 fits[name] = fit_cached(
-                    TOKEN_MODELS[name](), known, sampler, cache_dir, use_cache=use_cache
+                    MODEL_CLASSES_BY_NAME[name](), known, sampler, cache_dir, use_cache=use_cache
                 )
         rows, problems = health_rows(fits, f"{origin.isoformat()} ", origin=origin.isoformat())
         diag += rows
@@ -570,22 +756,23 @@ def evaluate(
         windows = []
         for h in horizons:
             start, end = _window(o_ts, h)
+            if end > last_release + pd.Timedelta(days=1):
+                continue  # the window is not over at the data date: nothing to score yet
             inside = targets[(targets["date"] >= start) & (targets["date"] < end)]
-            windows.append((h, start, end, inside))
-        dates = sorted(
-            {float(y) for *_, w in windows for y in w["year"]}
-            | {float(to_decimal_year(end)) for _, _, end, _ in windows}
-        )
-        years = np.array(dates) if dates else np.array([o_year + 0.5])
-        col = {y: k for k, y in enumerate(years)}
+            months = float(to_decimal_year(start)) + (np.arange(WINDOW_MONTHS) + 0.5) / 12.0
+            windows.append((h, start, end, inside, months))
+        if not windows:
+            continue
+        ends = np.array([float(to_decimal_year(end)) for *_, end, _, _ in windows])
         for method in chosen:
             # One stream per (seed, origin, method): a method's numbers do not depend on
             # which other methods are in the study.
             stream = np.random.SeedSequence([seed, i, LFO_METHODS.index(method)])
             rng = np.random.default_rng(stream)
             method_seed = int(stream.generate_state(1)[0])
-            pred = _predictives(method, fits, train, o_year, years, method_seed, rng)
-            for h, start, end, inside in windows:
+            fc = _forecast(method, fits, known, train, o_year, method_seed, rng)
+            records = fc.record(ends) if fc.record is not None else None
+            for k, (h, start, end, inside, months) in enumerate(windows):
                 base = {
                     "origin": origin.isoformat(),
                     "horizon": h,
@@ -596,27 +783,46 @@ def evaluate(
                 exact = inside[inside["target"] == "exact"]
                 if len(exact):
                     y = np.log10(exact["tokens"].to_numpy(dtype=float))
-                    at = (
-                        [col[float(to_decimal_year(end))]]
-                        if method in FRONTIER_METHODS
-                        else [col[float(t)] for t in exact["year"]]
-                    )
                     top = exact.iloc[int(np.argmax(y))]
+                    head = {**base, "target": "frontier", "model": top["model"]}
+                    head |= {"observed": float(y.max()), "n_runs": len(exact)}
+                    if fc.runs is not None:
+                        pred, rate = fc.runs(months)
+                        window = 0.5 * np.asarray(rate, dtype=float)  # a half-year's runs
+                        items.append(
+                            {**head, **score_window_max(pred, window, float(y.max()), rng)}
+                        )
+                        run_pred, _ = fc.runs(exact["year"].to_numpy(dtype=float))
+                    else:
+                        pred = fc.largest(np.array([ends[k]]))
+                        items.append({**head, **score_maximum(pred, float(y.max()), rng)})
+                        run_pred = fc.largest(exact["year"].to_numpy(dtype=float))
+                    items += _run_items(base, "runs", exact, y, run_pred, rng)
+                if records is not None:
+                    # The record at the window's end (the origin's when nothing larger came).
+                    before = frame[(frame["date"] < end) & frame["compute_flop"].gt(0)]
+                    at_origin = known[known["compute_flop"].gt(0)]
+                    observed = float(np.log10(before["compute_flop"].max()))
+                    origin_record = float(np.log10(at_origin["compute_flop"].max()))
+                    top = before.loc[before["compute_flop"].idxmax(), "model"]
+                    scores = score_samples(records[:, k], observed, rng, atom=origin_record)
                     items.append(
                         {
                             **base,
-                            "target": "frontier",
-                            "model": top["model"],
-                            "observed": float(y.max()),
-                            "n_runs": len(exact),
-                            **score_maximum(pred.columns(at), float(y.max()), rng),
+                            "target": "compute",
+                            "model": top,
+                            "observed": observed,
+                            "n_runs": 1,
+                            **scores,
                         }
                     )
-                    items += _run_items(base, "runs", exact, y, pred, col, rng)
-                und = inside[inside["model"].isin(list(implied))]
-                if len(und):
-                    y = np.array([implied[m] for m in und["model"]])
-                    items += _run_items(base, "undisclosed", und, y, pred, col, rng)
+                if fc.ratio is not None:
+                    new = ratio_rows[(ratio_rows["date"] >= start) & (ratio_rows["date"] < end)]
+                    if len(new):
+                        mean, sd = fc.ratio(
+                            new["year"].to_numpy(dtype=float), new["log10_compute"].to_numpy()
+                        )
+                        items += _ratio_items(base, new, mean, sd, rng)
 
     diagnostics = pd.DataFrame(diag, columns=_DIAGNOSTIC_COLUMNS)
     skipped = int((targets["target"] == "bound").sum())
@@ -636,9 +842,25 @@ def evaluate(
     )
 
 
-def _run_items(base, target, rows, observed, pred, col, rng) -> list[dict]:
-    """One scored item per run of ``rows`` (observed log10 tokens ``observed``)."""
-    scores = score_runs(pred.columns([col[float(t)] for t in rows["year"]]), observed, rng)
+def _ratio_items(base, rows, mean, sd, rng) -> list[dict]:
+    """One scored item per run's tokens per parameter (a Normal mixture over draws)."""
+    out = []
+    observed = rows["rho"].to_numpy(dtype=float)
+    for j, (model, y) in enumerate(zip(rows["model"], observed, strict=True)):
+        log_score = float(_logmeanexp(stats.norm.logpdf(y, mean[:, j], sd[:, 0])))
+        pit = float(stats.norm.cdf(y, mean[:, j], sd[:, 0]).mean())
+        samples = mean[:, j] + sd[:, 0] * rng.standard_normal(len(mean))
+        scores = _scores(log_score, pit, samples, float(y))
+        out.append(
+            {**base, "target": "ratio", "model": model, "observed": float(y), "n_runs": 1, **scores}
+        )
+    return out
+
+
+def _run_items(base, target, rows, observed, pred, rng) -> list[dict]:
+    """One scored item per run of ``rows`` (observed log10 tokens ``observed``; ``pred``
+    at their dates)."""
+    scores = score_runs(pred, observed, rng)
     return [
         {**base, "target": target, "model": m, "observed": float(y), "n_runs": 1, **s}
         for m, y, s in zip(rows["model"], observed, scores, strict=True)
@@ -691,19 +913,6 @@ def study_from_items(
         min_history_years=min_history_years,
         data_name=data_name,
     )
-
-
-def _implied_undisclosed(frame, sampler, use_cache, cache_dir) -> dict[str, float]:
-    """Posterior median log10 tokens of each undisclosed run, damped model on all data."""
-    model = DampedFrontierTrend()
-    rows = model.select(frame)
-    if not (rows["role_frontier"] & ~rows["tokens"].gt(0)).any():
-        return {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ShortHistoryWarning)
-        fit = fit_cached(model, frame, sampler, cache_dir, use_cache=use_cache)
-    table = model.undisclosed_table(fit)
-    return {str(r["model"]): float(np.log10(r["tokens_median"])) for _, r in table.iterrows()}
 
 
 _SCORE_AGG = {

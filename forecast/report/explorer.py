@@ -33,11 +33,10 @@ from typing import Any
 import numpy as np
 
 from forecast.errors import ScenarioError
-from forecast.stock.estimates import parameter_spec
 from forecast.exhaustion import ExhaustionResult, exhaustion
 from forecast.limits import SYNTHETIC_MULTIPLIER_RANGE, VERIFIER_ACCURACY_RANGE
-from forecast.registry import DEMAND
-from forecast.scenarios import COMPUTE_DEMAND_MODELS, Scenario, _toml_value, load_scenario
+from forecast.scenarios import Scenario, _toml_value, load_scenario
+from forecast.stock.estimates import parameter_spec
 
 __all__ = [
     "EXPLORER_DEMAND_MODELS",
@@ -52,7 +51,31 @@ __all__ = [
 EXPLORER_DRAWS = 2_000
 #: Demand models the reader can choose (those fitted are offered; labels from
 #: :data:`forecast.registry.DEMAND`).
-EXPLORER_DEMAND_MODELS: tuple[str, ...] = ("average", "frontier", "slowdown", "compute")
+EXPLORER_DEMAND_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "default": ("Default (v3): today's tokens per parameter, its random walk on", {}),
+    "chinchilla": (
+        "v3 at Chinchilla's 20 tokens per parameter",
+        {"demand.tokens_per_parameter": "chinchilla"},
+    ),
+    "overtrained-5x": (
+        "v3 at 5x Chinchilla (100 tokens per parameter) from 2025",
+        {"demand.tokens_per_parameter": "chinchilla", "demand.overtraining": 5.0},
+    ),
+    "trend": (
+        "v3, tokens per parameter still rising (trend)",
+        {"demand.tokens_per_parameter": "trend"},
+    ),
+    "no-ceiling": (
+        "v3 without the power, chip and latency ceiling",
+        {"demand.feasibility": "none"},
+    ),
+    "winter": (
+        "v3 with an investment winter (a 2-10-year stall)",
+        {"demand.stall_probability": 1.0},
+    ),
+}
+#: The demand choices of the page, in menu order.
+EXPLORER_DEMAND_MODELS: tuple[str, ...] = tuple(EXPLORER_DEMAND_VARIANTS)
 #: Stock parameters the page needs: the baseline's stock model with every lever on.
 STOCK_KEYS = (
     "raw_base",
@@ -83,14 +106,15 @@ DEMAND_LOG10_CAP = 30.0
 class ExplorerSettings:
     """One position of the explorer's controls (defaults: the baseline scenario).
 
-    ``quality_fraction`` / ``stock_growth``: None = the table's uncertain default, a number
-    fixes it. ``synthetic``: "none", "measured" (the ranges from data/synthetic_data.csv,
-    optionally through a verifier of ``verifier_accuracy``) or "fixed" (a fixed
-    ``synthetic_multiplier``). ``overtraining`` applies to compute-based demand only.
+    ``demand_model``: a variant of demand v3 (:data:`EXPLORER_DEMAND_VARIANTS`: the
+    default, Chinchilla, 5x overtrained, the ratio's trend, no ceiling, an investment
+    winter). ``quality_fraction`` / ``stock_growth``: None = the table's uncertain default,
+    a number fixes it. ``synthetic``: "none", "measured" (the ranges from
+    data/synthetic_data.csv, optionally through a verifier of ``verifier_accuracy``) or
+    "fixed" (a fixed ``synthetic_multiplier``).
     """
 
-    demand_model: str = "average"
-    overtraining: float = 1.0
+    demand_model: str = "default"
     repetition: str = "muennighoff"
     epochs: float = 4.0
     quality_fraction: float | None = None
@@ -112,8 +136,6 @@ class ExplorerSettings:
             raise ScenarioError(
                 f"synthetic must be one of {', '.join(SYNTHETIC_CHOICES)}, got {self.synthetic!r}"
             )
-        if self.overtraining != 1.0 and self.demand_model not in COMPUTE_DEMAND_MODELS:
-            raise ScenarioError("overtraining applies to compute-based demand only")
         lo, hi = VERIFIER_ACCURACY_RANGE
         if self.verifier_accuracy is not None and not lo <= self.verifier_accuracy <= hi:
             raise ScenarioError(f"verifier_accuracy must be in [{lo}, {hi}]")
@@ -126,8 +148,12 @@ class ExplorerSettings:
         --set``) that give these settings on ``base``; only what differs from it."""
         base = load_scenario(base)
         want: dict[str, Any] = {
-            "demand.model": self.demand_model,
-            "demand.overtraining": float(self.overtraining),
+            "demand.model": "default",
+            "demand.tokens_per_parameter": "frontier",
+            "demand.overtraining": 1.0,
+            "demand.feasibility": "sevilla2024",
+            "demand.stall_probability": 0.0,
+            **EXPLORER_DEMAND_VARIANTS[self.demand_model][1],
             "stock.repetition": self.repetition,
             "stock.epochs": float(self.epochs) if self.repetition == "muennighoff" else None,
             "stock.quality_fraction": self.quality_fraction,
@@ -143,6 +169,8 @@ class ExplorerSettings:
             current = getattr(getattr(base, section), leaf)
             if key == "stock.repetition" and current is None:
                 current = "flat"  # the stock models' default
+            if key == "demand.tokens_per_parameter" and current is None:
+                current = "frontier"  # demand v3's default
             if value is None:
                 if key != "stock.epochs" and current not in (None, False):
                     out[key] = False  # a lever the base switches on, switched off
@@ -227,8 +255,8 @@ class ExplorerDraws:
             "horizon": float(self.years[-1]),
             "r_star": self.r_star,
             "base_year": self.stock_base_year,
-            "overtraining_from": self.scenario.demand.overtraining_from,
             "demand": self.demand_codes,
+            "demand_overrides": {k: EXPLORER_DEMAND_VARIANTS[k][1] for k in self.demand_codes},
             "stock": stock,
             "defaults": ExplorerSettings().to_dict(),
         }
@@ -278,13 +306,13 @@ def explorer_draws(
         demand_models = [
             m
             for m in EXPLORER_DEMAND_MODELS
-            if set(demand_models_needed(base.with_overrides(**{"demand.model": m})))
+            if set(demand_models_needed(ExplorerSettings(demand_model=m).scenario(base)))
             <= set(demand.fits)
         ]
     demand_seed, stock_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
     log10s, codes = {}, {}
     for model in demand_models:
-        spec = base.with_overrides(**{"demand.model": model, "demand.overtraining": 1.0})
+        spec = ExplorerSettings(demand_model=model).scenario(base)
         tokens = demand_projector(spec, demand)(years, n_draws, demand_seed)
         log10s[model], codes[model] = _encode_demand(np.log10(tokens))
     return ExplorerDraws(
@@ -344,9 +372,6 @@ def explore(draws: ExplorerDraws, settings: ExplorerSettings | None = None) -> E
         stock_model.sample_parameters(draws.n_draws, draws.stock_seed), y
     )
     log_demand = draws.demand_log10[settings.demand_model]
-    if settings.overtraining != 1.0:
-        boost = np.where(y >= scenario.demand.overtraining_from, 0.5, 0.0)
-        log_demand = log_demand + boost[None, :] * math.log10(settings.overtraining)
     with np.errstate(invalid="ignore"):
         return exhaustion(y, 10.0**log_demand, stock, horizon=float(y[-1]))
 
@@ -370,8 +395,7 @@ def page_context(draws: ExplorerDraws) -> dict[str, Any]:
         "scenario": draws.scenario.name,
         "full_draws": draws.scenario.draws,
         "horizon": draws.years[-1],
-        "overtraining_from": draws.scenario.demand.overtraining_from,
-        "demand_labels": {k: DEMAND[k].label for k in draws.demand_codes},
+        "demand_labels": {k: EXPLORER_DEMAND_VARIANTS[k][0] for k in draws.demand_codes},
         "defaults": ExplorerSettings().to_dict(),
         "quality_default": (
             f"uncertain, table default (90% of draws {100 * quality[0]:.0f}-"

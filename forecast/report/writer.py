@@ -22,8 +22,6 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -225,71 +223,51 @@ def growth_frame(demand) -> pd.DataFrame:
 
 
 def _growth_sentence(demand, data_date: str) -> str:
-    """Demand growth against Epoch 2024's, in words; every comparison comes from the data."""
-    oom = {
-        name: float(np.median(fit.token_growth_log10_per_year()))
-        for name, fit in demand.fits.items()
-    }
-    front = oom.get("frontier", float("nan"))
-    pop = oom.get("exponential", float("nan"))
+    """The default demand's growth and its ingredients, against Epoch 2024's trend, in
+    words; every number comes from the fits."""
     epoch = EPOCH2024_GROWTH_OOM[0]
     text = (
         f"Epoch 2024 estimated {epoch:.2f} OOM/yr [{EPOCH2024_GROWTH_OOM[1]:.2f}, "
-        f"{EPOCH2024_GROWTH_OOM[2]:.2f}] from a bootstrap regression over all notable language "
-        f"models with data to early 2024. The toolkit's population model (all notable models) "
-        f"gives {pop:.2f} OOM/yr and its frontier model {front:.2f} OOM/yr "
-        f"({'faster' if front > epoch else 'slower'} than Epoch's); the frontier models follow "
-        f"only the five largest runs at release, which is what meets the stock. The table runs "
-        f"to {data_date}."
+        f"{EPOCH2024_GROWTH_OOM[2]:.2f}] for the largest training sets, from a bootstrap "
+        "regression over all notable language models with data to early 2024."
     )
     recent = demand.models.loc[demand.models["year"] >= 2024.0, "tokens"].dropna()
     if len(recent):
         text += (
-            f" Its {len(recent)} runs released since 2024 reach {recent.max() / 1e12:.3g}T tokens."
+            f" The table, which runs to {data_date}, has {len(recent)} runs since 2024 that "
+            f"publish their size, the largest {recent.max() / 1e12:.3g}T tokens."
         )
-    if "random-walk-slope" in oom:
-        text += (
-            f" The random-walk slope puts the growth rate at the last data date at "
-            f"{oom['random-walk-slope']:.2f} OOM/yr: it weights recent years more than the "
-            "straight trend."
-        )
-    if "compute" in oom:
-        text += (
-            f" The compute model gives {oom['compute']:.2f} OOM/yr of tokens: Chinchilla "
-            "allocation turns compute growth into its square root in tokens."
-        )
-    v2 = demand.fits.get("damped-trend")
-    if v2 is not None:
-        text += " " + _v2_sentence(v2)
+    v3 = demand.fits.get("compute-frontier")
+    if v3 is not None:
+        text += " " + _v3_sentence(v3)
     return text
 
 
-def _v2_sentence(fit) -> str:
-    """The default demand's growth, undisclosed runs and prior checks, in words."""
+def _v3_sentence(fit) -> str:
+    """The default demand's compute, tokens per parameter and implied undisclosed sizes."""
     used = fit.model.usage(fit)
+    edge = fit.posterior["compute_growth"].to_numpy().reshape(-1)
+    g = np.quantile(edge, [0.1, 0.5, 0.9])
+    ratio = used["tokens_per_parameter_at_data_date"]
     growth = {row["at"]: row for row in used["growth_oom_per_year"]}
-    now, *later, long_run = growth
-
-    def rate(at: str) -> str:
-        r = growth[at]
-        return (
-            f"{r['oom_per_year']:.2f} OOM/yr ({10 ** r['oom_per_year']:.1f}x; 80% interval "
-            f"{r['oom_p10']:.2f} to {r['oom_p90']:.2f})"
-        )
-
-    prior = used["prior_predictive"]
-    biggest = sorted(used["undisclosed"], key=lambda u: -u["tokens_median"])[:3]
-    named = ", ".join(f"{u['model']} ~{u['tokens_median'] / 1e12:.0f}T" for u in biggest)
+    first = next(iter(growth))
+    biggest = sorted(used["undisclosed"], key=lambda u: -u["compute_flop"])[:3]
+    named = ", ".join(
+        f"{u['model']} ~{u['tokens_median'] / 1e12:.0f}T (80% {u['tokens_p10'] / 1e12:.0f}-"
+        f"{u['tokens_p90'] / 1e12:.0f}T)"
+        for u in biggest
+    )
     return (
-        f"The default demand, the damped frontier record, follows the largest run: "
-        f"{len(used['rows_used'])} runs (one per family), {len(used['censored'])} of them "
-        f"published as bounds, and {len(used['undisclosed'])} undisclosed runs entering "
-        f"through their training compute (largest posterior medians: {named}). It puts "
-        f"growth at {rate(now)} at the data date, {rate(later[-1])} in {later[-1]}, and "
-        f"{rate(long_run)} in the long run. Its priors alone give "
-        f"P(growth above 2 OOM/yr in {prior['year']:.0f}) = {prior['p_rate_above_2_oom']:.1%} "
-        f"and P(largest run in {prior['year']:.0f} below today's) = "
-        f"{prior['p_below_data_date']:.0%} (docs/model.md, 2.8)."
+        f"The default demand (v3) builds the largest run from its training compute: the "
+        f"frontier's compute grows {g[1]:.2f} OOM/yr ({10 ** g[1]:.1f}x; 80% interval "
+        f"{g[0]:.2f} to {g[2]:.2f}) in {len(used['compute_rows'])} runs with a compute figure "
+        f"(Sevilla et al. 2024 assume about 4x, 0.6 OOM/yr), and the frontier's tokens per "
+        f"parameter at the data date are {ratio['median']:.0f} (80% {ratio['p10']:.0f}-"
+        f"{ratio['p90']:.0f}), from {len(used['ratio_rows'])} runs reporting both tokens and "
+        f"compute ({len(used['censored'])} of them as bounds). Its largest run's training set "
+        f"grows {growth[first]['oom_per_year']:.2f} OOM/yr over the year after the data date "
+        f"(80% {growth[first]['oom_p10']:.2f} to {growth[first]['oom_p90']:.2f}). The same "
+        f"model implies the sizes of undisclosed runs: {named}."
     )
 
 
@@ -400,7 +378,21 @@ def _figures(
 
     ``collapse`` is a dict: ``simulation`` (CollapseResult), ``linear``
     (LinearCollapseResult) and ``verification`` (the accuracy sweep)."""
-    from forecast.plots import plot_collapse_tails, plot_collapse_variance, plot_collapse_vocabulary, plot_demand_models, plot_diagnostics, plot_linear_collapse, plot_main, plot_prob_exhausted, plot_real_weight, plot_remedies, plot_sensitivity, plot_stock_waterfall, plot_verification
+    from forecast.plots import (
+        plot_collapse_tails,
+        plot_collapse_variance,
+        plot_collapse_vocabulary,
+        plot_demand_models,
+        plot_diagnostics,
+        plot_linear_collapse,
+        plot_main,
+        plot_prob_exhausted,
+        plot_real_weight,
+        plot_remedies,
+        plot_sensitivity,
+        plot_stock_waterfall,
+        plot_verification,
+    )
 
     sim = collapse["simulation"]
 
@@ -1041,9 +1033,15 @@ def write_report(
     the temporary one removed.
     """
     from forecast.collapse.theory import real_weight_table
-    from forecast.pipeline import check_inputs, diagnostics_frame, fit_demand, reproduction_table, run_scenarios
+    from forecast.pipeline import (
+        check_inputs,
+        diagnostics_frame,
+        fit_demand,
+        reproduction_table,
+        run_scenarios,
+    )
     from forecast.scenarios import load_scenario
-    from forecast.studies.sensitivity import sensitivity
+    from forecast.studies.sensitivity import DEFAULT_LEVERS, sensitivity
 
     check_inputs(models, demand)
     say = progress or _silent
@@ -1072,7 +1070,7 @@ def write_report(
         results = run_scenarios([scenario, *compare], demand, progress=say, workers=workers)
         main, *compared = results
         sens_draws = min(main.draws, SENSITIVITY_DRAWS)
-        say(f"sensitivity analysis: 17 runs of {sens_draws:,} draws")
+        say(f"sensitivity analysis: {1 + 2 * len(DEFAULT_LEVERS)} runs of {sens_draws:,} draws")
         sens = sensitivity(
             main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say, workers=workers
         )
@@ -1142,7 +1140,10 @@ def write_report(
 
     # Built in a temporary sibling, shared (0o755: the report is meant to be read by others).
     write_directory_atomic(
-        out_dir, lambda tmp: _build(tmp, ctx), check=lambda d: check_output_dir(d, force), mode=0o755
+        out_dir,
+        lambda tmp: _build(tmp, ctx),
+        check=lambda d: check_output_dir(d, force),
+        mode=0o755,
     )
     say(f"report written to {out_dir}")
     return out_dir

@@ -70,6 +70,7 @@ __all__ = [
     "COMPONENTS",
     "Epoch2022HighQualityStock",
     "Epoch2024Stock",
+    "Sevilla2024DataStock",
     "iter_trajectories",
     "stock_summary",
     "take_draws",
@@ -431,3 +432,23 @@ def stock_summary(da: xr.DataArray, years=None) -> pd.DataFrame:
     for i, key in enumerate(_QUANTILES):
         df[key] = qs[i]
     return df
+
+
+@dataclass(frozen=True)
+class Sevilla2024DataStock(_StockModel):
+    """Sevilla et al. 2024's data stock for the largest run by 2030 (Epoch AI, "Can AI
+    scaling continue through 2030?"): 400 trillion to 20 quadrillion training tokens
+    (80% lognormal, row ``sevilla2024_data_tokens``), counting text, images, video and
+    audio with multi-epoch use. Constant in time (the report's figure is for 2030); no
+    quality filter and no repetition multiplier by default (both are in the range).
+    Consent restrictions, AI-written text and synthetic data apply as to every stock.
+    """
+
+    repetition: str = "none"
+
+    name = "sevilla2024-data"
+    base_year = 2030.0
+
+    def _base_parameters(self, table, draw) -> dict[str, np.ndarray]:
+        tokens = draw(parameter_spec(table, "sevilla2024_data_tokens"))
+        return {"raw_base": tokens, "log_growth": np.zeros_like(tokens)}

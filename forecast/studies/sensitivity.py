@@ -8,19 +8,23 @@ tornado. The default levers and their ends (:data:`DEFAULT_LEVERS`):
 =====================  ===============================  =================================
 lever                  low end                          high end
 =====================  ===============================  =================================
-overtraining           compute demand, 1x (Chinchilla)  compute demand, 10x (sqrt(10) = 3.2x data)
+compute growth         0.35 OOM/yr (2.2x/yr)            0.7 OOM/yr (5x/yr)
+tokens per parameter   Chinchilla (20)                  recent trend continued
+feasibility ceiling    on (Sevilla et al. 2024)         off (no power, chip or latency limit)
+investment winter      off                              a stall of 2-10 years (certain)
 repetition epochs      1 epoch (no repetition)          16 epochs (Muennighoff: 10.6x unique)
 quality fraction       fixed 0.1 of the web usable      fixed 0.4
 stock growth           fixed 1.0/yr (no new text)       fixed 1.15/yr
 consent restriction    off                              constant 45% of the web closed
 AI contamination       off                              on (Graphite 2025 path)
 synthetic data         off                              synthetic-2x table (2x stock cap)
-demand model           frontier trend only              random-walk slope only
 =====================  ===============================  =================================
 
+The demand levers are demand v3's (the default): its compute growth (the fitted rate is
+about 0.5 OOM/yr; Sevilla et al. 2024 assume 4x, 0.6), its tokens per parameter (the
+frontier's level with its random walk by default), the physical ceiling and an investment
+winter (``investment-winter``).
 Every run uses the same seed, so differences come from the lever, not from sampling noise.
-Overtraining applies to compute-based demand only (token trends already contain it), so
-both of its ends switch the demand to the compute trend.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecast.errors import ForecastError
+from forecast.errors import ForecastError, ScenarioError
 from forecast.scenarios import Scenario, load_scenario
 
 __all__ = ["DEFAULT_LEVERS", "Lever", "sensitivity"]
@@ -53,11 +57,32 @@ _SYNTHETIC_2X = {"ratio": 2.0, "efficiency": 0.5, "cap": 2.0}
 #: The default levers (see the module docstring for the sources of each end).
 DEFAULT_LEVERS: tuple[Lever, ...] = (
     Lever(
-        "overtraining",
-        "compute demand, 1x",
-        {"demand.model": "compute", "demand.overtraining": 1.0},
-        "compute demand, 10x",
-        {"demand.model": "compute", "demand.overtraining": 10.0},
+        "compute growth",
+        "0.35 OOM/yr",
+        {"demand.compute_growth": 0.35},
+        "0.7 OOM/yr",
+        {"demand.compute_growth": 0.7},
+    ),
+    Lever(
+        "tokens per parameter",
+        "Chinchilla (20)",
+        {"demand.tokens_per_parameter": "chinchilla"},
+        "trend continued",
+        {"demand.tokens_per_parameter": "trend"},
+    ),
+    Lever(
+        "feasibility ceiling",
+        "on",
+        {"demand.feasibility": "sevilla2024"},
+        "off",
+        {"demand.feasibility": "none"},
+    ),
+    Lever(
+        "investment winter",
+        "none",
+        {"demand.stall_probability": 0.0},
+        "a stall",
+        {"demand.stall_probability": 1.0},
     ),
     Lever(
         "repetition epochs",
@@ -100,13 +125,6 @@ DEFAULT_LEVERS: tuple[Lever, ...] = (
         {"stock.synthetic": False},
         "2x",
         {"stock.synthetic": dict(_SYNTHETIC_2X)},
-    ),
-    Lever(
-        "demand model",
-        "frontier trend",
-        {"demand.model": "frontier"},
-        "random-walk slope",
-        {"demand.model": "random-walk-slope"},
     ),
 )
 
@@ -164,10 +182,17 @@ def sensitivity(
     check_inputs(demand=demand)
     base_scenario = load_scenario(scenario).with_overrides(draws=int(draws), seed=int(seed))
     say = progress or (lambda _m: None)
-    chosen = _pick_levers(levers)
-    runs = [base_scenario] + [
-        base_scenario.with_overrides(**changes) for lv in chosen for changes in (lv.low, lv.high)
-    ]
+    chosen, runs = [], [base_scenario]
+    for lv in _pick_levers(levers):
+        try:
+            ends = [base_scenario.with_overrides(**changes) for changes in (lv.low, lv.high)]
+        except ScenarioError as exc:
+            if levers is not None:  # asked for by name: an error, not a silent skip
+                raise
+            say(f"sensitivity: lever '{lv.name}' does not apply to this scenario ({exc})")
+            continue
+        chosen.append(lv)
+        runs += ends
     say(f"sensitivity: '{base_scenario.name}' and {len(chosen)} levers at both ends")
     # One call: the runs whose demand is the base's (levers on the stock) share its draws.
     results = iter(simulate_exhaustions(runs, demand, progress=say, workers=workers))

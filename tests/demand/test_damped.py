@@ -270,9 +270,10 @@ def test_prior_predictive_is_reproducible_and_bounded(runs):
 # --- the fit on the bundled data, and its place in scenarios ----------------------------------
 
 
-def test_bundled_fit_is_the_default_demand(bundled_demand):
+def test_bundled_fit_reports_its_rows_and_undisclosed_runs(bundled_demand):
+    """Demand v2, a compared model since 0.9 (the default is demand v3)."""
     fit = bundled_demand.fits["damped-trend"]
-    assert dm.DEFAULT_WEIGHTS == {"damped-trend": 1.0}
+    assert "damped-trend" not in dm.DEFAULT_WEIGHTS
     used = fit.model.usage(fit)
     assert len(used["undisclosed"]) >= 15
     assert len(used["censored"]) >= 10
@@ -302,8 +303,10 @@ def test_scenarios_start_at_the_data_date(bundled_demand):
 
 
 def test_overtraining_is_refused_for_token_trends():
-    base = load_scenario("baseline")
+    base = load_scenario("baseline").with_overrides(**{"demand.model": "damped-trend"})
     with pytest.raises(ScenarioError, match="needs compute-based demand"):
         base.with_overrides(**{"demand.overtraining": 5.0})
     ok = base.with_overrides(**{"demand.model": "compute", "demand.overtraining": 5.0})
     assert ok.demand.overtraining == 5.0
+    v3 = load_scenario("baseline").with_overrides(**{"demand.overtraining": 5.0})
+    assert v3.demand.overtraining == 5.0  # the default (demand v3) is compute-based

@@ -879,7 +879,7 @@ import sys, warnings
 warnings.simplefilter("ignore")
 import forecast.pipeline, forecast.demand as dm
 demand = forecast.pipeline.fit_demand(sampler=dm.SamplerConfig(draws=300, tune=300, chains=2,
-    seed=11), cache_dir={str(tmp_path)!r})
+    seed=11), cache_dir={str(tmp_path)!r}, names="all")
 print("arviz" in sys.modules, demand.comparison.to_json())
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

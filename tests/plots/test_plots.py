@@ -133,7 +133,7 @@ def test_stock_waterfall(scenario_results):
 
 
 def test_sensitivity_frame_and_tornado(bundled_demand):
-    levers = [DEFAULT_LEVERS[0], "quality fraction", Lever("noop", "a", {}, "b", {})]
+    levers = [DEFAULT_LEVERS[1], "quality fraction", Lever("noop", "a", {}, "b", {})]
     sens = sensitivity("baseline", bundled_demand, levers=levers, draws=1000, seed=1)
     assert list(sens.columns) == [
         "lever",
@@ -149,8 +149,8 @@ def test_sensitivity_frame_and_tornado(bundled_demand):
     assert sens["swing"].is_monotonic_decreasing
     noop = sens.set_index("lever").loc["noop"]
     assert noop["median_low"] == pytest.approx(noop["base_median"])
-    ot = sens.set_index("lever").loc["overtraining"]
-    assert ot["median_high"] < ot["median_low"]  # 10x overtraining exhausts sooner
+    ot = sens.set_index("lever").loc["tokens per parameter"]
+    assert ot["median_high"] < ot["median_low"]  # the ratio's trend exhausts sooner than 20
     fig = plot_sensitivity(sens)
     _render(fig)
     data = plot_sensitivity_data(sens)

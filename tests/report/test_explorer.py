@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from forecast.errors import ScenarioError
-from forecast.report.explorer import STOCK_KEYS, ExplorerSettings, explore, explorer_draws
+from forecast.report.explorer import (
+    EXPLORER_DEMAND_VARIANTS,
+    STOCK_KEYS,
+    ExplorerSettings,
+    explore,
+    explorer_draws,
+)
 from forecast.scenarios import load_scenario
 
 
@@ -24,7 +30,7 @@ def test_draws_cover_the_grid_and_every_lever(draws):
     y = draws.years
     assert y[0] == draws.scenario.start and y[-1] == draws.scenario.horizon
     assert np.all(np.diff(y) > 0) and np.all(np.diff(y) <= 1.0 + 1e-9)
-    assert set(draws.demand_log10) == {"average", "frontier", "slowdown", "compute"}
+    assert set(draws.demand_log10) == set(EXPLORER_DEMAND_VARIANTS)
     for values in draws.demand_log10.values():
         assert values.shape == (2000, y.size) and np.isfinite(values).all()
     assert tuple(draws.stock_params) == STOCK_KEYS
@@ -67,8 +73,7 @@ def test_default_settings_are_the_baseline():
 
 def test_settings_map_to_overrides_and_a_command():
     s = ExplorerSettings(
-        demand_model="compute",
-        overtraining=5.0,
+        demand_model="overtrained-5x",
         repetition="flat",
         quality_fraction=0.3,
         contamination=True,
@@ -76,7 +81,7 @@ def test_settings_map_to_overrides_and_a_command():
         verifier_accuracy=0.9,
     )
     assert s.overrides() == {
-        "demand.model": "compute",
+        "demand.tokens_per_parameter": "chinchilla",
         "demand.overtraining": 5.0,
         "stock.repetition": "flat",
         "stock.quality_fraction": 0.3,
@@ -105,7 +110,7 @@ def test_settings_map_to_overrides_and_a_command():
     [
         {"demand_model": "nope"},
         {"synthetic": "lots"},
-        {"overtraining": 5.0},  # needs compute-based demand
+        {"demand_model": "compute"},  # not a variant of demand v3
         {"verifier_accuracy": 0.2},
         {"synthetic_multiplier": 0.5},
     ],
@@ -123,8 +128,10 @@ SETTINGS = [
     ExplorerSettings(consent_restriction=True, stock_growth=1.1),
     ExplorerSettings(synthetic="measured", verifier_accuracy=0.75),
     ExplorerSettings(synthetic="fixed", synthetic_multiplier=3.0, repetition="none"),
-    ExplorerSettings(demand_model="compute", overtraining=5.0),
-    ExplorerSettings(demand_model="frontier"),
+    ExplorerSettings(demand_model="overtrained-5x"),
+    ExplorerSettings(demand_model="trend"),
+    ExplorerSettings(demand_model="winter"),
+    ExplorerSettings(demand_model="no-ceiling", epochs=8),
 ]
 
 

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.report import writer as rp
 from forecast.demand.model import SamplerConfig
 from forecast.errors import ForecastError
+from forecast.report import writer as rp
 
 FIGURES = (
     "skill",
@@ -67,7 +67,9 @@ def fast_collapse():
 def fast_sensitivity(bundled_demand):
     from forecast.studies.sensitivity import sensitivity
 
-    return sensitivity("baseline", bundled_demand, levers=["overtraining"], draws=300, seed=2)
+    return sensitivity(
+        "baseline", bundled_demand, levers=["tokens per parameter"], draws=300, seed=2
+    )
 
 
 @pytest.fixture(scope="module")
@@ -436,22 +438,23 @@ def test_skill_sentence_states_the_aims_from_the_study():
     assert "stacking weights fitted on origins before" in text
 
 
-def test_growth_sentence_compares_with_epoch_from_the_data():
-    """On a table without post-2024 runs and slow growth, the text says so."""
+def test_growth_sentence_compares_with_epoch_from_the_data(bundled_demand):
+    """The demand sentence: Epoch's trend, the table's recent runs, and demand v3's
+    compute growth, tokens per parameter and implied sizes, every number from the fits."""
     from types import SimpleNamespace
 
-    import numpy as np
-
-    def fit(oom):
-        return SimpleNamespace(token_growth_log10_per_year=lambda: np.full(10, oom))
-
-    demand = SimpleNamespace(
-        fits={"exponential": fit(0.2), "frontier": fit(0.25)},
-        models=pd.DataFrame({"year": [2020.0, 2023.5], "tokens": [1e11, 1e12]}),
+    old = SimpleNamespace(
+        fits={}, models=pd.DataFrame({"year": [2020.0, 2023.5], "tokens": [1e11, 1e12]})
     )
-    text = rp._growth_sentence(demand, "2023-06-30")
-    assert "frontier model 0.25 OOM/yr (slower than Epoch's)" in text
-    assert "since 2024" not in text and "random-walk" not in text and "compute" not in text
+    text = rp._growth_sentence(old, "2023-06-30")
+    assert text.startswith("Epoch 2024 estimated 0.38 OOM/yr")
+    assert "since 2024" not in text and "demand (v3)" not in text
+    text = rp._growth_sentence(bundled_demand, "2026-07-16")
+    fit = bundled_demand.fits["compute-frontier"]
+    used = fit.model.usage(fit)
+    ratio = used["tokens_per_parameter_at_data_date"]["median"]
+    assert "The default demand (v3)" in text and f"parameter at the data date are {ratio:.0f}" in text
+    assert "GPT-4.5" in text or "Grok 4" in text  # the largest undisclosed runs' implied sizes
 
 
 def test_force_never_replaces_what_is_not_a_report(tmp_path, monkeypatch, fast):
@@ -632,11 +635,9 @@ def test_explorer_in_chromium_matches_python(browser_page, embedded_draws):
     command = page.locator("#x-command").text_content()
     assert command == ExplorerSettings(epochs=12, contamination=True).command()
 
-    # Compute demand, 5x overtrained; synthetic data through a verifier.
+    # Demand v3 at 5x Chinchilla; synthetic data through a verifier.
     page.click("#x-reset")
-    page.select_option("#x-demand", "compute")
-    page.fill("#x-overtraining", "5")
-    page.dispatch_event("#x-overtraining", "input")
+    page.select_option("#x-demand", "overtrained-5x")
     page.select_option("#x-synthetic", "verified")
     page.fill("#x-accuracy", "0.9")
     page.dispatch_event("#x-accuracy", "input")
@@ -645,8 +646,7 @@ def test_explorer_in_chromium_matches_python(browser_page, embedded_draws):
     page.check("#x-isolation")
     page.check("#x-consent")
     settings = ExplorerSettings(
-        demand_model="compute",
-        overtraining=5.0,
+        demand_model="overtrained-5x",
         synthetic="measured",
         verifier_accuracy=0.9,
         quality_fraction=0.3,
@@ -685,18 +685,20 @@ def test_generated_date_follows_source_date_epoch(monkeypatch):
         rp._created()
 
 
-def test_health_of_every_fit_in_the_appendix_and_of_the_main_fits_on_top(written):
-    """The recorded slowdown and random-walk fits fail the small sampler's health checks;
-    the default (damped) fit passes. The baseline's numbers use only the default, so the
-    report's top has no warning, while the appendix lists all six fits and warns."""
+def test_health_of_every_fit_in_the_appendix_and_of_the_main_fits_on_top(written, bundled_demand):
+    """The recorded small-sampler fits (2 chains x 300 draws) are partly unhealthy. The
+    baseline's reliability and the warning on top follow the fit its numbers use (demand
+    v3) alone; the appendix lists every fit of the set and warns."""
     path, _ = written
     text = (path / "report.md").read_text(encoding="utf-8")
     payload = json.loads((path / "summary.json").read_text())
-    assert payload["reliable"] is True
-    assert "WARNING: the demand fits failed" not in text
+    main_healthy = bundled_demand.fits["compute-frontier"].diagnostics().healthy
+    assert payload["reliable"] is main_healthy
+    top = text[: text.index("Sampler diagnostics")]
+    assert ("WARNING: the demand fits failed" in top) is (not main_healthy)
     appendix = text[text.index("Sampler diagnostics") :]
     assert "At least one fit is unhealthy" in appendix
-    for name in ("damped-trend", "exponential", "frontier", "slowdown", "random-walk-slope"):
+    for name in bundled_demand.fits:
         assert f"| {name} " in appendix
 
 

@@ -65,7 +65,6 @@
     const demand = v("x-demand");
     return {
       demand_model: demand,
-      overtraining: demand === "compute" ? Number(v("x-overtraining")) : 1.0,
       repetition: v("x-repetition"),
       epochs: Number(v("x-epochs")),
       quality_fraction: q === 0 ? null : Math.round(q * QUALITY_STEP * 100) / 100,
@@ -152,13 +151,12 @@
   // --- first crossing per draw, as forecast.exhaustion.crossing_years ---
   function exhaustionDates(s) {
     const demand = DEMAND[s.demand_model];
-    const boost = s.overtraining !== 1.0 ? 0.5 * Math.log10(s.overtraining) : 0.0;
     const ls = new Float64Array(T);
     const dates = new Float64Array(N);
     const horizon = YEARS[T - 1];
     for (let i = 0; i < N; i++) {
       stockLog10(s, i, ls);
-      const ld = (j) => demand[i * T + j] + (YEARS[j] >= DATA.overtraining_from ? boost : 0.0);
+      const ld = (j) => demand[i * T + j];
       let year = NaN;
       for (let j = 0; j < T; j++) {
         if (ld(j) >= ls[j]) {
@@ -278,7 +276,6 @@
   function labels(s) {
     const syn = $("x-synthetic").value;
     const off = {
-      "x-overtraining": s.demand_model !== "compute",
       "x-epochs": s.repetition !== "muennighoff",
       "x-accuracy": syn !== "verified",
       "x-multiplier": syn !== "fixed",
@@ -290,7 +287,6 @@
     const q = s.quality_fraction;
     const g = s.stock_growth;
     const text = {
-      "x-overtraining-out": s.demand_model === "compute" ? `${$("x-overtraining").value}x` : "compute demand only",
       "x-epochs-out": s.repetition === "muennighoff" ? `${s.epochs} epochs` : "muennighoff only",
       "x-quality-out": q === null ? $("x-quality").dataset.defaultText : `${Math.round(q * 100)}% fixed`,
       "x-growth-out": g === null ? $("x-growth").dataset.defaultText : `${g.toFixed(2)}x per year, fixed`,
@@ -310,8 +306,8 @@
     // writer): numbers as floats ("5.0"), strings quoted, inline tables "{ k = v }".
     const lit = (v) =>
       typeof v === "string" ? `"${v}"` : Number.isInteger(v) ? v.toFixed(1) : String(v);
-    if (s.demand_model !== d.demand_model) parts.push(`--set demand.model=${lit(s.demand_model)}`);
-    if (s.overtraining !== 1.0) parts.push(`--set demand.overtraining=${lit(s.overtraining)}`);
+    for (const [key, value] of Object.entries(DATA.demand_overrides[s.demand_model] || {}))
+      parts.push(`--set ${key}=${lit(value)}`);
     if (s.repetition !== d.repetition) parts.push(`--set stock.repetition=${lit(s.repetition)}`);
     if (s.repetition === "muennighoff" && (s.epochs !== d.epochs || s.repetition !== d.repetition))
       parts.push(`--set stock.epochs=${lit(s.epochs)}`);
