@@ -453,7 +453,9 @@ def test_growth_sentence_compares_with_epoch_from_the_data(bundled_demand):
     fit = bundled_demand.fits["compute-frontier"]
     used = fit.model.usage(fit)
     ratio = used["tokens_per_parameter_at_data_date"]["median"]
-    assert "The default demand (v3)" in text and f"parameter at the data date are {ratio:.0f}" in text
+    assert (
+        "The default demand (v3)" in text and f"parameter at the data date are {ratio:.0f}" in text
+    )
     assert "GPT-4.5" in text or "Grok 4" in text  # the largest undisclosed runs' implied sizes
 
 
