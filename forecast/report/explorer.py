@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 
 from forecast.errors import ScenarioError
-from forecast.stock.estimates import parameter_spec
 from forecast.exhaustion import ExhaustionResult, exhaustion
 from forecast.limits import SYNTHETIC_MULTIPLIER_RANGE, VERIFIER_ACCURACY_RANGE
 from forecast.registry import DEMAND
 from forecast.scenarios import COMPUTE_DEMAND_MODELS, Scenario, _toml_value, load_scenario
+from forecast.stock.estimates import parameter_spec
 
 __all__ = [
     "EXPLORER_DEMAND_MODELS",

@@ -22,8 +22,6 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -400,7 +398,21 @@ def _figures(
 
     ``collapse`` is a dict: ``simulation`` (CollapseResult), ``linear``
     (LinearCollapseResult) and ``verification`` (the accuracy sweep)."""
-    from forecast.plots import plot_collapse_tails, plot_collapse_variance, plot_collapse_vocabulary, plot_demand_models, plot_diagnostics, plot_linear_collapse, plot_main, plot_prob_exhausted, plot_real_weight, plot_remedies, plot_sensitivity, plot_stock_waterfall, plot_verification
+    from forecast.plots import (
+        plot_collapse_tails,
+        plot_collapse_variance,
+        plot_collapse_vocabulary,
+        plot_demand_models,
+        plot_diagnostics,
+        plot_linear_collapse,
+        plot_main,
+        plot_prob_exhausted,
+        plot_real_weight,
+        plot_remedies,
+        plot_sensitivity,
+        plot_stock_waterfall,
+        plot_verification,
+    )
 
     sim = collapse["simulation"]
 
@@ -1041,7 +1053,13 @@ def write_report(
     the temporary one removed.
     """
     from forecast.collapse.theory import real_weight_table
-    from forecast.pipeline import check_inputs, diagnostics_frame, fit_demand, reproduction_table, run_scenarios
+    from forecast.pipeline import (
+        check_inputs,
+        diagnostics_frame,
+        fit_demand,
+        reproduction_table,
+        run_scenarios,
+    )
     from forecast.scenarios import load_scenario
     from forecast.studies.sensitivity import sensitivity
 
@@ -1142,7 +1160,10 @@ def write_report(
 
     # Built in a temporary sibling, shared (0o755: the report is meant to be read by others).
     write_directory_atomic(
-        out_dir, lambda tmp: _build(tmp, ctx), check=lambda d: check_output_dir(d, force), mode=0o755
+        out_dir,
+        lambda tmp: _build(tmp, ctx),
+        check=lambda d: check_output_dir(d, force),
+        mode=0o755,
     )
     say(f"report written to {out_dir}")
     return out_dir

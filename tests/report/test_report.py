@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.report import writer as rp
 from forecast.demand.model import SamplerConfig
 from forecast.errors import ForecastError
+from forecast.report import writer as rp
 
 FIGURES = (
     "skill",
