@@ -42,6 +42,15 @@ class DataError(ForecastError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class WriteError(ForecastError, OSError):
+    """A file or directory could not be written (a full disk, a file too large, no
+    permission, a read-only file system). The message names the path and says what was
+    left: forecast writes through a temporary sibling, so nothing was written and an
+    earlier file or report at the path is unchanged. The command line exits with 1 (a
+    failure of the machine, not of the input). Also an :class:`OSError`, with the
+    original ``errno``."""
+
+
 class ScenarioError(ForecastError):
     """An invalid scenario: unknown name or key, out-of-range value, bad TOML."""
 

@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 
 from forecast._version import __version__
 from forecast.errors import ForecastError, SamplingWarning
-from forecast.persist import json_default, write_directory_atomic
+from forecast.persist import json_default, resolve_target, write_directory_atomic
 from forecast.plots.style import format_tokens
 from forecast.safety import csv_frame, markdown_text
 from forecast.units import year_text as _year
@@ -874,26 +874,28 @@ def _is_report(directory: Path) -> bool:
 
 
 def check_output_dir(out_dir: Path, force: bool) -> None:
-    """Refuse any target whose replacement could lose the user's files."""
-    target = out_dir.resolve()
+    """Refuse any target whose replacement could lose the user's files. ``out_dir`` is
+    judged where it leads (:func:`forecast.persist.resolve_target`: links and ``..``
+    resolved), which is where the report is written."""
+    target = resolve_target(out_dir)
     here = Path.cwd().resolve()
     if target == here or target in here.parents or target == Path.home().resolve():
         raise ForecastError(
             f"refusing to write the report to {out_dir}: it is the current directory, one of "
             "its parents or the home directory; choose a new or empty directory"
         )
-    if out_dir.exists() and not out_dir.is_dir():
+    if target.exists() and not target.is_dir():
         raise ForecastError(f"{out_dir} exists and is not a directory")
-    parent = next((p for p in out_dir.absolute().parents if p.exists()), None)
+    parent = next((p for p in target.parents if p.exists()), None)
     if parent is not None and not (parent.is_dir() and os.access(parent, os.W_OK)):
         raise ForecastError(f"cannot write the report under {parent}: not a writable directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()):
+    if target.is_dir() and any(target.iterdir()):
         if not force:
             raise ForecastError(
                 f"{out_dir} exists and is not empty; use force=True (--force) to replace an "
                 "earlier report there"
             )
-        if not _is_report(out_dir):
+        if not _is_report(target):
             raise ForecastError(
                 f"{out_dir} holds files that are not a forecast report (no {REPORT_MARKER}); "
                 "--force replaces only an earlier report: choose a new or empty directory"
@@ -1050,7 +1052,10 @@ def write_report(
     Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
     directory unless ``force``. Atomic: files are built in a temporary sibling directory
     renamed into place at the end; on failure the old directory is left untouched and
-    the temporary one removed.
+    the temporary one removed. ``out_dir`` is resolved once (a symbolic link: the
+    directory it points to is replaced and the link stays; ``..`` as the system resolves
+    it), and nothing but the report is left there. A write that fails (a full disk, ...)
+    raises :class:`~forecast.errors.WriteError` naming the directory.
     """
     from forecast.collapse.theory import real_weight_table
     from forecast.pipeline import (
@@ -1068,7 +1073,6 @@ def write_report(
     fit_options = {"sampler": sampler, "use_cache": use_cache, "cache_dir": cache_dir}
     out_dir = Path(out_dir).expanduser().absolute()
     check_output_dir(out_dir, force)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
 
     # Every scenario (and the draws and seed given) is checked before anything is fitted.
     changes = {k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None}
