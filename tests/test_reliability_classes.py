@@ -14,11 +14,14 @@ example (docs/bad_inputs.md, "Reliability classes, closed where they live"):
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
+import io
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -26,9 +29,289 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import pandas as pd
 import pytest
+from matplotlib import cbook
+from matplotlib.text import Text
 
+import forecast
+import forecast.plots
 from forecast import cli
+from forecast.plots import style
+from forecast.scenarios import load_scenario
+
+# --- 1. user text reaching figures, tables, HTML, Markdown, CSV and terminals --------------
+
+#: Names a careless or hostile user can give a scenario or a model: unbalanced math text
+#: and a backslash (matplotlib's ParseFatalException in 0.8.4), TeX specials, HTML, an
+#: escape sequence, a spreadsheet formula and a Markdown table pipe.
+HOSTILE = (
+    r"GPT $\frac{x$ \bad",
+    "cost $5 $x^$ a_b^c{d}%#&~",
+    "<script>alert(1)</script>",
+    "evil\x1b[2J\x07",
+    "=cmd|' /C calc'!A0",
+    "pipe | in a name",
+)
+
+
+def _fragments(text: str) -> list[str]:
+    """Pieces of a hostile string that survive as one run of characters in a figure."""
+    return [p for p in re.split(r"[\x00-\x1f]", text) if len(p) >= 4]
+
+
+def _figure_texts(fig) -> list[Text]:
+    return list(fig.findobj(Text))
+
+
+#: The math text matplotlib's own number formatters write (``10^3`` on a log axis).
+_FORMATTER_MATH = re.compile(r"^\$\\mathdefault\{[^$]*\}\$$")
+
+
+def assert_drawn_literally(fig, expected=()):
+    """``fig`` renders (math text is parsed when drawn) and no text in it is
+    parsed as math or TeX but the package's own labels; each of ``expected`` is shown
+    character for character."""
+    fig.savefig(io.BytesIO(), format="png", dpi=30)
+    shown = []
+    for text in _figure_texts(fig):
+        content = text.get_text()
+        if content in style.MATH_TEXTS or _FORMATTER_MATH.match(content):
+            continue
+        assert not (text.get_parse_math() and cbook.is_math_text(content)), content
+        if any(f in content for h in HOSTILE for f in _fragments(h)):
+            assert not text.get_parse_math() and not text.get_usetex(), content
+        shown.append(content)
+    for item in expected:
+        for fragment in _fragments(item):
+            assert any(fragment in s for s in shown), (fragment, "\n".join(shown))
+
+
+@pytest.fixture(scope="module")
+def hostile_runs():
+    """The bundled table with its largest and its latest run renamed (the main figure
+    labels both by name)."""
+    runs = forecast.load_training_runs()
+    runs.loc[runs["tokens"].idxmax(), "model"] = HOSTILE[0]
+    runs.loc[runs.dropna(subset=["tokens"])["date"].idxmax(), "model"] = HOSTILE[2]
+    return runs
+
+
+@pytest.fixture(scope="module")
+def hostile_results(bundled_demand, hostile_runs):
+    demand = dataclasses.replace(bundled_demand, models=hostile_runs)
+    main = load_scenario("baseline").with_overrides(name=HOSTILE[1], description=HOSTILE[3])
+    other = load_scenario("epoch2024").with_overrides(name=HOSTILE[4])
+    return forecast.run_scenarios([main, other], demand, draws=500, seed=2)
+
+
+@pytest.fixture(scope="module")
+def figure_cases(hostile_results, bundled_demand):
+    """Every public figure function, called with hostile text wherever it takes text:
+    name -> (make the figure, the texts it must show literally)."""
+    from forecast.collapse.simulator import simulate, verification_sweep
+    from forecast.collapse.theory import simulate_linear_regression
+    from forecast.studies.sensitivity import sensitivity
+    from tests.evaluation.test_skill import synthetic_study
+
+    title = HOSTILE[5] + " " + HOSTILE[0]
+    main = hostile_results[0]
+    labels = {r.name: f"label {h}" for r, h in zip(hostile_results, HOSTILE[3:], strict=False)}
+    sens = sensitivity(main.scenario, bundled_demand, levers=["overtraining"], draws=300, seed=2)
+    sens = sens.assign(lever=HOSTILE[1], low_label=HOSTILE[2], high_label=HOSTILE[0])
+    sim = simulate(generations=5, n_chains=20, vocab_chains=5)
+    sweep = verification_sweep(generations=5, n_chains=10, accuracies=(0.6, 1.0))
+    table = pd.DataFrame(
+        {
+            "remedy": [HOSTILE[0], HOSTILE[4]],
+            "median": [2030.0, 2032.0],
+            "p10": [2028.0, 2029.0],
+            "p90": [2034.0, 2036.0],
+            "p2_5": [2027.0, 2028.0],
+            "p97_5": [2040.0, 2041.0],
+            "horizon": [2100.0, 2100.0],
+        }
+    )
+    remedies = type("Study", (), {"table": table, "settings": {"seed": 0, "draws": 500}})()
+    calibration = pd.DataFrame(
+        {
+            "method": [HOSTILE[0]] * 3,
+            "view": ["population"] * 3,
+            "nominal": [0.5, 0.8, 0.95],
+            "empirical": [0.4, 0.7, 0.9],
+            "n": [10, 10, 10],
+        }
+    )
+    P = forecast.plots
+    return {
+        "plot_main": (
+            lambda: P.plot_main(hostile_results, labels=labels, title=title),
+            [HOSTILE[0], HOSTILE[2], title, *labels.values()],
+        ),
+        "plot_prob_exhausted": (
+            lambda: P.plot_prob_exhausted(hostile_results, title=title),
+            [title, HOSTILE[1], HOSTILE[4]],
+        ),
+        "plot_stock_waterfall": (lambda: P.plot_stock_waterfall(main, title=title), [title]),
+        "plot_sensitivity": (lambda: P.plot_sensitivity(sens), list(HOSTILE[:3])),
+        "plot_demand_models": (lambda: P.plot_demand_models(bundled_demand, title=title), [title]),
+        "plot_diagnostics": (lambda: P.plot_diagnostics(bundled_demand, title=title), [title]),
+        "plot_collapse_variance": (lambda: P.plot_collapse_variance(sim, title=title), [title]),
+        "plot_collapse_tails": (lambda: P.plot_collapse_tails(sim, title=title), [title]),
+        "plot_collapse_vocabulary": (
+            lambda: P.plot_collapse_vocabulary(sim, title=title),
+            [title],
+        ),
+        "plot_linear_collapse": (
+            lambda: P.plot_linear_collapse(
+                simulate_linear_regression(generations=4, n_chains=10), title=title
+            ),
+            [title],
+        ),
+        "plot_real_weight": (lambda: P.plot_real_weight(title=title), [title]),
+        "plot_verification": (
+            lambda: P.plot_verification(sweep, generations=5, title=title),
+            [title],
+        ),
+        "plot_remedies": (lambda: P.plot_remedies(remedies, title=title), [HOSTILE[0], title]),
+        "plot_calibration": (lambda: P.plot_calibration(calibration, title=title), [HOSTILE[0]]),
+        "plot_skill": (lambda: P.plot_skill(synthetic_study(), title=title), [title]),
+    }
+
+
+def test_every_figure_function_draws_user_text_literally(figure_cases):
+    public = {n for n in forecast.plots.__all__ if n.startswith("plot_") and "_data" not in n}
+    assert set(figure_cases) == public, "a figure function without a case here"
+    for name, (make, expected) in figure_cases.items():
+        try:
+            assert_drawn_literally(make(), expected)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from None
+
+
+def test_figure_text_is_never_tex_even_when_the_user_turns_tex_on(figure_cases):
+    # With text.usetex on in a matplotlibrc, a name would go to LaTeX (and "%" or "_"
+    # break it); the package's texts from user input have TeX off. Built, not drawn
+    # (this machine has no LaTeX).
+    with matplotlib.rc_context({"text.usetex": True}):
+        for name, (make, _expected) in figure_cases.items():
+            fig = make()
+            for text in _figure_texts(fig):
+                if any(f in text.get_text() for h in HOSTILE for f in _fragments(h)):
+                    assert not text.get_usetex(), (name, text.get_text())
+
+
+def test_own_math_labels_keep_math_text_and_a_users_axes_keep_theirs(figure_cases):
+    from matplotlib.figure import Figure
+
+    from forecast.collapse.simulator import simulate
+
+    fig = figure_cases["plot_linear_collapse"][0]()
+    maths = [t for t in _figure_texts(fig) if t.get_text() in style.MATH_TEXTS]
+    assert maths and all(t.get_parse_math() for t in maths)
+    # On an Axes the caller passes, the caller's own texts keep their settings.
+    users = Figure()
+    mine, passed = users.subplots(1, 2)
+    mine.set_xlabel(r"$\beta$ mine")
+    mine.set_yticks([0, 1], [r"$\gamma$", "b"])
+    fig = forecast.plots.plot_collapse_tails(simulate(generations=3, n_chains=5), ax=passed)
+    assert fig is users
+    assert mine.xaxis.label.get_parse_math()
+    assert all(t.get_parse_math() for t in mine.get_yticklabels())
+    assert not passed.title.get_parse_math()
+    users.savefig(io.BytesIO(), format="png", dpi=40)
+
+
+def test_the_report_escapes_user_text_in_html_markdown_and_csv(
+    tmp_path, monkeypatch, bundled_demand, hostile_runs
+):
+    """The whole report, real figures included, with hostile scenario and model names:
+    it renders (0.8.4 failed in matplotlib) and every sink is neutralised."""
+    import forecast.collapse.simulator
+    import forecast.collapse.theory
+    import forecast.studies.sensitivity
+    from forecast.report import writer as rp
+
+    small = forecast.collapse.simulator.simulate(generations=5, n_chains=20, vocab_chains=5)
+    linear = forecast.collapse.theory.simulate_linear_regression(generations=4, n_chains=10)
+    sens = forecast.studies.sensitivity.sensitivity(
+        "baseline", bundled_demand, levers=["overtraining"], draws=300, seed=2
+    )
+    monkeypatch.setattr(forecast.collapse.simulator, "simulate", lambda *a, **k: small)
+    monkeypatch.setattr(
+        forecast.collapse.theory, "simulate_linear_regression", lambda *a, **k: linear
+    )
+    monkeypatch.setattr(forecast.studies.sensitivity, "sensitivity", lambda *a, **k: sens.copy())
+    demand = dataclasses.replace(bundled_demand, models=hostile_runs)
+    main = load_scenario("baseline").with_overrides(name=HOSTILE[4], description=HOSTILE[3])
+    others = [load_scenario("epoch2024").with_overrides(name=h) for h in HOSTILE[2:4]]
+    others.append(load_scenario("epoch2024-overtrain5x").with_overrides(name=HOSTILE[5]))
+    out = rp.write_report(
+        tmp_path / "rep",
+        scenario=main,
+        compare=others,
+        demand=demand,
+        draws=500,
+        seed=2,
+        backtest=False,
+        remedies=False,
+        explorer=False,
+        use_cache=False,
+        progress=None,
+    )
+    page = (out / "index.html").read_text(encoding="utf-8")
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    table = pd.read_csv(out / "summary.csv", dtype=str, keep_default_na=False)
+    for text in (page, markdown):
+        assert "<script>alert" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+        assert "\x1b" not in text and "evil\\x1b[2J\\x07" in text
+    assert "pipe \\| in a name" in markdown  # a table cell, not a new column
+    assert "'" + HOSTILE[4] in set(table["scenario"])  # a formula shown as text
+    assert HOSTILE[5] in set(table["scenario"])
+
+
+@pytest.mark.parametrize("command", ["data check", "run", "run --models", "scenarios show"])
+def test_every_command_line_printer_shows_user_text_inert(command, tmp_path, capsys, hostile_runs):
+    """Model names, scenario names and descriptions, file names: every line a command
+    prints (stdout, stderr, warnings) shows escape sequences as text."""
+    models = tmp_path / "evil\x1b[2J.csv"
+    frame = hostile_runs.copy()
+    frame.loc[frame["tokens"].idxmax(), "model"] = HOSTILE[3] + HOSTILE[0]
+    frame.drop(columns=["year", "tokens_published"]).assign(
+        tokens=hostile_runs["tokens_published"]
+    ).to_csv(models, index=False)
+    toml = tmp_path / "evil.toml"
+    toml.write_text(
+        'name = "evil\\u001b[2J $x^$"\ndescription = "\\u001b[1A<b>|"\n'
+        'extends = "epoch2022-high-quality"\n',
+        encoding="utf-8",
+    )
+    argv = {
+        "data check": ["data", "check", str(models)],
+        "run": ["run", "--scenario", str(toml), "--draws", "1000"],
+        "run --models": [
+            "run",
+            "--scenario",
+            str(toml),
+            "--draws",
+            "1000",
+            "--models",
+            str(models),
+        ],
+        "scenarios show": ["scenarios", "show", str(toml)],
+    }[command]
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "\x1b" not in out + err and "\x07" not in out + err
+    shown = {
+        "data check": "evil\\x1b[2J\\x07GPT $\\frac{x$ \\bad",
+        "run": "evil\\x1b[2J $x^$",
+        "run --models": "evil\\x1b[2J.csv",
+        "scenarios show": "\\u001B[2J $x^$",
+    }[command]
+    assert shown in out + err, out + err
+
 
 # --- 2. output paths: links, relative paths and "..", for every writer -----------------------
 

@@ -38,7 +38,7 @@ from forecast._version import __version__
 from forecast.errors import ForecastError, SamplingWarning
 from forecast.persist import json_default, resolve_target, write_directory_atomic
 from forecast.plots.style import format_tokens
-from forecast.safety import csv_frame, markdown_text
+from forecast.safety import csv_frame, markdown_text, terminal_text
 from forecast.units import year_text as _year
 
 __all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
@@ -146,15 +146,18 @@ def _fmt_cell(v, column: str = "") -> str:
 
 
 def _html_table(frame: pd.DataFrame, caption: str = "") -> Markup:
-    head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in frame.columns)
+    def esc(text: str) -> str:
+        return html.escape(terminal_text(text))
+
+    head = "".join(f"<th scope='col'>{esc(str(c))}</th>" for c in frame.columns)
     body = []
     columns = [str(c) for c in frame.columns]
     for rec in frame.itertuples(index=False):
         cells = "".join(
-            f"<td>{html.escape(_fmt_cell(v, c))}</td>" for v, c in zip(rec, columns, strict=True)
+            f"<td>{esc(_fmt_cell(v, c))}</td>" for v, c in zip(rec, columns, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return Markup(
         f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
@@ -578,12 +581,22 @@ def _environment(fmt: str) -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        finalize=_visible,  # every value: control characters shown, never written raw
     )
     env.filters["t"] = (lambda text: text) if fmt == "html" else markdown_text
     env.filters["html_table"] = _html_table
     env.filters["md_table"] = _md_table
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     return env
+
+
+def _visible(value):
+    """A template value with its control characters made visible
+    (:func:`forecast.safety.terminal_text`): a report is also read with ``cat``. Markup
+    (the tables, built from cells that passed here) is left as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return terminal_text(value)
+    return value
 
 
 def _answer(main) -> dict:
