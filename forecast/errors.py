@@ -63,6 +63,23 @@ class ExhaustionError(ForecastError, ValueError):
     """Invalid input to the exhaustion computation (shapes, grid, non-positive values)."""
 
 
+class DataWarning(UserWarning):
+    """A value of an input table that loads but lies outside its plausible range, or two
+    model names that differ only in case, spacing or punctuation. ``file``, ``row`` and
+    ``column`` locate it as in :class:`DataError`; the table loads unchanged."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file, self.row, self.column, self.reason = file, row, column, message
+        super().__init__(str(DataError(message, file=file, row=row, column=column)))
+
+
 class SamplingWarning(UserWarning):
     """The sampler's diagnostics (r_hat, ESS, divergences) fail the health thresholds."""
 

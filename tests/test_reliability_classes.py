@@ -24,6 +24,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import warnings
 
 import matplotlib
 
@@ -37,6 +38,8 @@ from matplotlib.text import Text
 import forecast
 import forecast.plots
 from forecast import cli
+from forecast import data as data_module
+from forecast.errors import DataError, DataWarning
 from forecast.plots import style
 from forecast.scenarios import load_scenario
 
@@ -588,3 +591,140 @@ def test_report_on_a_full_disk_exits_1_and_keeps_the_earlier_report(
     }
     assert now == earlier
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+# --- 3. plausibility of values: every numeric column, and near-duplicate names -----------------
+
+
+#: A valid project table; the walk puts one value at a time into row 3 (model "b").
+_PROJECT_HEADER = "model,date,tokens,unique_tokens,epochs,parameters,compute_flop,text_share"
+_PROJECT_ROWS = [
+    "a,2020-01-01,1e11,1e11,1,1e9,1e21,1",
+    "b,2021-01-01,2e11,2e11,1,2e9,2e21,1",
+    "c,2022-01-01,3e12,3e12,1,3e10,3e22,1",
+]
+
+
+def _table(tmp_path, column: str, text: str, header: str = _PROJECT_HEADER, rows=None):
+    rows = list(rows or _PROJECT_ROWS)
+    cells = rows[1].split(",")
+    cells[header.split(",").index(column)] = text
+    rows[1] = ",".join(cells)
+    path = tmp_path / f"{column}.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_every_numeric_column_has_a_documented_plausible_range():
+    numeric = {"tokens", "text_share", *data_module._FILE_NUMERIC}
+    assert set(data_module.PLAUSIBLE) == numeric
+    for rng in data_module.PLAUSIBLE.values():
+        assert 0 < rng.low < rng.high and rng.why
+        assert rng.minimum is None or rng.minimum <= rng.low
+
+
+@pytest.mark.parametrize("column", sorted(data_module.PLAUSIBLE))
+def test_every_numeric_column_warns_outside_its_range_and_errs_where_impossible(column, tmp_path):
+    rng = data_module.PLAUSIBLE[column]
+    inside = _table(
+        tmp_path, column, f"{(rng.low * rng.high) ** 0.5 if column != 'text_share' else 0.5:g}"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        data_module.load_models(inside)
+    outside = [rng.low / 10] + ([rng.high * 10] if column != "text_share" else [])
+    for value in outside:
+        path = _table(tmp_path, column, f"{value:g}")
+        with pytest.warns(DataWarning) as caught:
+            frame = data_module.load_models(path)
+        (warning,) = [w.message for w in caught if isinstance(w.message, DataWarning)]
+        assert (warning.file, warning.row, warning.column) == (str(path), 3, column)
+        assert "plausible range" in str(warning)
+        report = data_module.check_models_file(path)
+        assert (
+            report.ok and "status: WARNINGS (1)" in report.text and "status: OK" not in report.text
+        )
+        assert f"row 3, column '{column}'" in report.text
+        loaded = "tokens_published" if column == "tokens" else column
+        assert frame.set_index("model").loc["b", loaded] == pytest.approx(value)
+    if rng.minimum is not None:
+        path = _table(tmp_path, column, "1e-300")
+        with pytest.raises(DataError, match="impossible") as err:
+            data_module.load_models(path)
+        assert (err.value.row, err.value.column) == (3, column)
+        assert "status: OK" not in data_module.check_models_file(path).text
+
+
+def test_dates_before_1950_warn(tmp_path):
+    path = _table(tmp_path, "date", "1920-05-01")
+    with pytest.warns(DataWarning, match="before 1950") as caught:
+        data_module.load_models(path)
+    assert [(w.message.row, w.message.column) for w in caught] == [(3, "date")]
+
+
+@pytest.mark.parametrize(
+    ("column", "words"),
+    [("Training dataset size (total)", False), ("Training dataset size (datapoints)", True)],
+)
+def test_epoch_files_are_held_to_the_same_ranges(column, words, tmp_path):
+    header = f"Model,Publication date,Domain,{column},Parameters,Training compute (FLOP),Epochs"
+    rows = [
+        "m1,2020-01-01,Language,1e11,1e9,1e21,1",
+        "m2,2021-01-01,Language,2e11,2e9,2e21,1",
+        "m3,2022-01-01,Language,3e11,3e9,3e21,1",
+    ]
+    for epoch_column, field in [(column, "tokens"), *data_module.EPOCH_NUMERIC.items()]:
+        rng = data_module.PLAUSIBLE[field]
+        path = _table(tmp_path, epoch_column, f"{rng.high * 100:g}", header, rows)
+        with pytest.warns(DataWarning, match=f"plausible range of {field}") as caught:
+            data_module.load_models(path)
+        assert [(w.message.row, w.message.column) for w in caught] == [(3, epoch_column)]
+    # An impossible size is an error; an impossible optional value is dropped and noted,
+    # as Epoch's unparseable optional values are.
+    with pytest.raises(DataError, match="impossible"):
+        data_module.load_models(_table(tmp_path, column, "0.5", header, rows))
+    frame = data_module.load_models(_table(tmp_path, "Parameters", "0.5", header, rows))
+    assert "impossible 'Parameters'" in str(frame.attrs["load_report"])
+
+
+def test_bundled_and_reference_tables_load_without_warnings(fixtures_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        report = data_module.check_models_file(data_module.bundled_path("training_runs.csv"))
+        assert report.text.endswith("status: OK") and not report.warnings
+        for name in ("project_valid.csv", "epoch_total.csv", "epoch_system_datapoints.csv"):
+            data_module.load_models(fixtures_dir / name)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("GPT-4", "gpt 4"),
+        ("GPT-4", "GPT_4 "),
+        ("Llama 3.1 405B", "llama-3.1-405b"),
+        ("ＧＰＴ４", "GPT4"),  # full-width letters and digits
+        ("Claude 3.5 Sonnet", "claude-3.5-sonnet"),
+    ],
+)
+def test_names_that_differ_in_case_spacing_or_punctuation_are_reported(first, second, tmp_path):
+    rows = [
+        f'"{first}",2023-01-01,1e12,,,,,',
+        "other,2023-02-01,2e12,,,,,",
+        f'"{second}",2023-03-01,3e12,,,,,',
+    ]
+    path = tmp_path / "names.csv"
+    path.write_text(_PROJECT_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.warns(DataWarning, match="differ only in case, spacing or punctuation") as c:
+        frame = data_module.load_models(path)
+    (w,) = [w.message for w in c]
+    assert (w.row, w.column) == (4, "model") and "row 2" in str(w) and "row 4" in str(w)
+    assert len(frame) == 3  # both kept: the load is otherwise unchanged
+    assert "status: WARNINGS (1)" in data_module.check_models_file(path).text
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Qwen2.5 7B", "Qwen 2 57B"), ("GPT-4", "GPT-4o"), ("Llama 3 8B", "Llama 3.8B")],
+)
+def test_different_models_are_not_near_duplicates(first, second):
+    assert data_module.normalised_name(first) != data_module.normalised_name(second)
