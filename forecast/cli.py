@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 from forecast._version import __version__
+from forecast.checks import unexpandable
 from forecast.errors import ForecastError, SamplingWarning, WriteError
 from forecast.limits import (
     COLLAPSE_LIMITS,
@@ -70,6 +71,9 @@ def _path(text: str) -> str:
     """argparse type: a non-empty path (an unset shell variable gives an empty one)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("the path is empty (an unset shell variable?)")
+    problem = unexpandable(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
     return text
 
 

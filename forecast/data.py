@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from forecast import checks
+from forecast.checks import checked
 from forecast.errors import DataError, DataWarning
 from forecast.limits import MAX_INPUT_BYTES
 from forecast.units import WORDS_PER_TOKEN, decimal_years
@@ -1172,6 +1174,7 @@ def dated(models: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+@checked(path_or_url=checks.path("a path or an http(s):// URL (a str or pathlib.Path)"))
 def load_models(path_or_url) -> pd.DataFrame:
     """Load any models CSV (project schema or Epoch AI's, auto-detected from the header).
 
@@ -1186,6 +1189,7 @@ def load_models(path_or_url) -> pd.DataFrame:
     return _parse(raw, name)
 
 
+@checked(path=checks.optional(checks.path()))
 def load_training_runs(path=None) -> pd.DataFrame:
     """The bundled ``training_runs.csv`` (or ``path``, a file in the project schema).
 
@@ -1300,6 +1304,7 @@ def _category_counts(df: pd.DataFrame) -> list[str]:
     return lines
 
 
+@checked(path=checks.path("a path or an http(s):// URL (a str or pathlib.Path)"))
 def check_models_file(path) -> CheckReport:
     """Validate a models CSV and describe it (schema, row counts, date range, largest run).
 

@@ -42,6 +42,12 @@ class DataError(ForecastError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class ArgumentError(ForecastError, TypeError, ValueError):
+    """A public function was given an argument of the wrong kind (a float for a number of
+    draws, a table where a path belongs); raised by :mod:`forecast.checks` before any
+    work, with one short line. Also a TypeError and a ValueError."""
+
+
 class WriteError(ForecastError, OSError):
     """A file or directory could not be written (a full disk, a file too large, no
     permission, a read-only file system). The message names the path and says what was

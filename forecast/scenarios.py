@@ -51,7 +51,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from forecast import registry
+from forecast import checks, registry
+from forecast.checks import checked
 from forecast.errors import LeverError, ScenarioError
 from forecast.limits import DRAWS_RANGE, MAX_INPUT_BYTES, SEED_RANGE
 from forecast.stock.levers import LEVER_KEYS, REPETITION_CHOICES, STOCK_LEVERS
@@ -175,11 +176,15 @@ class Scenario:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ScenarioError("scenario name must be a non-empty string")
+        for key, kind in (("demand", DemandSpec), ("stock", StockSpec), ("source", str)):
+            if not isinstance(getattr(self, key), kind):
+                got = checks.describe(getattr(self, key))
+                raise ScenarioError(f"{key} must be a {kind.__name__}, got {got}")
         if isinstance(self.start, str):
             if self.start != DATA_DATE:
                 raise ScenarioError(
                     f"start must be a decimal year or {DATA_DATE!r} (the latest run's date), "
-                    f"got {self.start!r}"
+                    f"got {checks.describe(self.start)}"
                 )
         else:
             _number("start", self.start, 1990.0, 2099.0)
@@ -189,7 +194,7 @@ class Scenario:
                 f"horizon ({self.horizon}) must be more than a year after start ({self.start})"
             )
         if isinstance(self.draws, bool) or not isinstance(self.draws, int):
-            raise ScenarioError(f"draws must be an integer, got {self.draws!r}")
+            raise ScenarioError(f"draws must be an integer, got {checks.describe(self.draws)}")
         if not DRAWS_RANGE[0] <= self.draws <= DRAWS_RANGE[1]:
             raise ScenarioError(
                 f"draws must be between {DRAWS_RANGE[0]:,} and {DRAWS_RANGE[1]:,}, got {self.draws}"
@@ -199,15 +204,23 @@ class Scenario:
             or not isinstance(self.seed, int)
             or not SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]
         ):
-            raise ScenarioError(f"seed must be an integer from 0 to 2**32 - 1, got {self.seed!r}")
+            raise ScenarioError(
+                f"seed must be an integer from 0 to 2**32 - 1, got {checks.describe(self.seed)}"
+            )
         if not isinstance(self.description, str):
-            raise ScenarioError(f"description must be a string, got {self.description!r}")
+            raise ScenarioError(
+                f"description must be a string, got {checks.describe(self.description)}"
+            )
         if not isinstance(self.published, dict):
-            raise ScenarioError(f"[published] must be a table, got {self.published!r}")
+            raise ScenarioError(
+                f"[published] must be a table, got {checks.describe(self.published)}"
+            )
         for key, value in self.published.items():
             if key in ("source", "note"):
                 if not isinstance(value, str):
-                    raise ScenarioError(f"published.{key} must be a string, got {value!r}")
+                    raise ScenarioError(
+                        f"published.{key} must be a string, got {checks.describe(value)}"
+                    )
             else:
                 _number(f"published.{key}", value, 1900.0, 2300.0)
 
@@ -233,6 +246,7 @@ class Scenario:
         """TOML text that :func:`from_toml` reads back to an equal scenario."""
         return _dump_toml(self.to_dict())
 
+    @checked(data_year=checks.number())
     def at_data_date(self, data_year: float) -> Scenario:
         """This scenario with ``start = "data"`` replaced by ``data_year`` (decimal year)."""
         if self.start != DATA_DATE:
@@ -255,6 +269,13 @@ class Scenario:
             target[leaf] = value
         return from_dict(data, source=self.source)
 
+
+#: The argument kind of every function that takes a scenario (forecast.checks).
+SCENARIO = checks.either(
+    checks.path(),
+    checks.instance(Scenario, "a Scenario"),
+    what="a scenario name, a TOML path or a Scenario",
+)
 
 #: Overrides that change how a scenario is sampled, not what it assumes: no new name.
 SAMPLING_KEYS = ("draws", "seed", "start", "horizon", "name", "description")
@@ -399,6 +420,7 @@ def builtin_names() -> list[str]:
     return sorted(names, key=lambda n: (order.get(n, 99), n))
 
 
+@checked(name_or_path=SCENARIO)
 def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
     """A built-in scenario by name, or a scenario TOML file by path."""
     if isinstance(name_or_path, Scenario):
@@ -442,13 +464,14 @@ def list_scenarios() -> list[Scenario]:
 
 
 def _choice(key: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ScenarioError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
+    if not isinstance(value, str) or value not in allowed:
+        shown = repr(value) if isinstance(value, str) else checks.describe(value)
+        raise ScenarioError(f"{key} = {shown} is not one of {', '.join(allowed)}")
 
 
 def _number(key: str, value, lo: float, hi: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ScenarioError(f"{key} must be a number, got {value!r}")
+        raise ScenarioError(f"{key} must be a number, got {checks.describe(value)}")
     if not lo <= value <= hi:
         raise ScenarioError(f"{key} = {value} is out of range [{lo}, {hi}]")
 

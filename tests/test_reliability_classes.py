@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import hashlib
+import inspect
 import io
 import json
 import os
@@ -728,3 +729,589 @@ def test_names_that_differ_in_case_spacing_or_punctuation_are_reported(first, se
 )
 def test_different_models_are_not_near_duplicates(first, second):
     assert data_module.normalised_name(first) != data_module.normalised_name(second)
+
+
+# --- 4. types at the public API: every callable, every argument, wrong types -------------------
+
+import datetime as _dt  # noqa: E402
+
+import numpy as np  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from forecast.errors import ForecastError  # noqa: E402
+
+
+class _Reached(Exception):
+    """A call got past its argument checks into the work (which the test stubs out)."""
+
+
+def _reach(*_args, **_kwargs):
+    raise _Reached
+
+
+_BIG = pd.DataFrame({"model": [f"m{i}" for i in range(500)], "tokens": np.arange(500.0)})
+
+#: Values a careless or hostile caller passes; each kind below says which would be right.
+JUNK = (
+    None,
+    True,
+    False,
+    0,
+    -1,
+    150,
+    10**13,
+    150.9,
+    1e5,
+    float("nan"),
+    float("inf"),
+    "",
+    "x",
+    "2030",
+    "20x0",
+    b"2030",
+    [1, 2],
+    ["x"],
+    [2030.5],
+    ("baseline",),
+    {"a": 1},
+    {1, 2},
+    np.float64(150.9),
+    np.int64(2030),
+    np.array([[1.0, 2.0]]),
+    _BIG,
+    object(),
+    1 + 2j,
+    _dt.date(2023, 1, 1),
+)
+
+
+def _is_int(v, low=None, high=None):
+    ok = isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)
+    return ok and (low is None or v >= low) and (high is None or v <= high)
+
+
+def _is_number(v, low=None, high=None, open_=False):
+    if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.integer | np.floating):
+        return False
+    if (isinstance(v, int) and abs(v) > 2**1000) or not np.isfinite(float(v)):
+        return False
+    if open_:
+        return (low is None or v > low) and (high is None or v < high)
+    return (low is None or v >= low) and (high is None or v <= high)
+
+
+def _is_year(v):
+    if isinstance(v, str):
+        return bool(re.fullmatch(r"\s*[+-]?\d{1,6}\s*", v)) and 1000 <= int(v) <= 9999
+    return _is_number(v, 1000, 9999) and float(v).is_integer()
+
+
+def _seq(v, item):
+    if isinstance(v, str | bytes | dict | set) or not isinstance(v, list | tuple | np.ndarray):
+        return False
+    return np.ndim(v) == 1 and all(item(x) for x in v)
+
+
+#: Each argument kind: which values are right. A value that is not is the wrong type
+#: (or out of the kind's range) and must be a ForecastError; "maybe" kinds only promise
+#: no other exception (their meaning is checked where they are read).
+KINDS = {
+    "path": lambda v: isinstance(v, str | os.PathLike),
+    "path?": lambda v: v is None or isinstance(v, str | os.PathLike),
+    "frame": lambda v: isinstance(v, pd.DataFrame),
+    "frame?": lambda v: v is None or isinstance(v, pd.DataFrame),
+    "flag": lambda v: isinstance(v, bool | np.bool_),
+    "text": lambda v: isinstance(v, str),
+    "text?": lambda v: v is None or isinstance(v, str),
+    "texts?": lambda v: v is None or _seq(v, lambda x: isinstance(x, str)),
+    "draws": lambda v: _is_int(v, 100, 5_000_000),
+    "draws?": lambda v: v is None or _is_int(v, 100, 5_000_000),
+    "seed": lambda v: _is_int(v, 0, 2**32 - 1),
+    "seed?": lambda v: v is None or _is_int(v, 0, 2**32 - 1),
+    "workers": lambda v: _is_int(v, 1),
+    "count": lambda v: _is_int(v, 1),
+    "count?": lambda v: v is None or _is_int(v, 1),
+    "digits": lambda v: _is_int(v, 0, 6),
+    "number": _is_number,
+    "number?": lambda v: v is None or _is_number(v),
+    "q": lambda v: _is_number(v, 0, 1),
+    "levels": lambda v: _seq(v, lambda x: _is_number(x, 0, 1, True)),
+    "levels?": lambda v: v is None or _seq(v, lambda x: _is_number(x, 0, 1, True)),
+    "year": _is_year,
+    "years": lambda v: _seq(v, _is_year),
+    "years?": lambda v: v is None or _seq(v, _is_year),
+    "year(s)?": lambda v: v is None or _is_year(v) or _seq(v, _is_year),
+    "numbers": lambda v: _seq(v, _is_number),
+    "function": callable,
+    "progress": lambda v: v is None or callable(v),
+    "scenario": lambda v: isinstance(v, str | os.PathLike | forecast.Scenario),
+    "demand": lambda v: isinstance(v, forecast.DemandSet),
+    "demand?": lambda v: v is None or isinstance(v, forecast.DemandSet),
+    "result(s)": lambda v: (
+        isinstance(v, forecast.ScenarioResult)
+        or _seq(v, lambda x: isinstance(x, forecast.ScenarioResult))
+    ),
+    "results": lambda v: _seq(v, lambda x: isinstance(x, forecast.ScenarioResult)),
+    "dict": lambda v: isinstance(v, dict),
+    "sampler?": lambda v: v is None or isinstance(v, forecast.SamplerConfig),
+    "explorer draws": lambda v: type(v).__name__ == "ExplorerDraws",
+    "settings?": lambda v: v is None or isinstance(v, forecast.ExplorerSettings),
+    # maybe kinds: the type layer lets more through, their readers decide
+    "maybe": lambda v: True,
+}
+
+
+def _kinds(**kinds):
+    return kinds
+
+
+@pytest.fixture(scope="module")
+def api(bundled_demand, scenario_results, tmp_path_factory):
+    """Every public callable: name -> (call(**arguments), valid arguments, argument kinds,
+    what to stub: (module, attribute) pairs whose call means the work started)."""
+    from forecast.evaluation import skill
+    from tests.evaluation.test_skill import synthetic_study
+
+    tmp = tmp_path_factory.mktemp("api")
+    result = scenario_results[0]
+    saved = result.save(tmp / "result.json")
+    ex = result.exhaustion
+    study = synthetic_study()
+    draws = forecast.explorer_draws(bundled_demand, n_draws=50)
+    settings_ = forecast.ExplorerSettings()
+    runs = forecast.load_training_runs()
+    F = forecast
+    stock_kinds = _kinds(
+        quality_fraction="maybe",
+        stock_growth="maybe",
+        repetition="maybe",
+        epochs="maybe",
+        consent_restriction="maybe",
+        contamination="maybe",
+        isolation="maybe",
+        synthetic="maybe",
+        estimates_path="path?",
+    )
+    counter = iter(range(10**9))
+    return _Api(
+        tmp,
+        {
+            "load_training_runs": (F.load_training_runs, {}, _kinds(path="path?"), []),
+            "load_models": (
+                F.load_models,
+                {"path_or_url": data_module.bundled_path("training_runs.csv")},
+                _kinds(path_or_url="path"),
+                [],
+            ),
+            "check_models_file": (
+                F.check_models_file,
+                {"path": data_module.bundled_path("training_runs.csv")},
+                _kinds(path="path"),
+                [],
+            ),
+            "fit_demand": (
+                F.fit_demand,
+                {"models": runs},
+                _kinds(
+                    models="frame?",
+                    sampler="sampler?",
+                    names="texts?",
+                    cache_dir="path?",
+                    use_cache="flag",
+                    progress="progress",
+                ),
+                [("forecast.demand", "fit_cached")],
+            ),
+            "run_scenario": (
+                F.run_scenario,
+                {"scenario": "baseline", "demand": bundled_demand},
+                _kinds(
+                    scenario="scenario",
+                    demand="demand?",
+                    draws="draws?",
+                    seed="seed?",
+                    models="frame?",
+                    progress="progress",
+                    name="text?",
+                    stock="maybe",
+                ),
+                [("forecast.pipeline", "simulate_exhaustions"), ("forecast.demand", "fit_cached")],
+            ),
+            "run_scenarios": (
+                F.run_scenarios,
+                {"scenarios": ["baseline"], "demand": bundled_demand},
+                _kinds(
+                    scenarios="maybe",
+                    demand="demand?",
+                    draws="draws?",
+                    seed="seed?",
+                    models="frame?",
+                    progress="progress",
+                    workers="workers",
+                ),
+                [("forecast.pipeline", "simulate_exhaustions"), ("forecast.demand", "fit_cached")],
+            ),
+            "load_demand": (
+                F.load_demand,
+                {"path": str(pathlib.Path(__file__).parent / "fixtures" / "recorded_demand")},
+                _kinds(path="path"),
+                [],
+            ),
+            "load_result": (F.load_result, {"path": saved}, _kinds(path="path"), []),
+            "compare": (
+                F.compare,
+                {"results": scenario_results},
+                _kinds(results="result(s)", years="years", levels="levels"),
+                [],
+            ),
+            "reproduction_table": (
+                F.reproduction_table,
+                {"results": scenario_results},
+                _kinds(results="results"),
+                [],
+            ),
+            "load_scenario": (
+                F.load_scenario,
+                {"name_or_path": "baseline"},
+                _kinds(name_or_path="scenario"),
+                [],
+            ),
+            "evaluate_skill": (
+                F.evaluate_skill,
+                {"models": runs},
+                _kinds(
+                    models="frame",
+                    methods="texts?",
+                    origins="maybe",
+                    horizons="numbers",
+                    sampler="sampler?",
+                    seed="seed",
+                    min_history_years="number",
+                    n_boot="count",
+                    use_cache="flag",
+                    cache_dir="path?",
+                    data_name="text",
+                    progress="progress",
+                ),
+                [(skill.__name__, "_targets")],
+            ),
+            "what_remedies_buy": (
+                F.what_remedies_buy,
+                {"demand": bundled_demand},
+                _kinds(
+                    demand="demand?",
+                    base="scenario",
+                    accuracies="numbers",
+                    both_accuracy="number",
+                    draws="draws",
+                    seed="seed",
+                    years="years?",
+                    progress="progress",
+                    workers="workers",
+                ),
+                [("forecast.pipeline", "run_scenarios")],
+            ),
+            "explorer_draws": (
+                F.explorer_draws,
+                {"demand": bundled_demand},
+                _kinds(
+                    demand="demand",
+                    scenario="scenario",
+                    n_draws="count",
+                    seed="seed?",
+                    demand_models="texts?",
+                ),
+                [("forecast.pipeline", "demand_projector")],
+            ),
+            "explore": (
+                F.explore,
+                {"draws": draws},
+                _kinds(draws="explorer draws", settings="settings?"),
+                [],
+            ),
+            "SamplerConfig": (
+                F.SamplerConfig,
+                {},
+                _kinds(
+                    draws="count",
+                    tune="count",
+                    chains="count",
+                    target_accept="number",
+                    seed="seed",
+                    progress="flag",
+                    nuts_sampler="text",
+                    escalate="flag",
+                    escalated_from="count?",
+                ),
+                [],
+            ),
+            "Scenario": (
+                F.Scenario,
+                {"name": "mine"},
+                _kinds(
+                    name="text",
+                    description="text",
+                    demand="maybe",
+                    stock="maybe",
+                    start="maybe",
+                    horizon="number",
+                    draws="draws",
+                    seed="seed",
+                    published="dict",
+                    source="text",
+                ),
+                [],
+            ),
+            "ExplorerSettings": (
+                F.ExplorerSettings,
+                {},
+                _kinds(
+                    demand_model="text",
+                    overtraining="number",
+                    repetition="text",
+                    epochs="number",
+                    quality_fraction="number?",
+                    stock_growth="number?",
+                    consent_restriction="flag",
+                    contamination="flag",
+                    isolation="flag",
+                    synthetic="text",
+                    synthetic_multiplier="number",
+                    verifier_accuracy="number?",
+                ),
+                [],
+            ),
+            "Epoch2024Stock": (
+                F.Epoch2024Stock,
+                {},
+                {**stock_kinds, "bytes_per_token_floor": "number?"},
+                [],
+            ),
+            "Epoch2022HighQualityStock": (F.Epoch2022HighQualityStock, {}, stock_kinds, []),
+            "ScenarioResult.stock_at": (result.stock_at, {"year": 2030}, _kinds(year="number"), []),
+            "ScenarioResult.summary": (result.summary, {}, _kinds(levels="levels?"), []),
+            "ScenarioResult.save": (
+                lambda **kw: result.save(**{"path": tmp / f"r{next(counter)}.json", **kw}),
+                {},
+                _kinds(path="path", overwrite="flag"),
+                [("forecast.persist", "write_text_atomic")],
+            ),
+            "ScenarioResult.from_json": (
+                F.ScenarioResult.from_json,
+                {"source": saved},
+                _kinds(source="path"),
+                [],
+            ),
+            "ScenarioResult.from_dict": (
+                F.ScenarioResult.from_dict,
+                {"payload": result.to_dict()},
+                _kinds(payload="dict"),
+                [],
+            ),
+            "DemandSet.save": (
+                lambda **kw: bundled_demand.save(**{"path": tmp / f"d{next(counter)}", **kw}),
+                {},
+                _kinds(path="path", overwrite="flag"),
+                [("forecast.persist", "write_directory_atomic")],
+            ),
+            "ExhaustionResult.quantile": (ex.quantile, {"q": 0.5}, _kinds(q="q"), []),
+            "ExhaustionResult.quantile_mc_se": (
+                ex.quantile_mc_se,
+                {},
+                _kinds(q="q", batches="count"),
+                [],
+            ),
+            "ExhaustionResult.quantiles": (ex.quantiles, {}, _kinds(levels="levels?"), []),
+            "ExhaustionResult.prob_exhausted_by": (
+                ex.prob_exhausted_by,
+                {},
+                _kinds(years="year(s)?"),
+                [],
+            ),
+            "ExhaustionResult.summary": (ex.summary, {}, _kinds(levels="levels?"), []),
+            "ExhaustionResult.year_texts": (ex.year_texts, {}, _kinds(digits="digits"), []),
+            "SkillStudy.summary": (
+                study.summary,
+                {},
+                _kinds(target="text", levels="levels"),
+                [],
+            ),
+            "SkillStudy.pit_histogram": (
+                study.pit_histogram,
+                {},
+                _kinds(method="text?", bins="count"),
+                [],
+            ),
+            "ExplorerSettings.overrides": (settings_.overrides, {}, _kinds(base="scenario"), []),
+            "ExplorerSettings.scenario": (settings_.scenario, {}, _kinds(base="scenario"), []),
+            "ExplorerSettings.command": (settings_.command, {}, _kinds(base="text"), []),
+            "Scenario.at_data_date": (
+                forecast.load_scenario("baseline").at_data_date,
+                {"data_year": 2025.5},
+                _kinds(data_year="number"),
+                [],
+            ),
+        },
+    )
+
+
+class _Api(dict):
+    """The walk's table, and the directory its calls run in (a writer given a junk
+    path writes there, never into the repository)."""
+
+    def __init__(self, cwd, table):
+        super().__init__(table)
+        self.cwd = cwd
+
+
+#: Public names that take no arguments to check, and why.
+NOT_CALLED = {
+    "ForecastError": "an exception class (takes a message)",
+    "DataError": "an exception class (takes a message and its location)",
+    "ScenarioError": "an exception class (takes a message)",
+    "ShortHistoryWarning": "a warning class",
+    "DemandSet": "a results object the package builds (fit_demand, load_demand)",
+    "ScenarioResult": "a results object the package builds (run_scenario, load_result)",
+    "SkillStudy": "a results object the package builds (evaluate_skill)",
+    "RemedyStudy": "a results object the package builds (what_remedies_buy)",
+}
+
+
+def _public_methods(cls) -> list[str]:
+    out = []
+    for name, member in vars(cls).items():
+        if name.startswith("_") or name in ("to_dict", "to_json", "to_json_dict", "to_toml"):
+            continue
+        func = member.__func__ if isinstance(member, classmethod | staticmethod) else member
+        if inspect.isfunction(func):
+            params = [
+                p
+                for p in inspect.signature(func).parameters.values()
+                if p.name not in ("self", "cls") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            ]
+            if params:
+                out.append(f"{cls.__name__}.{name}")
+    return out
+
+
+def _target(name: str):
+    """The function behind an entry of ``api``: a public name, or Class.method."""
+    from forecast.exhaustion import ExhaustionResult
+
+    if "." not in name:
+        return getattr(forecast, name)
+    cls, method = name.split(".")
+    owner = ExhaustionResult if cls == "ExhaustionResult" else getattr(forecast, cls)
+    return getattr(owner, method)
+
+
+def test_the_walk_covers_every_public_callable_and_argument(api):
+    from forecast.exhaustion import ExhaustionResult
+
+    names = {n for n in forecast.__all__ if n != "__version__"}
+    assert names == {n for n in api if "." not in n} | set(NOT_CALLED)
+    classes = [getattr(forecast, n) for n in names if inspect.isclass(getattr(forecast, n))]
+    methods = {m for cls in [*classes, ExhaustionResult] for m in _public_methods(cls)}
+    # The package's own constructor, and a method that always refuses (a set is not JSON).
+    methods -= {"ExhaustionResult.from_chunks", "DemandSet.from_dict"}
+    assert methods <= set(api), sorted(methods - set(api))
+    for name, (_call, _valid, kinds, _stubs) in api.items():
+        params = {
+            p.name
+            for p in inspect.signature(_target(name)).parameters.values()
+            if p.name not in ("self", "cls") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+        assert params == set(kinds), (name, params ^ set(kinds))
+
+
+def _outcome(api, name, argument, value):
+    """Call ``name`` with its valid arguments and ``argument=value``; the work stubbed."""
+    call, valid, _kinds, stubs = api[name]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(api.cwd)
+        for module, attribute in stubs:
+            mp.setattr(sys.modules[module], attribute, _reach)
+        try:
+            call(**{**valid, argument: value})
+        except _Reached:
+            return "reached"
+        except ForecastError as exc:
+            return exc
+        return "ok"
+
+
+def _assert_short(exc, name, value=None):
+    """One line (a newline the value itself holds aside), at most 300 characters plus
+    the value, and a table by its shape only."""
+    text = str(exc)
+    if isinstance(value, str) and "\n" in value:
+        text = text.replace(value, "<value>")
+    assert "\n" not in text and len(text) <= 300, (name, text)
+    assert "rows x" not in text or "DataFrame (" in text, (name, text)
+
+
+def test_every_public_callable_accepts_its_valid_arguments(api):
+    # The walk's baseline calls are right: a ForecastError below is the wrong value's.
+    for call, valid, _kinds, stubs in api.values():
+        with pytest.MonkeyPatch.context() as mp:
+            mp.chdir(api.cwd)
+            for module, attribute in stubs:
+                mp.setattr(sys.modules[module], attribute, _reach)
+            try:
+                call(**valid)
+            except _Reached:
+                pass
+
+
+@pytest.mark.parametrize("value", JUNK, ids=[f"{type(v).__name__}:{str(v)[:12]}" for v in JUNK])
+def test_every_argument_of_every_public_callable_refuses_the_wrong_type(api, value):
+    """Every (callable, argument) pair with one junk value: a value of the wrong kind is a
+    ForecastError with a short message before any work; any value at all gives a result,
+    the work, or a ForecastError: never numpy's, pandas' or Python's own exception."""
+    failures = []
+    for name, (_call, _valid, kinds, _stubs) in api.items():
+        for argument, kind in kinds.items():
+            try:
+                outcome = _outcome(api, name, argument, value)
+            except Exception as exc:  # anything but a ForecastError reached the caller
+                failures.append(
+                    f"{name}({argument}={value!r:.30}): {type(exc).__name__}: {exc}"[:300]
+                )
+                continue
+            wrong = not KINDS[kind](value)
+            if isinstance(outcome, ForecastError):
+                _assert_short(outcome, name, value)
+            elif wrong:
+                failures.append(f"{name}({argument}={value!r:.30}) was accepted ({outcome})")
+    assert not failures, "\n".join(failures)
+
+
+@settings(
+    max_examples=int(os.environ.get("FORECAST_FUZZ", 150)),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(data=st.data())
+def test_property_random_values_never_escape_as_internal_errors(api, data):
+    name = data.draw(st.sampled_from(sorted(api)))
+    argument = data.draw(st.sampled_from(sorted(api[name][2])))
+    value = data.draw(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(),
+            st.text(max_size=12),
+            st.binary(max_size=4),
+            st.lists(st.one_of(st.integers(), st.floats(), st.text(max_size=4)), max_size=3),
+            st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+            st.sampled_from(JUNK),
+        )
+    )
+    kind = api[name][2][argument]
+    outcome = _outcome(api, name, argument, value)
+    if isinstance(outcome, ForecastError):
+        _assert_short(outcome, name, value)
+    elif not KINDS[kind](value):
+        raise AssertionError(f"{name}({argument}={value!r}) was accepted ({outcome})")
