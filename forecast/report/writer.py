@@ -34,11 +34,16 @@ import pandas as pd
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
+from forecast import checks
 from forecast._version import __version__
+from forecast.checks import checked
+from forecast.demand.model import SamplerConfig
 from forecast.errors import ForecastError, SamplingWarning
 from forecast.persist import json_default, resolve_target, write_directory_atomic
+from forecast.pipeline import DEMAND, MODELS
 from forecast.plots.style import format_tokens
 from forecast.safety import csv_frame, markdown_text, terminal_text
+from forecast.scenarios import SCENARIO
 from forecast.units import year_text as _year
 
 __all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
@@ -1023,6 +1028,24 @@ def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
     )
 
 
+@checked(
+    out_dir=checks.path(),
+    scenario=SCENARIO,
+    compare=checks.sequence(SCENARIO),
+    models=MODELS,
+    demand=DEMAND,
+    draws=checks.optional(checks.DRAWS),
+    seed=checks.optional(checks.SEED),
+    force=checks.flag(),
+    backtest=checks.flag(),
+    remedies=checks.flag(),
+    explorer=checks.flag(),
+    sampler=checks.optional(checks.instance(SamplerConfig, "a SamplerConfig")),
+    use_cache=checks.flag(),
+    cache_dir=checks.optional(checks.path()),
+    progress=checks.progress(),
+    workers=checks.WORKERS,
+)
 def write_report(
     out_dir: str | os.PathLike,
     *,
