@@ -249,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "data",
-        "Validate a models table ('check FILE'): rows, date range, largest run, problems.",
+        "Validate a models table ('check FILE'): rows, date range, largest run, problems, "
+        "values outside their plausible range.",
         "  forecast data check data/training_runs.csv\n"
         "  forecast data check notable_ai_models.csv    # Epoch AI's CSV, auto-detected\n",
     )

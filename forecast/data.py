@@ -199,7 +199,7 @@ PLAUSIBLE: dict[str, Plausible] = {
         1.0,
         "tokens",
         "Epoch's smallest language-model dataset is 1.4e3 tokens (2002), the largest "
-        "run 7e13 (the bundled table's 4e13); the whole stock of public human text is "
+        "1.5e13 (the bundled table's 4e13); the whole stock of public human text is "
         "about 3e14 tokens, so 1e16 is over 30 times it. Fewer than 1 token is impossible",
     ),
     "unique_tokens": Plausible(
@@ -218,7 +218,7 @@ PLAUSIBLE: dict[str, Plausible] = {
         1e14,
         1.0,
         "parameters",
-        "Epoch's language models have 276 (2000) to 1.8e12 parameters, the bundled "
+        "Epoch's language models have 276 (1999) to 1.8e12 parameters, the bundled "
         "table up to 3e12; 1e14 is over 30 times the largest. Under 1 is impossible",
     ),
     "compute_flop": Plausible(
