@@ -1147,7 +1147,7 @@ def _parse(raw: bytes, name: str, *, expect: str | None = None) -> pd.DataFrame:
     df.attrs["load_report"] = report
     df.attrs["source"] = name
     for warning in report.warnings[:_SHOWN_WARNINGS]:
-        warnings.warn(warning, stacklevel=3)
+        warnings.warn(warning, stacklevel=4)  # the caller of load_models (past checks)
     if len(report.warnings) > _SHOWN_WARNINGS:
         more = len(report.warnings) - _SHOWN_WARNINGS
         warnings.warn(
@@ -1156,7 +1156,7 @@ def _parse(raw: bytes, name: str, *, expect: str | None = None) -> pd.DataFrame:
                 "`forecast data check`, lists them all",
                 file=name,
             ),
-            stacklevel=3,
+            stacklevel=4,
         )
     return df
 
