@@ -173,7 +173,6 @@ class DemandSet(Result):
         return {"fits": self.to_json_dict()}
 
     @classmethod
-    @checked(payload=checks.unchecked("always refused: a set is not JSON"))
     def from_dict(cls, payload: dict) -> DemandSet:
         """Not available: a set's posteriors are not JSON; use :meth:`save` and
         :func:`load_demand`."""
