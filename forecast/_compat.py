@@ -80,11 +80,23 @@ def group(idata, name: str) -> xr.Dataset:
 
 
 def save(idata, path: Path) -> None:
-    """Write a fit: netCDF, or :func:`save_arrays`'s format for a path ending in ``.npz``."""
+    """Write a fit: netCDF, or :func:`save_arrays`'s format for a path ending in ``.npz``.
+
+    The netCDF file is rendered in memory and written by Python: HDF5 writing straight to
+    a full disk (or past a file-size limit) printed "Exception ignored" tracebacks and
+    then crashed the interpreter (issue 38), where a Python write raises an OSError that
+    forecast.persist turns into one message. The file reads back identically."""
     if Path(path).suffix == ".npz":
         save_arrays(idata, path)
-    else:
+        return
+    tree = idata if isinstance(idata, xr.DataTree) else getattr(idata, "to_datatree", None)
+    try:
+        data = (tree if isinstance(tree, xr.DataTree) else tree()).to_netcdf(engine="h5netcdf")
+    except TypeError:  # an ArviZ or xarray that cannot render netCDF in memory
         idata.to_netcdf(str(path))
+        return
+    with open(path, "wb") as file:
+        file.write(data)
 
 
 def load(path: Path) -> xr.DataTree:

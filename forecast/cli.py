@@ -1,12 +1,14 @@
 """Command line: ``forecast <command> ...``; ``forecast --help`` lists the commands.
 
-Exit codes: 0 ok; 1 runtime failure; 2 usage or data error. An error is one line on
-stderr; ``--debug`` shows the traceback.
+Exit codes: 0 ok; 1 runtime failure (also a file that could not be written: a full disk,
+no permission); 2 usage or data error. An error is one line on stderr; ``--debug`` shows
+the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -15,7 +17,8 @@ import warnings
 from pathlib import Path
 
 from forecast._version import __version__
-from forecast.errors import ForecastError, SamplingWarning
+from forecast.checks import unexpandable
+from forecast.errors import ForecastError, SamplingWarning, WriteError
 from forecast.limits import (
     COLLAPSE_LIMITS,
     DRAWS_RANGE,
@@ -68,6 +71,9 @@ def _path(text: str) -> str:
     """argparse type: a non-empty path (an unset shell variable gives an empty one)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("the path is empty (an unset shell variable?)")
+    problem = unexpandable(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
     return text
 
 
@@ -243,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "data",
-        "Validate a models table ('check FILE'): rows, date range, largest run, problems.",
+        "Validate a models table ('check FILE'): rows, date range, largest run, problems, "
+        "values outside their plausible range.",
         "  forecast data check data/training_runs.csv\n"
         "  forecast data check notable_ai_models.csv    # Epoch AI's CSV, auto-detected\n",
     )
@@ -784,7 +791,20 @@ class _SafeOutput:
     def write(self, text: str) -> int:
         if self._steps is not None:
             self._steps.close()
-        return self._stream.write(terminal_text(text))
+        try:
+            return self._stream.write(terminal_text(text))
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputError(exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputError(exc) from exc
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
@@ -809,12 +829,19 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout = _SafeOutput(stdout, _STEPS)
     _terminate_on_sigterm()
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a full disk under `> out.json` shows here, not at exit
+        return code
     except BrokenPipeError:
         # The reader went away (`forecast collapse --json | head`): stop quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except WriteError as exc:  # a full disk, no permission: the path, nothing written
+        if args.debug:
+            raise
+        print(terminal_text(f"forecast: error: {exc}"), file=sys.stderr)
+        return EXIT_FAILURE
     except ForecastError as exc:
         if args.debug:
             raise
@@ -823,18 +850,49 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("forecast: interrupted", file=sys.stderr)
         return EXIT_FAILURE
+    except _OutputError as exc:
+        # Standard output is the one file written without forecast.persist: a redirect
+        # onto a full disk (`forecast run --json > out.json`).
+        if args.debug:
+            raise
+        _discard_output(stdout)
+        print(terminal_text(f"forecast: error: {exc}"), file=sys.stderr)
+        return EXIT_FAILURE
     except Exception as exc:
         if args.debug:
             raise
-        print(
-            terminal_text(f"forecast: failed: {type(exc).__name__}: {exc} (rerun with --debug)"),
-            file=sys.stderr,
-        )
-        return EXIT_FAILURE
+        return _failed(exc)
     finally:
         sys.stdout = stdout
         if _STEPS is not None:
             _STEPS.close()
+
+
+class _OutputError(OSError):
+    """Standard output could not be written (not a closed pipe: a full disk, ...)."""
+
+    def __init__(self, exc: OSError) -> None:
+        super().__init__(
+            f"could not write the output: {exc.strerror or exc}; what was printed is "
+            "incomplete (nothing else was written)"
+        )
+        self.errno = exc.errno
+
+
+def _discard_output(stdout) -> None:
+    """Drop what is still buffered for a standard output that cannot take it, so the
+    interpreter's exit does not try (and fail) again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+
+
+def _failed(exc: BaseException) -> int:
+    """An unexpected error: one line on stderr, exit 1."""
+    print(
+        terminal_text(f"forecast: failed: {type(exc).__name__}: {exc} (rerun with --debug)"),
+        file=sys.stderr,
+    )
+    return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -36,27 +36,34 @@ import math
 import os
 import pathlib
 import re
+import unicodedata
 import urllib.request
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from forecast.errors import DataError
+from forecast import checks
+from forecast.checks import checked
+from forecast.errors import DataError, DataWarning
 from forecast.limits import MAX_INPUT_BYTES
 from forecast.units import WORDS_PER_TOKEN, decimal_years
 
 __all__ = [
     "COLUMNS",
+    "PLAUSIBLE",
     "CheckReport",
     "LoadReport",
+    "Plausible",
     "bundled_path",
     "check_models_file",
     "load_models",
     "load_stock_estimates",
     "load_training_runs",
     "models_frame_hash",
+    "normalised_name",
 ]
 
 #: Output columns of every models loader, in order.
@@ -162,6 +169,81 @@ FLAG_ONE_PASS = "corpus size without epochs (one pass assumed for tokens trained
 FLAG_LOWER_BOUND = "token count that is a lower bound (fitted at its stated value)"
 FLAG_UPPER_BOUND = "token count that is an upper bound (fitted at its stated value)"
 
+
+@dataclass(frozen=True)
+class Plausible:
+    """The plausible range of one numeric column of a models table.
+
+    A value below ``low`` or above ``high`` loads, with a :class:`DataWarning` naming the
+    file, row and column (``forecast data check`` lists them); a value below ``minimum``
+    is impossible and a :class:`DataError`. ``why`` says where the bounds come from.
+    """
+
+    low: float
+    high: float
+    minimum: float | None
+    unit: str
+    why: str
+
+
+#: Plausible ranges of the numeric columns (docs/bad_inputs.md, "Plausible values"). The
+#: bounds hold every row of the bundled table and of Epoch AI's "Notable AI Models"
+#: language models to 2024-06 (the extremes below), with room on both sides; a value
+#: outside is a slip (a count in trillions or words, a wrong exponent) more often than a
+#: real run. ``tokens`` is the file's number (corpus or tokens trained), ``unique_tokens``
+#: the corpus, both in tokens (Epoch's word counts converted first).
+PLAUSIBLE: dict[str, Plausible] = {
+    "tokens": Plausible(
+        1e3,
+        1e16,
+        1.0,
+        "tokens",
+        "Epoch's smallest language-model dataset is 1.4e3 tokens (2002), the largest "
+        "1.5e13 (the bundled table's 4e13); the whole stock of public human text is "
+        "about 3e14 tokens, so 1e16 is over 30 times it. Fewer than 1 token is impossible",
+    ),
+    "unique_tokens": Plausible(
+        1e3, 1e16, 1.0, "tokens", "as tokens: a corpus is a count of tokens"
+    ),
+    "epochs": Plausible(
+        0.01,
+        1e4,
+        None,
+        "passes",
+        "Epoch's values run from 0.6 to 8,000 passes (small benchmark corpora); "
+        "under 0.01 a run saw less than 1% of its corpus. Zero or fewer is an error",
+    ),
+    "parameters": Plausible(
+        100,
+        1e14,
+        1.0,
+        "parameters",
+        "Epoch's language models have 276 (1999) to 1.8e12 parameters, the bundled "
+        "table up to 3e12; 1e14 is over 30 times the largest. Under 1 is impossible",
+    ),
+    "compute_flop": Plausible(
+        1e6,
+        1e30,
+        1.0,
+        "FLOP",
+        "Epoch's language models used 6e8 (1959) to 5e25 FLOP, the bundled table up to "
+        "5e26; 1e30 is 2,000 times the largest. Under 1 FLOP is impossible",
+    ),
+    "text_share": Plausible(
+        0.01,
+        1.0,
+        None,
+        "of the training data",
+        "a share: above 1 or at most 0 is an error; under 1% text is hardly a language "
+        "model's training set",
+    ),
+}
+#: Release dates: before 1900 or in the future is an error; before this year a warning
+#: (Epoch's earliest language model is from 1959).
+PLAUSIBLE_FROM_YEAR = 1950
+#: At most this many warnings of one load are shown (all are in the load report).
+_SHOWN_WARNINGS = 10
+
 _BUNDLED_DIR = "_bundled_data"
 _REPO_DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
 
@@ -176,7 +258,9 @@ class LoadReport:
     ``rows_read`` counts every record after the header (blank rows included), so
     ``rows_read == rows_kept + sum(dropped.values())``. ``flagged`` counts kept rows
     with a caveat (e.g. no disclosed token count); ``ignored_columns`` lists header
-    columns the loader does not use (project schema); ``notes`` holds other remarks.
+    columns the loader does not use (project schema); ``notes`` holds other remarks;
+    ``warnings`` the values outside their plausible range (:data:`PLAUSIBLE`) and model
+    names that differ only in case, spacing or punctuation, each located.
     """
 
     file: str
@@ -187,6 +271,9 @@ class LoadReport:
     flagged: dict[str, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Values outside their plausible range and near-duplicate names
+    #: (:class:`~forecast.errors.DataWarning`, each naming file, row and column).
+    warnings: list[DataWarning] = field(default_factory=list)
 
     def drop(self, reason: str, n: int = 1) -> None:
         """Count ``n`` dropped rows under ``reason``."""
@@ -214,6 +301,11 @@ class LoadReport:
             text += " Ignored columns: " + ", ".join(self.ignored_columns) + "."
         for note in self.notes:
             text += " " + note.rstrip(".") + "."
+        if self.warnings:
+            text += (
+                f" {len(self.warnings)} warning(s): values outside their plausible range or "
+                "names that differ only in case, spacing or punctuation."
+            )
         return text
 
 
@@ -222,13 +314,15 @@ class CheckReport:
     """Result of :func:`check_models_file`: ``ok``, a readable ``text`` and the ``error``.
 
     ``error`` is the one-line :class:`DataError` message when the file is invalid (else
-    None); ``frame`` is the loaded table when it is valid.
+    None); ``frame`` is the loaded table when it is valid; ``warnings`` the values outside
+    their plausible range and near-duplicate names (the text's status is then WARNINGS).
     """
 
     ok: bool
     text: str
     error: str | None = None
     frame: pd.DataFrame | None = None
+    warnings: list = field(default_factory=list)
 
     def __str__(self) -> str:
         return self.text
@@ -489,6 +583,7 @@ class _Validator:
     def __init__(self, name: str, today: dt.date | None = None) -> None:
         self.name = name
         self.today = today or dt.date.today()
+        self.model_column = "model"  # the file's spelling, set by the schema's loader
 
     def error(self, message: str, row: int | None = None, column: str | None = None):
         return DataError(message, file=self.name, row=row, column=column)
@@ -521,6 +616,91 @@ class _Validator:
         if value <= 0:
             raise self.error(f"{text.strip()!r} must be positive", row, column)
         return value
+
+
+# --- plausibility -------------------------------------------------------------------
+
+
+def normalised_name(name: str) -> str:
+    """A model name as compared for near-duplicates: Unicode-normalised (NFKC), case-folded,
+    without spaces, hyphens and other punctuation, except a decimal point or comma between
+    two digits ("Qwen2.5 7B" is not "Qwen 2 57B"). "GPT-4", "gpt 4" and "GPT_4" are all
+    "gpt4"."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return ".".join(re.sub(r"[\W_]+", "", part) for part in re.split(r"(?<=\d)[.,](?=\d)", folded))
+
+
+def _impossible(field_name: str, value: float) -> str | None:
+    """Why ``value`` cannot be a ``field_name`` (below :data:`PLAUSIBLE`'s minimum), or None."""
+    rng = PLAUSIBLE[field_name]
+    if rng.minimum is None or value >= rng.minimum:
+        return None
+    return (
+        f"{value:g} is less than {rng.minimum:g} {rng.unit.rstrip('s')}: impossible (the "
+        f"column holds a count of {rng.unit}, e.g. 1.5e12 for 1.5 trillion)"
+    )
+
+
+def _check_plausible(
+    v: _Validator, report: LoadReport, row: int, values: dict[str, tuple[float, str]]
+) -> None:
+    """Each ``field -> (value, file column)`` of one row against :data:`PLAUSIBLE`: an
+    impossible value is a DataError, one outside the plausible range a DataWarning (the
+    value loads as given); NaN (blank) passes."""
+    for field_name, (value, column) in values.items():
+        if math.isnan(value):
+            continue
+        impossible = _impossible(field_name, value)
+        if impossible:
+            raise v.error(impossible, row, column)
+        rng = PLAUSIBLE[field_name]
+        if not rng.low <= value <= rng.high:
+            side = "below" if value < rng.low else "above"
+            report.warnings.append(
+                DataWarning(
+                    f"{value:g} is {side} the plausible range of {field_name} ({rng.low:g} to "
+                    f"{rng.high:g} {rng.unit}; forecast.data.PLAUSIBLE): loaded as given, "
+                    "check the value and its unit",
+                    file=v.name,
+                    row=row,
+                    column=column,
+                )
+            )
+
+
+def _check_date(v: _Validator, report: LoadReport, row: int, value: dt.datetime, column: str):
+    if value.year < PLAUSIBLE_FROM_YEAR:
+        report.warnings.append(
+            DataWarning(
+                f"{value:%Y-%m-%d} is before {PLAUSIBLE_FROM_YEAR}, earlier than any language "
+                "model in Epoch AI's database: loaded as given, check the date",
+                file=v.name,
+                row=row,
+                column=column,
+            )
+        )
+
+
+def _near_duplicates(records: list[dict], report: LoadReport, v: _Validator, column: str) -> None:
+    """Model names that differ only in case, spacing or punctuation ("GPT-4", "gpt 4"):
+    one warning per later row, naming both rows. Both are kept (names that normalise
+    alike can still be two models); exact duplicates were handled by :func:`_dedupe`."""
+    first: dict[str, dict] = {}
+    for rec in records:
+        key = normalised_name(rec["model"])
+        prev = first.setdefault(key, rec)
+        if prev is not rec:
+            report.warnings.append(
+                DataWarning(
+                    f"model names {prev['model']!r} (row {prev['_row']}) and {rec['model']!r} "
+                    f"(row {rec['_row']}) differ only in case, spacing or punctuation: the "
+                    "same model twice? Both rows are kept; spell it one way, or tell the two "
+                    "apart",
+                    file=v.name,
+                    row=rec["_row"],
+                    column=column,
+                )
+            )
 
 
 # --- the two schemas -----------------------------------------------------------------
@@ -679,6 +859,7 @@ def _load_project(
     def column_name(col: str) -> str:
         return header[index[col]] if col in index else col
 
+    v.model_column = column_name("model")
     records: list[dict] = []
     for row, cells in rows:
         report.rows_read += 1
@@ -694,6 +875,16 @@ def _load_project(
         for col in _FILE_NUMERIC:
             rec[col] = v.positive(get[col], row, column_name(col))
         _project_categories(rec, get, present, row, v, column_name)
+        _check_plausible(
+            v,
+            report,
+            row,
+            {
+                "tokens": (rec["tokens_published"], column_name("tokens")),
+                **{c: (rec[c], column_name(c)) for c in (*_FILE_NUMERIC, "text_share")},
+            },
+        )
+        _check_date(v, report, row, rec["date"], column_name("date"))
         _tokens_trained(rec)
         confidence = get["confidence"].lower()
         if confidence and confidence not in CONFIDENCE_LEVELS:
@@ -732,6 +923,7 @@ def _load_epoch(
         raise _missing_columns_error(name, header, "Epoch file without a 'Domain' column")
     size_col, in_words = size
     name_col = next(c for c in EPOCH_NAME_COLUMNS if c in header)
+    v.model_column = name_col
     idx = {c: i for i, c in enumerate(header)}
     report = LoadReport(file=name, schema=f"epoch:{size_col}")
     if in_words:
@@ -763,7 +955,7 @@ def _load_epoch(
             except ValueError:
                 number = None
                 bad_optional[src] = bad_optional.get(src, 0) + 1
-            if number is not None and number <= 0:
+            if number is not None and (number <= 0 or _impossible(dst, number)):
                 bad_optional[src] = bad_optional.get(src, 0) + 1
                 number = None
             numbers[dst] = math.nan if number is None else number
@@ -792,6 +984,17 @@ def _load_epoch(
             continue
         rec: dict = {"_row": row, "model": model, **numbers}
         rec["date"] = v.date(raw_date, row, EPOCH_DATE_COLUMN)
+        _check_date(v, report, row, rec["date"], EPOCH_DATE_COLUMN)
+        size = math.nan if value is None else (value / WORDS_PER_TOKEN if in_words else value)
+        _check_plausible(
+            v,
+            report,
+            row,
+            {
+                "tokens": (size, size_col),
+                **{dst: (numbers[dst], src) for src, dst in EPOCH_NUMERIC.items() if src in idx},
+            },
+        )
         rec["unique_tokens"] = math.nan
         rec["text_share"] = math.nan
         rec["family"] = model
@@ -821,7 +1024,9 @@ def _load_epoch(
         rec["notes"] = _cell(cells, idx.get("Dataset size notes"))
         records.append(rec)
     for src, n in bad_optional.items():
-        report.notes.append(f"{n} unparseable or non-positive '{src}' value(s) set to NaN")
+        report.notes.append(
+            f"{n} unparseable, non-positive or impossible '{src}' value(s) set to NaN"
+        )
     return records, report
 
 
@@ -930,6 +1135,8 @@ def _parse(raw: bytes, name: str, *, expect: str | None = None) -> pd.DataFrame:
             "Training dataset size ...)",
         )
     records = _dedupe(records, report, v)
+    _near_duplicates(records, report, v, v.model_column)
+    report.warnings.sort(key=lambda w: w.row or 0)  # in the file's order
     for rec in records:
         for reason in rec.get("_flags", ()):
             report.flag(reason)
@@ -939,6 +1146,18 @@ def _parse(raw: bytes, name: str, *, expect: str | None = None) -> pd.DataFrame:
     df = _frame(records)
     df.attrs["load_report"] = report
     df.attrs["source"] = name
+    for warning in report.warnings[:_SHOWN_WARNINGS]:
+        warnings.warn(warning, stacklevel=4)  # the caller of load_models (past checks)
+    if len(report.warnings) > _SHOWN_WARNINGS:
+        more = len(report.warnings) - _SHOWN_WARNINGS
+        warnings.warn(
+            DataWarning(
+                f"{more} more warning(s): df.attrs['load_report'].warnings, or "
+                "`forecast data check`, lists them all",
+                file=name,
+            ),
+            stacklevel=4,
+        )
     return df
 
 
@@ -955,6 +1174,7 @@ def dated(models: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+@checked(path_or_url=checks.path("a path or an http(s):// URL (a str or pathlib.Path)"))
 def load_models(path_or_url) -> pd.DataFrame:
     """Load any models CSV (project schema or Epoch AI's, auto-detected from the header).
 
@@ -969,6 +1189,7 @@ def load_models(path_or_url) -> pd.DataFrame:
     return _parse(raw, name)
 
 
+@checked(path=checks.optional(checks.path()))
 def load_training_runs(path=None) -> pd.DataFrame:
     """The bundled ``training_runs.csv`` (or ``path``, a file in the project schema).
 
@@ -1083,14 +1304,20 @@ def _category_counts(df: pd.DataFrame) -> list[str]:
     return lines
 
 
+@checked(path=checks.path("a path or an http(s):// URL (a str or pathlib.Path)"))
 def check_models_file(path) -> CheckReport:
     """Validate a models CSV and describe it (schema, row counts, date range, largest run).
 
     Never raises :class:`DataError`: an invalid file gives ``ok=False`` and the one-line
-    error in ``error``. Sizes in the text are tokens. Prints nothing.
+    error in ``error``. Values outside their plausible range (:data:`PLAUSIBLE`) and model
+    names that differ only in case, spacing or punctuation are listed, each with its row
+    and column, and make the status ``WARNINGS`` (``ok`` stays True: the table loads).
+    Sizes in the text are tokens. Prints nothing and warns nothing.
     """
     try:
-        df = load_models(path)
+        with warnings.catch_warnings():  # listed in the text below instead
+            warnings.simplefilter("ignore", DataWarning)
+            df = load_models(path)
     except DataError as exc:
         text = f"{path}: INVALID\nproblem: {exc}"
         return CheckReport(ok=False, text=text, error=str(exc))
@@ -1123,8 +1350,18 @@ def check_models_file(path) -> CheckReport:
         problems.append("ignored column(s): " + ", ".join(report.ignored_columns))
     problems.extend(report.notes)
     lines.append("problems: " + ("none" if not problems else "; ".join(problems)))
-    lines.append("status: OK")
-    return CheckReport(ok=True, text="\n".join(lines), error=None, frame=df)
+    if report.warnings:
+        lines.append(f"warnings: {len(report.warnings)}")
+        lines.extend(f"  - {w}" for w in report.warnings)
+        lines.append(
+            f"status: WARNINGS ({len(report.warnings)}): the table loads, but check the "
+            "values and names above (forecast.data.PLAUSIBLE has the ranges)"
+        )
+    else:
+        lines.append("status: OK")
+    return CheckReport(
+        ok=True, text="\n".join(lines), error=None, frame=df, warnings=list(report.warnings)
+    )
 
 
 def models_frame_hash(df: pd.DataFrame) -> str:

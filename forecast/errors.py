@@ -42,6 +42,21 @@ class DataError(ForecastError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class ArgumentError(ForecastError, TypeError, ValueError):
+    """A public function was given an argument of the wrong kind (a float for a number of
+    draws, a table where a path belongs); raised by :mod:`forecast.checks` before any
+    work, with one short line. Also a TypeError and a ValueError."""
+
+
+class WriteError(ForecastError, OSError):
+    """A file or directory could not be written (a full disk, a file too large, no
+    permission, a read-only file system). The message names the path and says what was
+    left: forecast writes through a temporary sibling, so nothing was written and an
+    earlier file or report at the path is unchanged. The command line exits with 1 (a
+    failure of the machine, not of the input). Also an :class:`OSError`, with the
+    original ``errno``."""
+
+
 class ScenarioError(ForecastError):
     """An invalid scenario: unknown name or key, out-of-range value, bad TOML."""
 
@@ -52,6 +67,23 @@ class LeverError(ScenarioError, ValueError):
 
 class ExhaustionError(ForecastError, ValueError):
     """Invalid input to the exhaustion computation (shapes, grid, non-positive values)."""
+
+
+class DataWarning(UserWarning):
+    """A value of an input table that loads but lies outside its plausible range, or two
+    model names that differ only in case, spacing or punctuation. ``file``, ``row`` and
+    ``column`` locate it as in :class:`DataError`; the table loads unchanged."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file, self.row, self.column, self.reason = file, row, column, message
+        super().__init__(str(DataError(message, file=file, row=row, column=column)))
 
 
 class SamplingWarning(UserWarning):

@@ -51,6 +51,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from forecast import checks
+from forecast.checks import checked
 from forecast.errors import ExhaustionError, ForecastError  # noqa: F401  (ExhaustionError: re-exported)
 from forecast.persist import json_float
 from forecast.results import DEFAULT_LEVELS, Result, check_levels, interval_names, quantile_levels
@@ -404,6 +406,7 @@ class ExhaustionResult(Result):
 
     # statistics -----------------------------------------------------------------------
 
+    @checked(q=checks.number(0, 1))
     def quantile(self, q: float) -> float:
         """Quantile ``q`` of the exhaustion year over joint draws (numpy's linear method),
         with not-exhausted draws at +infinity: NaN means "after the horizon". A quantile
@@ -411,6 +414,7 @@ class ExhaustionResult(Result):
         before the start")."""
         return _quantile_with_censoring(self._sorted, self.n_draws, float(q))
 
+    @checked(q=checks.number(0, 1), batches=checks.integer(2, 10_000))
     def quantile_mc_se(self, q: float = 0.5, batches: int = 20) -> float:
         """Monte Carlo standard error (years) of :meth:`quantile` by batch quantiles: the
         draws (independent) in ``batches`` contiguous batches, ``sd(batch q) / sqrt(b)``.
@@ -424,6 +428,7 @@ class ExhaustionResult(Result):
             return float("inf")
         return float(np.std(parts, ddof=1) / np.sqrt(batches))
 
+    @checked(levels=checks.optional(checks.LEVELS))
     def quantiles(self, levels: Sequence[float] | None = None) -> pd.Series:
         """Median and the ends of the central ``levels`` intervals of the exhaustion year
         (decimal years); default 80% and 95%: median, p10, p90, p2_5, p97_5.
@@ -438,6 +443,7 @@ class ExhaustionResult(Result):
             dtype=float,
         )
 
+    @checked(years=checks.optional(checks.years()))
     def prob_exhausted_by(self, years: Sequence[int] | int | None = None) -> pd.Series | float:
         """P(exhausted by the end of year Y) for integer years Y (a float for one year,
         e.g. ``prob_exhausted_by(2030)``; a Series by year for several).
@@ -488,6 +494,7 @@ class ExhaustionResult(Result):
                 rows.append({"quantity": quantity, "statistic": stat, "value": v, "n_draws": n})
         return pd.DataFrame(rows)
 
+    @checked(levels=checks.optional(checks.LEVELS))
     def summary(self, levels: Sequence[float] | None = None) -> pd.DataFrame:
         """One row per statistic: columns ``statistic``, ``value`` (numeric), ``unit``,
         ``note``; the quantiles are the median and the ends of ``levels`` (default 80% and
@@ -542,6 +549,7 @@ class ExhaustionResult(Result):
             },
         }
 
+    @checked(digits=checks.integer(0, 6))
     def year_texts(self, digits: int = 1) -> dict[str, str]:
         """The median and the ends of the 80% and 95% intervals for reading (``"2028.3"``,
         or "after the horizon"): keys median, p10, p90, p2_5, p97_5."""

@@ -3,17 +3,22 @@
 Arrays of draws are stored as base64 of little-endian float64 (exact, and smaller than
 decimal text); tables column by column the same way (dates as int64 nanoseconds, text as
 lists). Every write goes to a temporary sibling first and is renamed into place, so a crash
-leaves either the old file or the new one, never half of one.
+leaves either the old file or the new one, never half of one. A write that fails (a full
+disk, a file too large, no permission) raises :class:`~forecast.errors.WriteError` naming
+the path, with nothing written and the earlier state intact (issue 38).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
+import errno
 import json
 import os
 import shutil
 import tempfile
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -21,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.errors import ForecastError
+from forecast.errors import ForecastError, WriteError
 
 __all__ = [
     "array_from_json",
@@ -33,7 +38,10 @@ __all__ = [
     "json_float",
     "json_records",
     "read_json_file",
+    "resolve_target",
     "write_directory_atomic",
+    "write_error",
+    "write_file_atomic",
     "write_text_atomic",
 ]
 
@@ -152,20 +160,110 @@ def _check_target(path: Path, overwrite: bool) -> None:
         raise ForecastError(f"{path} exists; pass overwrite=True to replace it")
 
 
-def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
-    """Write ``text`` to ``path`` through a temporary sibling renamed into place."""
-    path = Path(path).expanduser()
-    _check_target(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def resolve_target(path: str | os.PathLike) -> Path:
+    """The path a write replaces, resolved once: ``~`` expanded, made absolute, and every
+    symbolic link (a chain of them, or one among the parents) and ``..`` resolved the way
+    the operating system resolves them. Writing through a link therefore replaces what
+    the link points to and leaves the link a link; the temporary sibling and the moved-
+    aside old copy live next to the real target, so nothing is left beside the link."""
+    return Path(os.path.realpath(Path(path).expanduser()))
+
+
+def _shown(given: Path, target: Path) -> str:
+    """``given`` for messages, with the real target when a link or ``..`` led elsewhere."""
+    return str(given) if given.absolute() == target else f"{given} (-> {target})"
+
+
+def _make_parents(directory: Path) -> list[Path]:
+    """Create ``directory`` and its missing parents; returns the ones created (deepest
+    last), so a failed write can remove them again."""
+    missing = [p for p in (directory, *directory.parents) if not p.exists()]
+    directory.mkdir(parents=True, exist_ok=True)
+    return missing[::-1]
+
+
+def _remove_created(created: list[Path]) -> None:
+    """Remove the (empty) directories :func:`_make_parents` created, deepest first."""
+    for directory in reversed(created):
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+
+
+def write_error(shown: str, exc: OSError, inside: Path | None = None, existed: bool = False):
+    """The :class:`~forecast.errors.WriteError` of a failed write to ``shown``: the
+    reason (``File too large``, ``No space left on device``, ...), the file that failed
+    when it was one inside the temporary ``inside`` directory, and what is left. A
+    WriteError of a file written inside ``inside`` (a fit of a saved demand set) is
+    reported as this write's."""
+    failed = exc.filename
+    if isinstance(exc, WriteError) and isinstance(exc.__cause__, OSError):
+        failed, exc = getattr(exc, "path", None), exc.__cause__
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    detail = [errno.errorcode[exc.errno]] if exc.errno in errno.errorcode else []
+    if failed and inside is not None:
+        with contextlib.suppress(ValueError):
+            detail.append(f"writing {Path(failed).relative_to(inside)}")
+    if detail:
+        reason += f" ({', '.join(detail)})"
+    left = ", the earlier one is unchanged" if existed else ""
+    err = WriteError(f"could not write {shown}: {reason}; nothing was written{left}")
+    err.errno = exc.errno
+    return err
+
+
+def _located(err: WriteError, target: Path) -> WriteError:
+    err.path = target  # the file or directory that could not be written
+    return err
+
+
+def write_file_atomic(path: str | os.PathLike, write, *, overwrite: bool = False) -> Path:
+    """``write(tmp)`` writes a temporary sibling of ``path`` (same suffix), which is then
+    renamed into place: a reader never sees half a file. ``path`` is resolved once
+    (:func:`resolve_target`). An existing file is replaced only with ``overwrite=True``.
+    A failed write (a full disk, a file too large, no permission, a read-only file
+    system) raises :class:`~forecast.errors.WriteError` naming ``path``, with the
+    temporary file and any directory made for it removed and an existing file unchanged.
+    Returns ``path`` as given (``~`` expanded)."""
+    given = Path(path).expanduser()
+    target = resolve_target(given)
+    _check_target(target, overwrite)
+    existed = target.exists()
+    shown = _shown(given, target)
+    created: list[Path] = []
+    tmp: Path | None = None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        created = _make_parents(target.parent)
+        fd, name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent
+        )
+        os.close(fd)
+        tmp = Path(name)
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        _remove_created(created)
+        if isinstance(exc, OSError):
+            cause = exc.__cause__ if isinstance(exc, WriteError) else exc
+            raise _located(write_error(shown, exc, existed=existed), target) from cause
         raise
-    return path
+    return given
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary sibling renamed into place
+    (:func:`write_file_atomic`: resolved once, never half a file, WriteError naming the
+    path when the disk is full)."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    return write_file_atomic(path, write, overwrite=overwrite)
 
 
 def write_directory_atomic(
@@ -179,15 +277,20 @@ def write_directory_atomic(
 ) -> Path:
     """Build a directory with ``fill(tmp_dir)`` and rename it to ``path``.
 
-    ``check(path)`` decides whether ``path`` may be written (raising if not); it runs
-    before anything is built and again just before the rename (the target may have
-    appeared meanwhile). The default check replaces an existing ``path`` only with
+    ``path`` is resolved once (:func:`resolve_target`): through a symbolic link the
+    directory it points to is replaced and the link stays. ``check(path)`` decides
+    whether the resolved ``path`` may be written (raising if not); it runs before
+    anything is built and again just before the rename (the target may have appeared
+    meanwhile). The default check replaces an existing ``path`` only with
     ``overwrite=True`` and only if it holds ``marker`` (a directory this package wrote
     before), never any other directory. ``mode``: permissions of the new directory
-    (``mkdtemp`` makes it private). On any failure the temporary directory is removed and
-    an existing ``path`` is left as it was.
+    (``mkdtemp`` makes it private). On any failure the temporary directory (and any
+    parent directory made for it) is removed and an existing ``path`` is left as it was;
+    a failed write (OSError: a full disk, ...) raises :class:`~forecast.errors.WriteError`
+    naming ``path``. Returns ``path`` as given (``~`` expanded).
     """
-    path = Path(path).expanduser()
+    given = Path(path).expanduser()
+    target = resolve_target(given)
     if check is None:
 
         def check(target: Path) -> None:
@@ -198,24 +301,38 @@ def write_directory_atomic(
                     "not replacing it"
                 )
 
-    check(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    check(target)
+    existed = target.exists()
+    shown = _shown(given, target)
+    created: list[Path] = []
+    tmp: Path | None = None
     try:
+        created = _make_parents(target.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         if mode is not None:
             os.chmod(tmp, mode)
         fill(tmp)
-        check(path)
-        install_directory(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        check(target)
+        install_directory(tmp, target)
+    except BaseException as exc:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        _remove_created(created)
+        if isinstance(exc, OSError):
+            cause = exc.__cause__ if isinstance(exc, WriteError) else exc
+            raise _located(write_error(shown, exc, tmp, existed), target) from cause
         raise
-    return path
+    return given
 
 
 def install_directory(tmp: Path, target: Path) -> None:
     """Rename ``tmp`` to ``target``; an existing ``target`` is moved aside first and
-    deleted only after the new directory is in place (restored if the rename fails)."""
+    deleted only after the new directory is in place (restored if the rename fails).
+    A symbolic link ``target`` is resolved (:func:`resolve_target`): the directory it
+    points to is replaced, the link stays, and nothing is left beside either. An old copy
+    that cannot be deleted is named in a warning."""
+    if target.is_symlink():
+        target = resolve_target(target)
     if not target.exists():
         os.rename(tmp, target)
         return
@@ -228,6 +345,12 @@ def install_directory(tmp: Path, target: Path) -> None:
         os.rename(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+    if old.exists() or old.is_symlink():
+        warnings.warn(
+            f"the new {target} is in place, but the earlier copy moved aside to {old} "
+            "could not be deleted completely; delete it by hand",
+            stacklevel=2,
+        )
 
 
 def read_json_file(path: str | os.PathLike, expected_format: str) -> dict[str, Any]:

@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecast import checks, persist
 from forecast import demand as dm
-from forecast import persist
 from forecast._version import __version__
+from forecast.checks import checked
 from forecast.demand import baselines, published
 from forecast.demand.compute_frontier import ComputeFrontierTrend
 from forecast.demand.feasibility import latency_wall_log10
@@ -39,8 +40,13 @@ from forecast.exhaustion import (
     exhaustion_chunked_shared,
 )
 from forecast.results import Result
-from forecast.scenarios import Scenario, load_scenario, override_name
-from forecast.units import compute_from_tokens, monthly_grid, tokens_from_compute, year_text
+from forecast.scenarios import SCENARIO, Scenario, load_scenario, override_name
+from forecast.units import (
+    compute_from_tokens,
+    monthly_grid,
+    tokens_from_compute,
+    year_text,
+)
 
 #: Quantile levels reported for demand and stock bands (median, 50/80/90/95% intervals).
 BAND_LEVELS = {
@@ -133,6 +139,7 @@ class DemandSet(Result):
 
     _MARKER = "demand.json"
 
+    @checked(path=checks.path(), overwrite=checks.flag())
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the set to the directory ``path``: one netCDF file per fit
         (:meth:`forecast.demand.DemandFit.save`), the models table, the LOO comparison,
@@ -181,6 +188,15 @@ class DemandSet(Result):
         )
 
 
+#: Argument kinds of the main path (forecast.checks).
+_LOAD_HINT = "load a file first, e.g. forecast.load_models('my_models.csv')"
+MODELS = checks.optional(checks.frame(_LOAD_HINT))
+DEMAND = checks.optional(
+    checks.instance(DemandSet, "a DemandSet", "fit it with forecast.fit_demand(models)")
+)
+
+
+@checked(path=checks.path())
 def load_demand(path: str | Path) -> DemandSet:
     """Read a set written by :meth:`DemandSet.save` (no sampling; same projections)."""
     path = Path(path).expanduser()
@@ -203,6 +219,7 @@ def load_demand(path: str | Path) -> DemandSet:
     return DemandSet(models, fits, comparison, average, epoch)
 
 
+@checked(path=checks.path())
 def load_result(path: str | Path) -> ScenarioResult:
     """Read a result written by :meth:`ScenarioResult.save`."""
     return ScenarioResult.from_json(Path(path))
@@ -216,9 +233,20 @@ def demand_models_needed(scenario: Scenario) -> tuple[str, ...]:
     return fits_used(scenario.demand.model)
 
 
-_LOAD_HINT = "load a file first, e.g. forecast.load_models('my_models.csv')"
-
-
+@checked(
+    models=MODELS,
+    sampler=checks.optional(
+        checks.instance(dm.SamplerConfig, "a SamplerConfig", "use forecast.SamplerConfig(...)")
+    ),
+    names=checks.optional(
+        checks.either(
+            checks.text(), checks.sequence(checks.text()), what="'all', a name or a list of names"
+        )
+    ),
+    cache_dir=checks.optional(checks.path()),
+    use_cache=checks.flag(),
+    progress=checks.progress(),
+)
 def fit_demand(
     models: pd.DataFrame | None = None,
     sampler: dm.SamplerConfig | None = None,
@@ -469,6 +497,7 @@ class ScenarioResult(Result):
         q = self.exhaustion.quantiles()
         return {k: persist.json_float(q.get(k)) for k in ("median", "p10", "p90", "p2_5", "p97_5")}
 
+    @checked(year=checks.number())
     def stock_at(self, year: float) -> dict:
         """Effective stock in tokens at the band year nearest ``year`` (decimal year):
         ``median``, ``p5`` and ``p95`` (90% interval)."""
@@ -534,6 +563,7 @@ class ScenarioResult(Result):
             ),
         }
 
+    @checked(levels=checks.optional(checks.LEVELS))
     def summary(self, levels: Sequence[float] | None = None) -> pd.DataFrame:
         """One row per statistic, columns ``statistic``, ``value`` (numeric), ``unit``,
         ``note``: the exhaustion date's median and the ends of the central ``levels``
@@ -634,6 +664,7 @@ class ScenarioResult(Result):
         return payload
 
     @classmethod
+    @checked(source=checks.path("JSON text or the path of a saved result"))
     def from_json(cls, source: str | Path) -> ScenarioResult:
         """A result from :meth:`to_json` text or from a file written by :meth:`save`."""
         if isinstance(source, Path) or not str(source).lstrip().startswith("{"):
@@ -641,6 +672,7 @@ class ScenarioResult(Result):
         return cls.from_dict(json.loads(source))
 
     @classmethod
+    @checked(payload=checks.instance(dict, "a dict (from to_dict)"))
     def from_dict(cls, payload: dict) -> ScenarioResult:
         """A result from :meth:`to_dict` (exact)."""
         from forecast.scenarios import from_dict
@@ -685,6 +717,7 @@ class ScenarioResult(Result):
         except KeyError as exc:
             raise ForecastError(f"saved result is missing {exc}") from None
 
+    @checked(path=checks.path(), overwrite=checks.flag())
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write :meth:`to_json` to ``path`` (atomic; an existing file only with
         ``overwrite=True``). Read it back with :meth:`from_json` or ``forecast.load_result``."""
@@ -873,6 +906,16 @@ def simulate_exhaustions(
     return results
 
 
+@checked(
+    scenario=SCENARIO,
+    demand=DEMAND,
+    draws=checks.optional(checks.DRAWS),
+    seed=checks.optional(checks.SEED),
+    models=MODELS,
+    progress=checks.progress(),
+    name=checks.optional(checks.text()),
+    stock=checks.unchecked("a stock model or an estimates path: _stock_model says which"),
+)
 def run_scenario(
     scenario: str | Scenario,
     demand: DemandSet | None = None,
@@ -962,6 +1005,28 @@ def _scenario_result(
     )
 
 
+def _is_pair(value) -> bool:
+    """A ``(scenario, {overrides})`` pair of :func:`run_scenarios`."""
+    return isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict)
+
+
+#: An item of run_scenarios: a scenario, or a (scenario, {overrides}) pair.
+_ITEM = checks.either(
+    SCENARIO,
+    checks.accept("a pair", _is_pair),
+    what="a scenario name, a TOML path, a Scenario or a (scenario, {overrides}) pair",
+)
+
+
+@checked(
+    scenarios=checks.sequence(_ITEM),
+    demand=DEMAND,
+    draws=checks.optional(checks.DRAWS),
+    seed=checks.optional(checks.SEED),
+    models=MODELS,
+    progress=checks.progress(),
+    workers=checks.WORKERS,
+)
 def run_scenarios(
     scenarios,
     demand: DemandSet | None = None,
@@ -1059,6 +1124,10 @@ def _epoch_procedure(scenario: Scenario, project, stock_model, seed: int) -> dic
     return {k: summary.get(k) for k in ("median", "p10", "p90")}
 
 
+_RESULT = checks.instance(ScenarioResult, "a ScenarioResult", "from forecast.run_scenario(...)")
+
+
+@checked(results=checks.sequence(_RESULT))
 def reproduction_table(results: list[ScenarioResult]) -> pd.DataFrame:
     """The toolkit's numbers beside the published ones, for scenarios that publish any."""
     rows = []
@@ -1098,6 +1167,13 @@ def _quantile_column(q: float) -> str:
     return "p" + f"{100 * q:g}".replace(".", "_")
 
 
+@checked(
+    results=checks.either(
+        _RESULT, checks.sequence(_RESULT), what="a ScenarioResult or a list of them"
+    ),
+    years=checks.sequence(checks.year()),
+    levels=checks.LEVELS,
+)
 def compare(
     results: Sequence[ScenarioResult] | ScenarioResult,
     years: Sequence[int] = COMPARE_YEARS,

@@ -11,16 +11,33 @@ function here, and every writer uses it:
   tags or break a table in ``report.md`` (HTML is escaped by :func:`html.escape` already).
 - :func:`terminal_text`: control characters (ANSI escape sequences, backspace, bell, ...)
   shown as ``\\x1b``-style escapes; newlines and tabs kept.
-- :func:`plot_label`: ``$`` escaped, so matplotlib draws it instead of parsing math text.
+- :func:`literal_figure_text`: every text a figure function drew (titles, axis labels,
+  legends, annotations, notes, footers, tick labels given as text) is drawn literally,
+  with matplotlib's math text and TeX off, so no user string is ever parsed: ``$x^$``,
+  ``\\frac{``, ``_`` and ``%`` are characters, never markup, and never an error;
+  control characters are shown as on a terminal (:func:`terminal_text`). Only
+  the figures' own mathematical labels (named to it in ``math``) keep math text. Every
+  ``forecast.plots`` figure function passes through it (``forecast.plots.style.literal_text``).
+- :func:`plot_label`: ``$`` escaped, for text drawn where math text is on (outside the
+  package's figures, e.g. a label you add to one of them yourself).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pandas as pd
 
-__all__ = ["csv_cell", "csv_frame", "markdown_text", "plot_label", "terminal_text"]
+__all__ = [
+    "csv_cell",
+    "csv_frame",
+    "figure_state",
+    "literal_figure_text",
+    "markdown_text",
+    "plot_label",
+    "terminal_text",
+]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -62,3 +79,89 @@ def terminal_text(text: str) -> str:
 def plot_label(text: str) -> str:
     """``text`` drawn literally by matplotlib (no math text)."""
     return str(text).replace("$", r"\$")
+
+
+def figure_state(fig) -> dict:
+    """Every text artist of a matplotlib figure with its current text (by ``id``) and the
+    tick formatters of its Axes: what :func:`literal_figure_text` compares against to
+    find what a figure function drew into a figure it did not make."""
+    from matplotlib.text import Text
+
+    return {
+        "texts": {id(t): (t, t.get_text()) for t in fig.findobj(Text)},
+        "formatters": {
+            id(f)
+            for ax in fig.axes
+            for axis in (ax.xaxis, ax.yaxis)
+            for f in (axis.get_major_formatter(), axis.get_minor_formatter())
+        },
+    }
+
+
+def literal_figure_text(fig, *, before=None, math=frozenset()) -> None:
+    """Draw every text of ``fig`` literally: math text and TeX off.
+
+    ``before``: :func:`figure_state` taken before the figure function drew into a figure
+    it did not make (an Axes passed in); then only texts that are new or whose text
+    changed, and tick labels of formatters set since, are touched, and the caller's own
+    texts keep their settings. ``math``: texts (exact strings) that are the package's own
+    mathematical labels and keep math text.
+
+    Tick labels that a formatter computes from numbers (``10^3`` on a log axis, offsets)
+    are the package's and are left alone; tick labels given as text (categories, names)
+    are drawn literally, every one of them (the ticks are made here, so none is made
+    later with matplotlib's defaults).
+    """
+    before = before or {"texts": {}, "formatters": set()}
+    formatted: set[int] = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            formatted.add(id(axis.offsetText))
+            for tick in [*axis.get_major_ticks(), *axis.get_minor_ticks()]:
+                formatted.update((id(tick.label1), id(tick.label2)))
+    for key, (text, content) in figure_state(fig)["texts"].items():
+        if key in formatted or content in math:
+            continue
+        if key in before["texts"] and before["texts"][key][1] == content:
+            continue
+        _literal(text)
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for ticks, formatter, locs in (
+                (axis.get_major_ticks, axis.get_major_formatter(), axis.get_majorticklocs),
+                (axis.get_minor_ticks, axis.get_minor_formatter(), axis.get_minorticklocs),
+            ):
+                if id(formatter) in before["formatters"] or not _text_labels(formatter):
+                    continue
+                for tick in ticks(len(locs())):
+                    _literal(tick.label1)
+                    _literal(tick.label2)
+
+
+def _text_labels(formatter) -> bool:
+    """Whether ``formatter`` holds tick labels given as text (``set_ticks(x, labels)``:
+    a ``FixedFormatter``, or the position-to-label ``FuncFormatter`` matplotlib 3.8+
+    makes for fixed ticks); their control characters are made visible here, since the
+    label is set again from the formatter at every draw."""
+    from matplotlib.ticker import FixedFormatter
+
+    if isinstance(formatter, FixedFormatter):
+        formatter.seq = [terminal_text(label) for label in formatter.seq]
+        return True
+    func = getattr(formatter, "func", None)
+    if isinstance(func, functools.partial) and func.func.__name__ == "_format_with_dict":
+        labels = func.args[0]
+        labels.update({k: terminal_text(v) for k, v in labels.items()})
+        return True
+    return False
+
+
+def _literal(text) -> None:
+    """One text artist drawn as the characters it holds (control characters shown as
+    ``\\x1b``, as on a terminal: a font has no glyph for them)."""
+    text.set_parse_math(False)
+    text.set_usetex(False)
+    content = text.get_text()
+    visible = terminal_text(content)
+    if visible != content:
+        text.set_text(visible)

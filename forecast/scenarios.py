@@ -52,13 +52,15 @@ TOML layout (every key optional except ``name``; unknown keys are errors)::
 from __future__ import annotations
 
 import copy
+import difflib
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from forecast import registry
+from forecast import checks, registry
+from forecast.checks import checked
 from forecast.errors import LeverError, ScenarioError
 from forecast.limits import DRAWS_RANGE, MAX_INPUT_BYTES, SEED_RANGE
 from forecast.stock.levers import LEVER_KEYS, REPETITION_CHOICES, STOCK_LEVERS
@@ -275,11 +277,15 @@ class Scenario:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ScenarioError("scenario name must be a non-empty string")
+        for key, kind in (("demand", DemandSpec), ("stock", StockSpec), ("source", str)):
+            if not isinstance(getattr(self, key), kind):
+                got = checks.describe(getattr(self, key))
+                raise ScenarioError(f"{key} must be a {kind.__name__}, got {got}")
         if isinstance(self.start, str):
             if self.start != DATA_DATE:
                 raise ScenarioError(
                     f"start must be a decimal year or {DATA_DATE!r} (the latest run's date), "
-                    f"got {self.start!r}"
+                    f"got {checks.describe(self.start)}"
                 )
         else:
             _number("start", self.start, 1990.0, 2099.0)
@@ -289,7 +295,7 @@ class Scenario:
                 f"horizon ({self.horizon}) must be more than a year after start ({self.start})"
             )
         if isinstance(self.draws, bool) or not isinstance(self.draws, int):
-            raise ScenarioError(f"draws must be an integer, got {self.draws!r}")
+            raise ScenarioError(f"draws must be an integer, got {checks.describe(self.draws)}")
         if not DRAWS_RANGE[0] <= self.draws <= DRAWS_RANGE[1]:
             raise ScenarioError(
                 f"draws must be between {DRAWS_RANGE[0]:,} and {DRAWS_RANGE[1]:,}, got {self.draws}"
@@ -299,15 +305,23 @@ class Scenario:
             or not isinstance(self.seed, int)
             or not SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]
         ):
-            raise ScenarioError(f"seed must be an integer from 0 to 2**32 - 1, got {self.seed!r}")
+            raise ScenarioError(
+                f"seed must be an integer from 0 to 2**32 - 1, got {checks.describe(self.seed)}"
+            )
         if not isinstance(self.description, str):
-            raise ScenarioError(f"description must be a string, got {self.description!r}")
+            raise ScenarioError(
+                f"description must be a string, got {checks.describe(self.description)}"
+            )
         if not isinstance(self.published, dict):
-            raise ScenarioError(f"[published] must be a table, got {self.published!r}")
+            raise ScenarioError(
+                f"[published] must be a table, got {checks.describe(self.published)}"
+            )
         for key, value in self.published.items():
             if key in ("source", "note"):
                 if not isinstance(value, str):
-                    raise ScenarioError(f"published.{key} must be a string, got {value!r}")
+                    raise ScenarioError(
+                        f"published.{key} must be a string, got {checks.describe(value)}"
+                    )
             else:
                 _number(f"published.{key}", value, 1900.0, 2300.0)
 
@@ -333,6 +347,7 @@ class Scenario:
         """TOML text that :func:`from_toml` reads back to an equal scenario."""
         return _dump_toml(self.to_dict())
 
+    @checked(data_year=checks.number())
     def at_data_date(self, data_year: float) -> Scenario:
         """This scenario with ``start = "data"`` replaced by ``data_year`` (decimal year)."""
         if self.start != DATA_DATE:
@@ -355,6 +370,13 @@ class Scenario:
             target[leaf] = value
         return from_dict(data, source=self.source)
 
+
+#: The argument kind of every function that takes a scenario (forecast.checks).
+SCENARIO = checks.either(
+    checks.path(),
+    checks.instance(Scenario, "a Scenario"),
+    what="a scenario name, a TOML path or a Scenario",
+)
 
 #: Overrides that change how a scenario is sampled, not what it assumes: no new name.
 SAMPLING_KEYS = ("draws", "seed", "start", "horizon", "name", "description")
@@ -499,6 +521,7 @@ def builtin_names() -> list[str]:
     return sorted(names, key=lambda n: (order.get(n, 99), n))
 
 
+@checked(name_or_path=SCENARIO)
 def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
     """A built-in scenario by name, or a scenario TOML file by path."""
     if isinstance(name_or_path, Scenario):
@@ -528,9 +551,12 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
             return from_toml(text, source=str(path))
         finally:
             _EXTENDING.pop()
+    names = builtin_names()
+    close = difflib.get_close_matches(text_name, names, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
     raise ScenarioError(
-        f"unknown scenario '{text_name}': use a built-in name ({', '.join(builtin_names())}) "
-        "or a path to a .toml file"
+        f"unknown scenario '{text_name}': {hint}use one of the {len(names)} built-in names "
+        "('forecast scenarios' lists them) or a path to a .toml file"
     )
 
 
@@ -542,13 +568,14 @@ def list_scenarios() -> list[Scenario]:
 
 
 def _choice(key: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ScenarioError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
+    if not isinstance(value, str) or value not in allowed:
+        shown = repr(value) if isinstance(value, str) else checks.describe(value)
+        raise ScenarioError(f"{key} = {shown} is not one of {', '.join(allowed)}")
 
 
 def _number(key: str, value, lo: float, hi: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ScenarioError(f"{key} must be a number, got {value!r}")
+        raise ScenarioError(f"{key} must be a number, got {checks.describe(value)}")
     if not lo <= value <= hi:
         raise ScenarioError(f"{key} = {value} is out of range [{lo}, {hi}]")
 

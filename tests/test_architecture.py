@@ -24,6 +24,7 @@ RANKS: dict[str, tuple[int, int]] = {
     "forecast.limits": (0, 0),
     "forecast.safety": (0, 0),
     "forecast.units": (0, 0),
+    "forecast.checks": (0, 1),
     # 1: data, names, persistence, progress
     "forecast.data": (1, 0),
     "forecast.persist": (1, 0),

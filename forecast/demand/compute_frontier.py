@@ -251,6 +251,9 @@ class _LatticeState:
             rho = rho + boost[:, None]
         return rho
 
+    # A step without a release has gap -inf by design (never a record), so the
+    # arithmetic on it is meant.
+    @np.errstate(divide="ignore", invalid="ignore")
     def run(
         self, years: np.ndarray, record: float, best: np.ndarray, rng
     ) -> tuple[np.ndarray, np.ndarray]:

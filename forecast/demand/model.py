@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import _compat
+from forecast import _compat, checks, persist
 from forecast._version import __version__
 from forecast.errors import DataError, ForecastError, SamplingWarning, ShortHistoryWarning
 from forecast.limits import SAMPLER_LIMITS, SEED_RANGE
@@ -70,6 +70,15 @@ class SamplerConfig:
     escalated_from: int | None = None
 
     def __post_init__(self) -> None:
+        checks.fields(  # the kinds first (forecast.checks), then the ranges below
+            self,
+            **dict.fromkeys(("draws", "tune", "chains", "seed"), checks.integer()),
+            target_accept=checks.number(),
+            progress=checks.flag(),
+            nuts_sampler=checks.text(),
+            escalate=checks.flag(),
+            escalated_from=checks.optional(checks.integer(1)),
+        )
         if self.nuts_sampler not in ("pymc", "nutpie"):
             raise ForecastError(
                 f"nuts_sampler must be 'pymc' or 'nutpie', got {self.nuts_sampler!r}"
@@ -786,7 +795,9 @@ class DemandFit:
         self._stored.attrs["forecast_diagnostics"] = json.dumps(
             {k: getattr(health, k) for k in ("r_hat_max", "ess_bulk_min", "divergences")}
         )
-        _compat.save(self.idata, path)
+        # Through a temporary sibling: a full disk leaves the earlier file, never half a
+        # file (persist.write_file_atomic raises WriteError naming the path).
+        persist.write_file_atomic(path, lambda tmp: _compat.save(self.idata, tmp), overwrite=True)
         return path
 
 

@@ -59,6 +59,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from forecast import checks
+from forecast.checks import checked
 from forecast.data import dated
 from forecast.demand import MODEL_CLASSES
 from forecast.demand.baselines import epoch_bootstrap_at
@@ -450,6 +452,10 @@ class SkillStudy(Result):
     def _title(self) -> str:
         return f"SkillStudy: {len(self.origins)} origins, leave-future-out"
 
+    @checked(
+        target=checks.text(("frontier", "runs", "undisclosed")),
+        levels=checks.sequence(checks.accept("one of 0.5, 0.8, 0.95", lambda v: v in LEVELS)),
+    )
     def summary(self, target: str = "frontier", levels: Sequence[float] = LEVELS) -> pd.DataFrame:
         """Pooled coverage (``levels``), CRPS, log score and 80% width by method and horizon."""
         p = self.pooled[self.pooled["target"] == target]
@@ -458,6 +464,7 @@ class SkillStudy(Result):
         cols += ["log_score", "width_80"]
         return p[cols].reset_index(drop=True)
 
+    @checked(method=checks.optional(checks.text()), bins=checks.integer(1, 1000))
     def pit_histogram(self, method: str | None = None, bins: int = 10) -> pd.DataFrame:
         """Counts of the (a) items' PIT values in ``bins`` equal bins (the PIT figure's data)."""
         method = method or self.default
@@ -687,6 +694,34 @@ def study_sampler(sampler: SamplerConfig | None, seed: int) -> SamplerConfig:
     return sampler if sampler is not None else SamplerConfig(seed=seed)
 
 
+def _is_date(value) -> bool:
+    """A date :func:`evaluate` takes as an origin: text, a date or a numpy datetime."""
+    if not isinstance(value, str | dt.date | np.datetime64):
+        return False
+    try:
+        return not pd.isna(pd.Timestamp(value))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
+@checked(
+    models=checks.frame(
+        "load a file first, e.g. forecast.load_models('my_models.csv')",
+        columns=("tokens", "date"),
+        one_of=(),
+    ),
+    methods=checks.optional(checks.sequence(checks.text())),
+    origins=checks.optional(checks.sequence(checks.accept("a date ('2023-01-01')", _is_date))),
+    horizons=checks.sequence(checks.number()),
+    sampler=checks.optional(checks.instance(SamplerConfig, "a SamplerConfig")),
+    seed=checks.SEED,
+    min_history_years=checks.number(0, 100),
+    n_boot=checks.integer(1, 1_000_000),
+    use_cache=checks.flag(),
+    cache_dir=checks.optional(checks.path()),
+    data_name=checks.text(),
+    progress=checks.optional(checks.function()),
+)
 def evaluate(
     models: pd.DataFrame,
     methods: Sequence[str] | None = None,

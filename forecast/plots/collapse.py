@@ -15,7 +15,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from forecast.collapse.simulator import REGIMES, CollapseResult
-from forecast.plots.style import REGIME_COLORS, SCENARIO_COLORS, add_footer, new_figure, placeable
+from forecast.plots.style import (
+    REGIME_COLORS,
+    SCENARIO_COLORS,
+    add_footer,
+    literal_text,
+    math_text,
+    new_figure,
+    placeable,
+)
 
 __all__ = [
     "REAL_WEIGHT_RATIOS",
@@ -141,6 +149,7 @@ def plot_collapse_variance_data(result: CollapseResult) -> pd.DataFrame:
     return wide
 
 
+@literal_text
 @placeable
 def plot_collapse_variance(result: CollapseResult, ax: Axes | None = None) -> Figure:
     """Variance ratio sigma2_n / sigma2_0 over generations, three regimes, log y axis.
@@ -157,7 +166,7 @@ def plot_collapse_variance(result: CollapseResult, ax: Axes | None = None) -> Fi
         x,
         data,
         "analytic_median",
-        f"analytic median, replace ($\\approx e^{{-n/{m - 1}}}$)",
+        math_text(f"analytic median, replace ($\\approx e^{{-n/{m - 1}}}$)"),
         ls="--",
         lw=1.5,
     )
@@ -171,13 +180,17 @@ def plot_collapse_variance(result: CollapseResult, ax: Axes | None = None) -> Fi
         lw=1.5,
     )
     _reference_line(
-        ax, x, data, "analytic_mean", "analytic mean, replace ($E[\\sigma^2_n] = \\sigma^2_0$)"
+        ax,
+        x,
+        data,
+        "analytic_mean",
+        math_text("analytic mean, replace ($E[\\sigma^2_n] = \\sigma^2_0$)"),
     )
     _log_axis_for(ax, data, 1.1)
     _finish(
         ax,
         x,
-        "fitted variance / original  ($\\sigma^2_n / \\sigma^2_0$, log scale)",
+        math_text("fitted variance / original  ($\\sigma^2_n / \\sigma^2_0$, log scale)"),
         "Model collapse: the typical fitted variance shrinks",
     )
     _footer(
@@ -206,6 +219,7 @@ def plot_collapse_tails_data(result: CollapseResult) -> pd.DataFrame:
     return wide
 
 
+@literal_text
 @placeable
 def plot_collapse_tails(result: CollapseResult, ax: Axes | None = None) -> Figure:
     """Tail mass beyond +-3 original sigmas, relative to the original, per regime (log y)."""
@@ -244,6 +258,7 @@ def plot_collapse_vocabulary_data(result: CollapseResult) -> pd.DataFrame:
     return _wide(result.vocabulary, "surviving_fraction")
 
 
+@literal_text
 @placeable
 def plot_collapse_vocabulary(result: CollapseResult, ax: Axes | None = None) -> Figure:
     """Share of the original vocabulary that survives, per regime."""
@@ -294,6 +309,7 @@ def plot_linear_collapse_data(result) -> pd.DataFrame:
     return wide.reset_index()
 
 
+@literal_text
 @placeable
 def plot_linear_collapse(result, ax: Axes | None = None) -> Figure:
     """Test error of refitted least squares: replace grows linearly, accumulate stays
@@ -328,7 +344,7 @@ def plot_linear_collapse(result, ax: Axes | None = None) -> Figure:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.3g}"))
     ax.set_xlim(x[0], x[-1])
     ax.set_xlabel("generation n (1 = fitted on real labels)")
-    ax.set_ylabel("excess test error $E\\|w_n - w^*\\|^2$ (log scale)")
+    ax.set_ylabel(math_text("excess test error $E\\|w_n - w^*\\|^2$ (log scale)"))
     ax.set_title("Linear regression: replacing data collapses, accumulating does not")
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     s = result.settings
@@ -369,6 +385,7 @@ def plot_real_weight_data(ratios=REAL_WEIGHT_RATIOS, points: int = 199) -> pd.Da
     return pd.DataFrame(data)
 
 
+@literal_text
 @placeable
 def plot_real_weight(ratios=REAL_WEIGHT_RATIOS, ax: Axes | None = None) -> Figure:
     """Long-run error against the weight on fresh real data, one curve per amount of
@@ -429,6 +446,7 @@ def plot_verification_data(sweep: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
+@literal_text
 @placeable
 def plot_verification(sweep: pd.DataFrame, ax: Axes | None = None, generations=None) -> Figure:
     """What the verifier's accuracy buys: the fitted variance and the tail mass (ratios

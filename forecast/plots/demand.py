@@ -15,6 +15,7 @@ from forecast.plots.style import (
     FIGSIZE,
     add_footer,
     interval_note,
+    literal_text,
     log_token_axis,
     new_figure,
     owned_figure,
@@ -80,6 +81,7 @@ def plot_demand_models_data(
     return pd.concat(parts, ignore_index=True)
 
 
+@literal_text
 @placeable
 def plot_demand_models(demand_set, years=None, ax: Axes | None = None) -> Figure:
     """Each growth model's fitted trend (solid) and projection's 80% band over the data.
@@ -220,6 +222,7 @@ def plot_diagnostics_data(demand_set, *, n_draws: int = 2000, seed: int = 0) -> 
     return pd.concat(parts, ignore_index=True)
 
 
+@literal_text
 def plot_diagnostics(demand_set, *, title: str | None = None, footer: bool | None = None) -> Figure:
     """Posterior predictive checks (top row, one panel per frontier model) and rank plots
     (rows below: one per model, one panel per main parameter; one line per chain; flat

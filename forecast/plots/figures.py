@@ -37,13 +37,13 @@ from forecast.plots.style import (
     format_tokens,
     interval_note,
     legend_place,
+    literal_text,
     log_token_axis,
     new_figure,
     placeable,
     scatter_models,
     scenario_color,
 )
-from forecast.safety import plot_label
 from forecast.units import year_text as _year
 
 __all__ = [
@@ -246,6 +246,7 @@ def plot_main_data(results) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+@literal_text
 def plot_main(
     results,
     ax: Axes | None = None,
@@ -400,7 +401,7 @@ def plot_main(
                 ls="none",
                 gid=f"published_median:{r.name}",
             )
-        label = plot_label(f"{shown_name}: {_year(med)} [{_year(lo)}-{_year(hi)}]")
+        label = f"{shown_name}: {_year(med)} [{_year(lo)}-{_year(hi)}]"  # drawn literally
         if not np.isfinite(hi) or hi > xlim[1]:  # the interval continues past the edge
             ax.plot([xlim[1]], [y], transform=trans, marker=">", ms=6, color=color, clip_on=False)
         text_x = (hi_plot if np.isfinite(lo) else (med if np.isfinite(med) else xlim[0])) + 0.3
@@ -487,6 +488,7 @@ def plot_prob_exhausted_data(results, years: Sequence[int] | None = None) -> pd.
     return out
 
 
+@literal_text
 def plot_prob_exhausted(
     results,
     ax: Axes | None = None,
@@ -528,7 +530,7 @@ def plot_prob_exhausted(
             lw=2,
             color=scenario_color(i),
             gid=r.name,
-            label=plot_label(f"{name} (median {_year(med)})"),
+            label=f"{name} (median {_year(med)})",  # drawn literally (literal_text)
         )
     ax.set_ylim(0, 1.0)
     ax.set_xlim(data["year"].iloc[0], x_end)
@@ -602,6 +604,7 @@ def plot_stock_waterfall_data(result, year: float | None = None) -> pd.DataFrame
     return pd.DataFrame(out)
 
 
+@literal_text
 @placeable
 def plot_stock_waterfall(result, year: float | None = None, ax: Axes | None = None) -> Figure:
     """The effective stock after each adjustment step at ``year`` (default: the scenario
@@ -679,6 +682,7 @@ def plot_sensitivity_data(sens: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@literal_text
 @placeable
 def plot_sensitivity(sens: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Tornado: the median exhaustion year when each lever is set to its low and high end,

@@ -12,8 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from forecast.plots.style import add_footer, new_figure, placeable
-from forecast.safety import plot_label
+from forecast.plots.style import add_footer, literal_text, new_figure, placeable
 
 __all__ = ["plot_remedies", "plot_remedies_data"]
 
@@ -24,6 +23,7 @@ def plot_remedies_data(study) -> pd.DataFrame:
     return study.table[["remedy", "median", "p10", "p90", "p2_5", "p97_5"]].copy()
 
 
+@literal_text
 @placeable
 def plot_remedies(study, ax: Axes | None = None) -> Figure:
     """Exhaustion date per remedy: thin line = 95% interval, thick = 80%, dot = median;
@@ -42,7 +42,7 @@ def plot_remedies(study, ax: Axes | None = None) -> Figure:
         ax.text(rec.median, yi + 0.22, f"{rec.median:.1f}", ha="center", fontsize=7.5)
     base = float(data["median"].iloc[0])
     ax.axvline(base, color="#444444", ls=":", lw=1)
-    ax.set_yticks(y, [plot_label(r) for r in data["remedy"]], fontsize=8.5)
+    ax.set_yticks(y, list(data["remedy"]), fontsize=8.5)  # drawn literally (literal_text)
     finite = data[["p10", "p90", "median"]].to_numpy(dtype=float)
     lo = float(np.nanmin(finite))
     hi = float(np.nanmax(finite))

@@ -16,6 +16,7 @@ from forecast.plots.style import (
     FIGSIZE,
     add_footer,
     interval_note,
+    literal_text,
     new_figure,
     owned_figure,
     placeable,
@@ -37,6 +38,7 @@ def plot_calibration_data(calibration: pd.DataFrame) -> pd.DataFrame:
     return calibration[cols].sort_values(["method", "view", "nominal"]).reset_index(drop=True)
 
 
+@literal_text
 @placeable
 def plot_calibration(calibration: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Nominal vs empirical interval coverage of each method in a rolling-origin backtest.
@@ -123,6 +125,7 @@ def plot_skill_data(study) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+@literal_text
 def plot_skill(study, *, title: str | None = None, footer: bool | None = None) -> Figure:
     """Forecast skill out of sample (:func:`forecast.evaluation.skill.evaluate`): 80% coverage and
     CRPS of the largest run per half-year by horizon, the default against two baselines

@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from forecast.safety import figure_state, literal_figure_text
+
 __all__ = [
     "FIGSIZE",
     "FOOTER_GID",
@@ -26,7 +28,9 @@ __all__ = [
     "add_footer",
     "format_tokens",
     "interval_note",
+    "literal_text",
     "log_token_axis",
+    "math_text",
     "new_figure",
     "scatter_models",
     "scenario_color",
@@ -171,6 +175,7 @@ def add_footer(
         color="#555555",
         gid=FOOTER_GID,
         parse_math=False,  # scenario names are user text: a "$" is a dollar sign
+        usetex=False,
     )
     text.set_visible(owns(fig) if show is None else bool(show))
     return text
@@ -216,6 +221,40 @@ def finish_layout(fig: Figure, ax: Axes, *, title=None, legend="auto", footer=No
                 text.set_visible(bool(footer))
 
 
+#: The figures' own mathematical labels (exact strings, registered by :func:`math_text`):
+#: the only texts that keep matplotlib's math text.
+MATH_TEXTS: set[str] = set()
+
+
+def math_text(text: str) -> str:
+    """Mark ``text``, one of the package's own labels, as math text (``$\\sigma^2$``):
+    :func:`literal_text` leaves it parsed. Never for text that holds user input."""
+    MATH_TEXTS.add(text)
+    return text
+
+
+def literal_text(func):
+    """Every text a figure function draws is drawn literally
+    (:func:`forecast.safety.literal_figure_text`): scenario and model names, labels and
+    titles you pass, legends, notes and tick labels given as text, with math text and TeX
+    off, so a ``$`` or ``\\`` is a character and never an error. The package's own
+    mathematical labels (:func:`math_text`) keep math text. On an Axes you pass, only
+    what the function drew is touched. Every public ``plot_*`` function has it
+    (tests/test_reliability_classes.py walks them all)."""
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        ax = signature.bind_partial(*args, **kwargs).arguments.get("ax")
+        before = figure_state(ax.figure) if ax is not None else None
+        fig = func(*args, **kwargs)
+        literal_figure_text(fig, before=before, math=MATH_TEXTS)
+        return fig
+
+    wrapper.__signature__ = signature
+    return wrapper
+
+
 def placeable(func):
     """Give a single-Axes plot function the keyword options ``title=``, ``legend=`` and
     ``footer=`` (see :func:`finish_layout`); its figure is drawn inside the Axes given."""
@@ -247,7 +286,8 @@ def interval_note(ax: Axes, text: str, *, loc: str = "upper left"):
     """A small grey note inside ``ax`` (e.g. "shaded: 90% interval"); returns the artist."""
     from matplotlib.offsetbox import AnchoredText
 
-    note = AnchoredText(text, loc=loc, frameon=False, prop={"fontsize": 8, "color": "#555555"})
+    prop = {"fontsize": 8, "color": "#555555", "parse_math": False, "usetex": False}
+    note = AnchoredText(text, loc=loc, frameon=False, prop=prop)  # drawn literally
     ax.add_artist(note)
     return note
 

@@ -32,10 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from forecast import checks
+from forecast.checks import checked
 from forecast.errors import ScenarioError
 from forecast.exhaustion import ExhaustionResult, exhaustion
 from forecast.limits import SYNTHETIC_MULTIPLIER_RANGE, VERIFIER_ACCURACY_RANGE
-from forecast.scenarios import Scenario, _toml_value, load_scenario
+from forecast.scenarios import SCENARIO, Scenario, _toml_value, load_scenario
 from forecast.stock.estimates import parameter_spec
 
 __all__ = [
@@ -127,6 +129,21 @@ class ExplorerSettings:
     verifier_accuracy: float | None = None
 
     def __post_init__(self) -> None:
+        number, flag = checks.number(), checks.flag()
+        checks.fields(
+            self,
+            demand_model=checks.text(),
+            repetition=checks.text(),
+            epochs=number,
+            quality_fraction=checks.optional(number),
+            stock_growth=checks.optional(number),
+            consent_restriction=flag,
+            contamination=flag,
+            isolation=flag,
+            synthetic=checks.text(),
+            synthetic_multiplier=number,
+            verifier_accuracy=checks.optional(number),
+        )
         if self.demand_model not in EXPLORER_DEMAND_MODELS:
             raise ScenarioError(
                 f"demand_model must be one of {', '.join(EXPLORER_DEMAND_MODELS)}, "
@@ -143,6 +160,7 @@ class ExplorerSettings:
         if not lo <= self.synthetic_multiplier <= hi:
             raise ScenarioError(f"synthetic_multiplier must be in [{lo}, {hi}]")
 
+    @checked(base=SCENARIO)
     def overrides(self, base: Scenario | str = "baseline") -> dict[str, Any]:
         """The dotted overrides of :func:`forecast.run_scenario` (and ``forecast run
         --set``) that give these settings on ``base``; only what differs from it."""
@@ -187,10 +205,12 @@ class ExplorerSettings:
             return {"verifier_accuracy": float(self.verifier_accuracy)}
         return None
 
+    @checked(base=SCENARIO)
     def scenario(self, base: Scenario | str = "baseline") -> Scenario:
         """``base`` with these settings."""
         return load_scenario(base).with_overrides(**self.overrides(base))
 
+    @checked(base=checks.text())
     def command(self, base: str = "baseline") -> str:
         """The ``forecast run`` command line for these settings."""
         parts = [f"forecast run --scenario {base}"]
@@ -283,6 +303,19 @@ def _encode_demand(log10: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     return decoded, code
 
 
+def _demand_set(value) -> bool:
+    from forecast.pipeline import DemandSet
+
+    return isinstance(value, DemandSet)
+
+
+@checked(
+    demand=checks.accept("a DemandSet (from forecast.fit_demand)", _demand_set),
+    scenario=SCENARIO,
+    n_draws=checks.integer(10, 100_000),
+    seed=checks.optional(checks.SEED),
+    demand_models=checks.optional(checks.sequence(checks.text())),
+)
 def explorer_draws(
     demand,
     scenario: Scenario | str = "baseline",
@@ -355,6 +388,10 @@ def _all_lever_parameters(stock_model, n: int, seed: int) -> dict[str, np.ndarra
     return {k: np.asarray(p[k], dtype=float) for k in STOCK_KEYS}
 
 
+@checked(
+    draws=checks.instance(ExplorerDraws, "ExplorerDraws (from forecast.explorer_draws)"),
+    settings=checks.optional(checks.instance(ExplorerSettings, "ExplorerSettings")),
+)
 def explore(draws: ExplorerDraws, settings: ExplorerSettings | None = None) -> ExhaustionResult:
     """Exhaustion dates for ``settings`` over the embedded draws: what the page shows.
 

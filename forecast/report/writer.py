@@ -34,11 +34,16 @@ import pandas as pd
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
+from forecast import checks
 from forecast._version import __version__
+from forecast.checks import checked
+from forecast.demand.model import SamplerConfig
 from forecast.errors import ForecastError, SamplingWarning
-from forecast.persist import json_default, write_directory_atomic
+from forecast.persist import json_default, resolve_target, write_directory_atomic
+from forecast.pipeline import DEMAND, MODELS
 from forecast.plots.style import format_tokens
-from forecast.safety import csv_frame, markdown_text
+from forecast.safety import csv_frame, markdown_text, terminal_text
+from forecast.scenarios import SCENARIO
 from forecast.units import year_text as _year
 
 __all__ = ["DEFAULT_COMPARE", "EPOCH2024_GROWTH_OOM", "write_report"]
@@ -146,15 +151,18 @@ def _fmt_cell(v, column: str = "") -> str:
 
 
 def _html_table(frame: pd.DataFrame, caption: str = "") -> Markup:
-    head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in frame.columns)
+    def esc(text: str) -> str:
+        return html.escape(terminal_text(text))
+
+    head = "".join(f"<th scope='col'>{esc(str(c))}</th>" for c in frame.columns)
     body = []
     columns = [str(c) for c in frame.columns]
     for rec in frame.itertuples(index=False):
         cells = "".join(
-            f"<td>{html.escape(_fmt_cell(v, c))}</td>" for v, c in zip(rec, columns, strict=True)
+            f"<td>{esc(_fmt_cell(v, c))}</td>" for v, c in zip(rec, columns, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return Markup(
         f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
@@ -558,12 +566,22 @@ def _environment(fmt: str) -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        finalize=_visible,  # every value: control characters shown, never written raw
     )
     env.filters["t"] = (lambda text: text) if fmt == "html" else markdown_text
     env.filters["html_table"] = _html_table
     env.filters["md_table"] = _md_table
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     return env
+
+
+def _visible(value):
+    """A template value with its control characters made visible
+    (:func:`forecast.safety.terminal_text`): a report is also read with ``cat``. Markup
+    (the tables, built from cells that passed here) is left as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return terminal_text(value)
+    return value
 
 
 def _answer(main) -> dict:
@@ -854,26 +872,28 @@ def _is_report(directory: Path) -> bool:
 
 
 def check_output_dir(out_dir: Path, force: bool) -> None:
-    """Refuse any target whose replacement could lose the user's files."""
-    target = out_dir.resolve()
+    """Refuse any target whose replacement could lose the user's files. ``out_dir`` is
+    judged where it leads (:func:`forecast.persist.resolve_target`: links and ``..``
+    resolved), which is where the report is written."""
+    target = resolve_target(out_dir)
     here = Path.cwd().resolve()
     if target == here or target in here.parents or target == Path.home().resolve():
         raise ForecastError(
             f"refusing to write the report to {out_dir}: it is the current directory, one of "
             "its parents or the home directory; choose a new or empty directory"
         )
-    if out_dir.exists() and not out_dir.is_dir():
+    if target.exists() and not target.is_dir():
         raise ForecastError(f"{out_dir} exists and is not a directory")
-    parent = next((p for p in out_dir.absolute().parents if p.exists()), None)
+    parent = next((p for p in target.parents if p.exists()), None)
     if parent is not None and not (parent.is_dir() and os.access(parent, os.W_OK)):
         raise ForecastError(f"cannot write the report under {parent}: not a writable directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()):
+    if target.is_dir() and any(target.iterdir()):
         if not force:
             raise ForecastError(
                 f"{out_dir} exists and is not empty; use force=True (--force) to replace an "
                 "earlier report there"
             )
-        if not _is_report(out_dir):
+        if not _is_report(target):
             raise ForecastError(
                 f"{out_dir} holds files that are not a forecast report (no {REPORT_MARKER}); "
                 "--force replaces only an earlier report: choose a new or empty directory"
@@ -988,6 +1008,24 @@ def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
     )
 
 
+@checked(
+    out_dir=checks.path(),
+    scenario=SCENARIO,
+    compare=checks.sequence(SCENARIO),
+    models=MODELS,
+    demand=DEMAND,
+    draws=checks.optional(checks.DRAWS),
+    seed=checks.optional(checks.SEED),
+    force=checks.flag(),
+    backtest=checks.flag(),
+    remedies=checks.flag(),
+    explorer=checks.flag(),
+    sampler=checks.optional(checks.instance(SamplerConfig, "a SamplerConfig")),
+    use_cache=checks.flag(),
+    cache_dir=checks.optional(checks.path()),
+    progress=checks.progress(),
+    workers=checks.WORKERS,
+)
 def write_report(
     out_dir: str | os.PathLike,
     *,
@@ -1030,7 +1068,10 @@ def write_report(
     Refuses (:class:`~forecast.errors.ForecastError`) to write into an existing non-empty
     directory unless ``force``. Atomic: files are built in a temporary sibling directory
     renamed into place at the end; on failure the old directory is left untouched and
-    the temporary one removed.
+    the temporary one removed. ``out_dir`` is resolved once (a symbolic link: the
+    directory it points to is replaced and the link stays; ``..`` as the system resolves
+    it), and nothing but the report is left there. A write that fails (a full disk, ...)
+    raises :class:`~forecast.errors.WriteError` naming the directory.
     """
     from forecast.collapse.theory import real_weight_table
     from forecast.pipeline import (
@@ -1048,7 +1089,6 @@ def write_report(
     fit_options = {"sampler": sampler, "use_cache": use_cache, "cache_dir": cache_dir}
     out_dir = Path(out_dir).expanduser().absolute()
     check_output_dir(out_dir, force)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
 
     # Every scenario (and the draws and seed given) is checked before anything is fitted.
     changes = {k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None}

@@ -20,6 +20,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from forecast.checks import describe
 from forecast.errors import DataError, LeverError
 
 __all__ = [
@@ -247,12 +248,12 @@ def _as_spec(
         return value
     if isinstance(value, bool):
         raise LeverError(
-            f"{name} must be a number or [low, high] (or [low, high, interval]), got {value!r}"
+            f"{name} must be a number or [low, high] (or [low, high, interval]), got {describe(value)}"
         )
     if isinstance(value, int | float | np.integer | np.floating):
         v = float(value)
         if not np.isfinite(v):
-            raise LeverError(f"{name} must be finite, got {value!r}")
+            raise LeverError(f"{name} must be finite, got {describe(value)}")
         if (lo is not None and v < lo) or (hi is not None and v > hi) or (positive and v <= 0):
             raise LeverError(f"{name} = {v!r} is out of range {_range_text(lo, hi, positive)}")
         return ParamSpec.fixed(name, v)
@@ -263,7 +264,7 @@ def _as_spec(
         except (TypeError, ValueError):
             raise LeverError(
                 f"{name} must be a number or [low, high] (or [low, high, interval]) of "
-                f"numbers, got {value!r}"
+                f"numbers, got {describe(value)}"
             ) from None
         if not (0.0 < low < high) or not np.isfinite(high):
             raise LeverError(
@@ -279,7 +280,7 @@ def _as_spec(
             )
         return ParamSpec(name, "lognormal", low, high, interval)
     raise LeverError(
-        f"{name} must be a number or [low, high] (or [low, high, interval]), got {value!r}"
+        f"{name} must be a number or [low, high] (or [low, high, interval]), got {describe(value)}"
     )
 
 

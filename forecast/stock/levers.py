@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from forecast.checks import describe
 from forecast.errors import LeverError
 from forecast.limits import SYNTHETIC_MULTIPLIER_RANGE, VERIFIER_ACCURACY_RANGE
 from forecast.stock.estimates import SpecLike, _as_spec, parameter_spec
@@ -197,7 +198,7 @@ def _coerce_lever(value, cls, name: str, presets: tuple[str, ...], number: bool 
     also = " a number," if number else ""
     raise LeverError(
         f"{name} must be true, false,{also} or a table (a {cls.__name__}, or one of "
-        f"{', '.join(map(repr, presets))}), got {value!r}"
+        f"{', '.join(map(repr, presets))}), got {describe(value)}"
     )
 
 

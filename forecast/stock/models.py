@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecast import checks
 from forecast.errors import LeverError
 from forecast.stock.estimates import (
     ParamSpec,
@@ -135,6 +136,7 @@ class _StockModel:
     #: Squiggle's ``a to b``); give ``(low, high, interval)`` for another.
 
     def __post_init__(self) -> None:
+        checks.fields(self, repetition=checks.text(), estimates_path=checks.optional(checks.path()))
         # Each lever checks and normalises its own fields (forecast.stock.levers), once.
         for lever in STOCK_LEVERS:
             values = lever.coerce({k: getattr(self, k) for k in lever.keys})
@@ -298,6 +300,7 @@ class Epoch2024Stock(_StockModel):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        checks.fields(self, bytes_per_token_floor=checks.optional(checks.number()))
         if self.bytes_per_token_floor is not None:
             _as_spec(
                 self.bytes_per_token_floor, "bytes_per_token_floor", lo=0.0, hi=6.0, positive=True

@@ -18,9 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecast import checks
+from forecast.checks import checked
 from forecast.errors import DataError
+from forecast.limits import VERIFIER_ACCURACY_RANGE
 from forecast.persist import json_records
 from forecast.results import Result
+from forecast.scenarios import SCENARIO
 
 __all__ = [
     "REMEDY_ACCURACIES",
@@ -199,6 +203,26 @@ class RemedyStudy(Result):
             )
 
 
+def _demand_set(value) -> bool:
+    from forecast.pipeline import DemandSet
+
+    return value is None or isinstance(value, DemandSet)
+
+
+_ACCURACY = checks.number(*VERIFIER_ACCURACY_RANGE)
+
+
+@checked(
+    demand=checks.accept("a DemandSet (from forecast.fit_demand) or None", _demand_set),
+    base=SCENARIO,
+    accuracies=checks.sequence(_ACCURACY),
+    both_accuracy=_ACCURACY,
+    draws=checks.DRAWS,
+    seed=checks.SEED,
+    years=checks.optional(checks.sequence(checks.year())),
+    progress=checks.optional(checks.function()),
+    workers=checks.WORKERS,
+)
 def what_remedies_buy(
     demand=None,
     *,
