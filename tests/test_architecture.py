@@ -57,6 +57,7 @@ RANKS: dict[str, tuple[int, int]] = {
     "forecast.evaluation": (5, 2),
     "forecast.studies.sensitivity": (5, 0),
     "forecast.studies.remedies": (5, 0),
+    "forecast.studies.global_sensitivity": (5, 0),
     "forecast.studies": (5, 1),
     # 6: figures (take results objects; import no model code)
     "forecast.plots.style": (6, 0),
