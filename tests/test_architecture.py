@@ -66,6 +66,7 @@ RANKS: dict[str, tuple[int, int]] = {
     "forecast.plots.remedies": (6, 1),
     "forecast.plots.demand": (6, 1),
     "forecast.plots.skill": (6, 1),
+    "forecast.plots.sobol": (6, 1),
     "forecast.plots": (6, 2),
     # 7: the report
     "forecast.report.explorer": (7, 0),

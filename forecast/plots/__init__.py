@@ -40,6 +40,7 @@ from forecast.plots.skill import (
     plot_skill,
     plot_skill_data,
 )
+from forecast.plots.sobol import plot_global_sensitivity, plot_global_sensitivity_data
 from forecast.plots.style import add_footer, interval_note, new_figure, token_formatter
 
 __all__ = [
@@ -58,6 +59,8 @@ __all__ = [
     "plot_demand_models_data",
     "plot_diagnostics",
     "plot_diagnostics_data",
+    "plot_global_sensitivity",
+    "plot_global_sensitivity_data",
     "plot_linear_collapse",
     "plot_linear_collapse_data",
     "plot_main",
