@@ -63,6 +63,7 @@ import contextlib
 import logging
 import math
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -374,8 +375,9 @@ EXHAUSTION_OUTPUTS: dict[str, str] = {
     "width80": "width of the 80% interval, p90 - p10 (years; p90 after the horizon counts as "
     "the horizon)",
 }
-#: Lever settings whose demand or stock draws are kept per worker (both are reused inside
-#: a Saltelli group: a stock lever's row has the demand of the group's first row).
+#: Demand specs and stock specs whose draws each worker keeps, least recently used
+#: forgotten first (both are reused inside a Saltelli group: a stock lever's row has the
+#: demand of the group's first row; a discrete demand model recurs in most groups).
 _KEEP = 16
 
 
@@ -424,10 +426,13 @@ class ExhaustionEvaluator:
         self._demand_draws: dict = {}
         self._stock_draws: dict = {}
         self._memo: dict = {}
+        # a worker with several threads shares them: the dicts change under a lock (a
+        # value computed twice at once is the same value)
+        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        for key in ("_demand_draws", "_stock_draws", "_memo"):
+        for key in ("_demand_draws", "_stock_draws", "_memo", "_lock"):
             state.pop(key, None)
         return state
 
@@ -464,24 +469,27 @@ class ExhaustionEvaluator:
         from forecast.pipeline import demand_projector
 
         key = scenario.demand
-        if key not in self._demand_draws:
+        d = _recall(self._demand_draws, key, self._lock)
+        if d is None:
             d = np.asarray(
                 demand_projector(scenario, self.demand)(self.years, self.draws, self.demand_seed)
             )
             d.flags.writeable = False
-            _keep(self._demand_draws, key, d)
-        return self._demand_draws[key]
+            _keep(self._demand_draws, key, d, self._lock)
+        return d
 
     def stock_draws(self, scenario: Scenario) -> np.ndarray:
         """Stock draws (draws, years) of a setting, tokens (read-only, kept)."""
         key = repr(scenario.stock)
-        if key not in self._stock_draws:
+        s = _recall(self._stock_draws, key, self._lock)
+        if s is None:
             model = scenario.stock.build()
-            params = model.sample_parameters(self.draws, self.stock_seed, memo=self._memo)
+            with self._lock:
+                params = model.sample_parameters(self.draws, self.stock_seed, memo=self._memo)
             s = model.trajectories(params, self.years)
             s.flags.writeable = False
-            _keep(self._stock_draws, key, s)
-        return self._stock_draws[key]
+            _keep(self._stock_draws, key, s, self._lock)
+        return s
 
     def exhaustion(self, values: Sequence[float]):
         """The :class:`~forecast.exhaustion.ExhaustionResult` of one row of lever values."""
@@ -542,10 +550,21 @@ class ExhaustionEvaluator:
                     )
 
 
-def _keep(cache: dict, key, value) -> None:
-    if len(cache) >= _KEEP:
-        cache.pop(next(iter(cache)))
-    cache[key] = value
+def _recall(cache: dict, key, lock):
+    """A kept value (now the most recently used), or None."""
+    with lock:
+        value = cache.pop(key, None)
+        if value is not None:
+            cache[key] = value
+        return value
+
+
+def _keep(cache: dict, key, value, lock) -> None:
+    """Keep ``value``, forgetting the least recently used beyond :data:`_KEEP`."""
+    with lock:
+        while len(cache) >= _KEEP:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
 
 
 # --- the test function with known indices --------------------------------------------------------
