@@ -393,7 +393,7 @@ class ExhaustionEvaluator:
     demand model), stock parameters from ``stock_seed`` (each parameter its own named
     stream), on a yearly grid from the data date to the horizon. A setting's numbers depend
     only on its lever values: demand and stock draws are kept between settings (the same
-    numbers), and the object pickles without them (Dask sends it to each worker once).
+    numbers), and the object is serialised without them (Dask sends it to each worker once).
     """
 
     def __init__(
@@ -771,7 +771,8 @@ def sobol_indices(
     ``workers`` processes), SALib's estimators with ``resamples`` bootstrap resamples.
 
     ``evaluator(values)`` maps (rows, levers) lever values to (rows, outputs) numbers and
-    must pickle; ``outputs`` names its columns (default ``evaluator.outputs``).
+    must be serialisable (Dask sends it to the workers); ``outputs`` names its columns
+    (default ``evaluator.outputs``).
     ``base_rows_per_block``: base rows (of ``D + 2`` settings each) per Dask task. Same
     seed, same numbers, whatever the number of workers or the size of the blocks.
     """
