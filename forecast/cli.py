@@ -878,6 +878,13 @@ def _quiet_libraries(debug: bool) -> None:
     logging.basicConfig(level=logging.WARNING, format="[forecast] %(name)s: %(message)s")
     for name in ("pymc", "pytensor", "arviz"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # Dask's scheduler and workers (sensitivity --global, the report) log each start,
+    # connection and cancelled task. The variable is read where dask is first imported
+    # (here later, and in the worker processes); if dask already is, its configuration.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    if "dask" in sys.modules:
+        sys.modules["dask"].config.set({"logging.distributed": "error"})
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message=".*BLAS.*")
