@@ -180,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave out the forecast-skill study (about 2 minutes faster on the first run)",
     )
+    p.add_argument(
+        "--no-global",
+        action="store_true",
+        help="leave out the global sensitivity analysis (Sobol indices on a local Dask "
+        "cluster; about a minute on 2 cores, cached after the first run)",
+    )
     _add_common(p)
     _sampler_args(p)
 
@@ -777,6 +783,7 @@ def cmd_report(args) -> int:
         seed=args.seed,
         force=args.force,
         backtest=not args.no_backtest,
+        global_analysis=not args.no_global,
         progress=_progress(args),
         **_fit_options(args),
         **kwargs,
