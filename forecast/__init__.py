@@ -29,6 +29,9 @@ Public API (imported lazily, so ``import forecast`` does not load PyMC):
 - remedies: :func:`what_remedies_buy` (exhaustion date with isolation, verified synthetic
   data and both; :mod:`forecast.studies.remedies`) -> :class:`RemedyStudy`; the collapse
   literature's closed forms in :mod:`forecast.collapse.theory`.
+- which assumption matters: :func:`global_sensitivity` (Sobol indices of every lever at
+  once, on Dask; :mod:`forecast.studies.global_sensitivity`, docs/global_sensitivity.md)
+  -> :class:`GlobalSensitivity`.
 - explorer: :func:`explorer_draws` (the draws the report's interactive explorer embeds),
   :class:`ExplorerSettings` (one position of its controls; ``.overrides()`` for
   :func:`run_scenario`, ``.command()`` for ``forecast run --set``) and :func:`explore`
@@ -80,6 +83,8 @@ _LAZY = {
     "SkillStudy": "forecast.evaluation.skill",
     "what_remedies_buy": "forecast.studies.remedies",
     "RemedyStudy": "forecast.studies.remedies",
+    "global_sensitivity": "forecast.studies.global_sensitivity",
+    "GlobalSensitivity": "forecast.studies.global_sensitivity",
     "ExplorerSettings": "forecast.report.explorer",
     "explore": "forecast.report.explorer",
     "explorer_draws": "forecast.report.explorer",

@@ -41,6 +41,7 @@ examples:
   forecast scenarios show baseline > my.toml        # start a custom scenario from a built-in
   forecast data check data/training_runs.csv        # validate a models table
   forecast collapse --generations 50 --samples 100  # model-collapse simulator
+  forecast sensitivity --global --json              # which assumption matters (Sobol indices)
   forecast backtest --cutoff 2023-01-01             # forecast skill against later models
 """
 
@@ -185,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave out the forecast-skill study (about 2 minutes faster on the first run)",
     )
+    p.add_argument(
+        "--no-global",
+        action="store_true",
+        help="leave out the global sensitivity analysis (Sobol indices on a local Dask "
+        "cluster; about a minute on 2 cores, cached after the first run)",
+    )
     _add_common(p)
     _sampler_args(p)
 
@@ -228,6 +235,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the study as JSON")
     _add_common(p)
+    _sampler_args(p)
+
+    p = command(
+        "sensitivity",
+        "What drives the uncertainty: each lever moved alone to its ends (default), or Sobol "
+        "indices of every lever at once over its documented range (--global, on Dask).",
+        "  forecast sensitivity                            # one lever at a time\n"
+        "  forecast sensitivity --global --json            # Sobol indices, a LocalCluster\n"
+        "  forecast sensitivity --global --n 4096 --workers 2\n"
+        "  forecast sensitivity --global --scheduler tcp://127.0.0.1:8786   # a running cluster\n",
+    )
+    p.add_argument(
+        "--scenario", type=_path, default="baseline", metavar="NAME|FILE", help="base scenario"
+    )
+    p.add_argument(
+        "--global",
+        dest="global_analysis",
+        action="store_true",
+        help="Sobol first-order and total indices (with bootstrap intervals) of the median "
+        "year, P(exhausted by 2030) and the 80%% width, every lever varied at once",
+    )
+    p.add_argument(
+        "--levers",
+        metavar="L1,L2",
+        help="only these levers (names as printed; default: every lever)",
+    )
+    p.add_argument(
+        "--draws",
+        type=_int_in(100, 100_000),
+        metavar="N",
+        help="joint draws per run (default: 20000 one at a time, 1000 per --global setting)",
+    )
+    p.add_argument(
+        "--n",
+        type=_int_in(2, 2**20),
+        metavar="N",
+        help="--global: base rows of the Sobol' design, a power of two (default 2048: "
+        "N x (levers + 2) settings)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_int_in(1, 1024),
+        metavar="K",
+        help="--global: worker processes of the local Dask cluster (default: one per core)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="--global: a running Dask scheduler (tcp://HOST:PORT) instead of a local "
+        "cluster (default: $DASK_SCHEDULER_ADDRESS if set); same seed, same numbers",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_common(p, draws=False)
     _sampler_args(p)
 
     p = command(
@@ -598,6 +658,81 @@ def cmd_remedies(args) -> int:
     return EXIT_OK
 
 
+def cmd_sensitivity(args) -> int:
+    from forecast.scenarios import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    seed = scenario.seed if args.seed is None else args.seed
+    levers = _comma_list(args.levers) if args.levers else None
+    if not args.global_analysis:
+        extra = [f for f in ("n", "workers", "scheduler") if getattr(args, f) is not None]
+        if extra:
+            raise ForecastError(f"--{', --'.join(extra)} go with --global")
+        return _one_at_a_time(args, scenario, seed, levers)
+    from forecast.studies.global_sensitivity import (
+        DEFAULT_DRAWS,
+        DEFAULT_N,
+        demand_fits_needed,
+        global_sensitivity,
+        pick_levers,
+    )
+
+    chosen = pick_levers(levers)
+    models = _models(args)
+    needed = demand_fits_needed(scenario, chosen)
+    demand = _demand(args, models, names=needed) if needed else None
+    result = global_sensitivity(
+        scenario,
+        demand,
+        chosen,
+        n=args.n or DEFAULT_N,
+        draws=args.draws or DEFAULT_DRAWS,
+        seed=seed,
+        scheduler=args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
+        workers=args.workers,
+        progress=_progress(args),
+    )
+    if args.json:
+        _print_json(result.to_json_dict())
+        return EXIT_OK
+    print(result)
+    level = f"{result.settings['conf_level']:.0%}"
+    print(
+        "\n  ST (total index): the share of the output's variance this lever takes part in, "
+        "alone or with others;\n  S1 (first order): the share that learning it exactly would "
+        f"remove on average; [{level} bootstrap interval].\n  Each setting: "
+        f"{result.settings['draws']:,} joint draws on common random numbers; levers and "
+        "sources: forecast sensitivity --global --json."
+    )
+    return EXIT_OK
+
+
+def _one_at_a_time(args, scenario, seed: int, levers) -> int:
+    from forecast.studies.sensitivity import sensitivity
+
+    models = _models(args)
+    demand = _demand(args, models)
+    table = sensitivity(
+        scenario,
+        demand,
+        levers=levers,
+        draws=args.draws or 20_000,
+        seed=seed,
+        progress=_progress(args),
+        workers=2,  # threads; the same numbers
+    )
+    if args.json:
+        _print_json({**table.attrs, "levers": json.loads(table.to_json(orient="records"))})
+        return EXIT_OK
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    print(
+        "\n  Each lever at its low and high end, every other lever at the scenario's value, "
+        f"same seed ({table.attrs['draws']:,} draws per run); swing = |median_high - median_low| "
+        "(years). For every lever at once: forecast sensitivity --global."
+    )
+    return EXIT_OK
+
+
 def cmd_collapse(args) -> int:
     from forecast.collapse.simulator import simulate
     from forecast.collapse.theory import real_weight_table, simulate_linear_regression
@@ -655,6 +790,7 @@ def cmd_report(args) -> int:
         seed=args.seed,
         force=args.force,
         backtest=not args.no_backtest,
+        global_analysis=not args.no_global,
         progress=_progress(args),
         **_fit_options(args),
         **kwargs,
@@ -743,6 +879,7 @@ COMMANDS = {
     "data": cmd_data,
     "collapse": cmd_collapse,
     "remedies": cmd_remedies,
+    "sensitivity": cmd_sensitivity,
     "report": cmd_report,
     "backtest": cmd_backtest,
 }
@@ -755,6 +892,13 @@ def _quiet_libraries(debug: bool) -> None:
     logging.basicConfig(level=logging.WARNING, format="[forecast] %(name)s: %(message)s")
     for name in ("pymc", "pytensor", "arviz"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # Dask's scheduler and workers (sensitivity --global, the report) log each start,
+    # connection and cancelled task. The variable is read where dask is first imported
+    # (here later, and in the worker processes); if dask already is, its configuration.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    if "dask" in sys.modules:
+        sys.modules["dask"].config.set({"logging.distributed": "error"})
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message=".*BLAS.*")

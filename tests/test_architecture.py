@@ -61,6 +61,7 @@ RANKS: dict[str, tuple[int, int]] = {
     "forecast.evaluation": (5, 2),
     "forecast.studies.sensitivity": (5, 0),
     "forecast.studies.remedies": (5, 0),
+    "forecast.studies.global_sensitivity": (5, 0),
     "forecast.studies": (5, 1),
     # 6: figures (take results objects; import no model code)
     "forecast.plots.style": (6, 0),
@@ -68,7 +69,9 @@ RANKS: dict[str, tuple[int, int]] = {
     "forecast.plots.collapse": (6, 1),
     "forecast.plots.remedies": (6, 1),
     "forecast.plots.demand": (6, 1),
+    "forecast.plots.compute": (6, 1),
     "forecast.plots.skill": (6, 1),
+    "forecast.plots.sobol": (6, 1),
     "forecast.plots": (6, 2),
     # 7: the report
     "forecast.report.explorer": (7, 0),

@@ -180,7 +180,73 @@ def figure_cases(hostile_results, bundled_demand):
         "plot_remedies": (lambda: P.plot_remedies(remedies, title=title), [HOSTILE[0], title]),
         "plot_calibration": (lambda: P.plot_calibration(calibration, title=title), [HOSTILE[0]]),
         "plot_skill": (lambda: P.plot_skill(synthetic_study(), title=title), [title]),
+        "plot_compute": (lambda: P.plot_compute(main), [HOSTILE[1]]),
+        "plot_global_sensitivity": (
+            lambda: P.plot_global_sensitivity(_hostile_global_sensitivity()),
+            [HOSTILE[0], HOSTILE[1], HOSTILE[3]],
+        ),
     }
+
+
+def _hostile_global_sensitivity():
+    """A GlobalSensitivity of the report's three outputs whose lever and scenario names are
+    hostile text (the numbers are made up)."""
+    from forecast.studies.global_sensitivity import GlobalSensitivity
+
+    names = [HOSTILE[0], HOSTILE[1]]
+    outputs = {
+        "median": "median exhaustion year",
+        "p_by_2030": "P(exhausted by the end of 2030)",
+        "width80": "width of the 80% interval",
+    }
+    indices = pd.DataFrame(
+        [
+            {
+                "output": o,
+                "lever": name,
+                "S1": s1,
+                "S1_low": s1 - 0.1,
+                "S1_high": s1 + 0.1,
+                "ST": s1 + 0.1,
+                "ST_low": s1,
+                "ST_high": s1 + 0.2,
+            }
+            for o in outputs
+            for name, s1 in zip(names, (0.5, 0.2), strict=True)
+        ]
+    )
+    interactions = pd.DataFrame(
+        [
+            {
+                "output": o,
+                "mean": 2030.0,
+                "sd": 3.0,
+                "sum_S1": 0.7,
+                "interactions": 0.3,
+                "interactions_low": 0.2,
+                "interactions_high": 0.4,
+            }
+            for o in outputs
+        ]
+    )
+    levers = pd.DataFrame(
+        {"lever": names, "distribution": names, "applies_when": ["", ""], "source": names}
+    )
+    return GlobalSensitivity(
+        indices=indices,
+        interactions=interactions,
+        levers=levers,
+        outputs=pd.DataFrame({"output": list(outputs), "description": list(outputs.values())}),
+        values=np.zeros((8, 3)),
+        settings={
+            "scenario": HOSTILE[3],
+            "seed": 0,
+            "draws": 100,
+            "evaluations": 8,
+            "n_base": 2,
+            "conf_level": 0.95,
+        },
+    )
 
 
 def test_every_figure_function_draws_user_text_literally(figure_cases):
@@ -246,6 +312,9 @@ def test_the_report_escapes_user_text_in_html_markdown_and_csv(
         forecast.collapse.theory, "simulate_linear_regression", lambda *a, **k: linear
     )
     monkeypatch.setattr(forecast.studies.sensitivity, "sensitivity", lambda *a, **k: sens.copy())
+    import forecast.studies.global_sensitivity as gs
+
+    monkeypatch.setattr(gs, "global_sensitivity", lambda *a, **k: _hostile_global_sensitivity())
     demand = dataclasses.replace(bundled_demand, models=hostile_runs)
     main = load_scenario("baseline").with_overrides(name=HOSTILE[4], description=HOSTILE[3])
     others = [load_scenario("epoch2024").with_overrides(name=h) for h in HOSTILE[2:4]]
@@ -355,6 +424,7 @@ def small_report(monkeypatch, bundled_demand):
         "backtest": False,
         "remedies": False,
         "explorer": False,
+        "global_analysis": False,
         "progress": None,
     }
     return lambda path, force=False: rp.write_report(path, force=force, **options)
@@ -450,7 +520,7 @@ forecast.studies.sensitivity.sensitivity = lambda *a, **k: sens.copy()
 def report(path, again):
     return rp.write_report(path, force=again, use_cache=False, demand=demand, draws=500,
         seed=2, compare=("epoch2024",), backtest=False, remedies=False, explorer=False,
-        progress=None)
+        global_analysis=False, progress=None)
 
 fit = demand.fits["frontier"]
 writers = {
@@ -580,7 +650,8 @@ def test_report_on_a_full_disk_exits_1_and_keeps_the_earlier_report(
         return real_write(self, text, *args, **kwargs)
 
     monkeypatch.setattr(pathlib.Path, "write_text", full)
-    argv = ["--quiet", "report", "--out", str(out), "--force", "--no-backtest", "--draws", "500"]
+    argv = ["--quiet", "report", "--out", str(out), "--force", "--no-backtest", "--no-global"]
+    argv += ["--draws", "500"]
     code = cli.main(argv)
     err = capsys.readouterr().err
     assert code == 1
@@ -1013,6 +1084,33 @@ def api(bundled_demand, scenario_results, tmp_path_factory):
                 ),
                 [("forecast.pipeline", "run_scenarios")],
             ),
+            "global_sensitivity": (
+                F.global_sensitivity,
+                {"scenario": "baseline", "demand": bundled_demand},
+                _kinds(
+                    scenario="scenario",
+                    demand="demand",
+                    levers="maybe",
+                    n="count",
+                    draws="draws",
+                    seed="seed",
+                    by_year="year",
+                    resamples="count",
+                    conf_level="q",
+                    client="maybe",
+                    scheduler="text?",
+                    workers="count?",
+                    progress="progress",
+                    base_rows_per_block="count",
+                ),
+                [("forecast.studies.global_sensitivity", "sobol_indices")],
+            ),
+            "GlobalSensitivity.ranking": (
+                _hostile_global_sensitivity().ranking,
+                {},
+                _kinds(output="text?"),
+                [],
+            ),
             "explorer_draws": (
                 F.explorer_draws,
                 {"demand": bundled_demand},
@@ -1163,6 +1261,7 @@ def api(bundled_demand, scenario_results, tmp_path_factory):
                     backtest="flag",
                     remedies="flag",
                     explorer="flag",
+                    global_analysis="flag",
                     sampler="sampler?",
                     use_cache="flag",
                     cache_dir="path?",
@@ -1173,6 +1272,7 @@ def api(bundled_demand, scenario_results, tmp_path_factory):
                     ("forecast.pipeline", "run_scenarios"),
                     ("forecast.pipeline", "fit_demand"),
                     ("forecast.report.writer", "_collapse_cached"),
+                    ("forecast.report.writer", "_global_study"),
                 ],
             ),
             "Scenario.at_data_date": (
@@ -1204,6 +1304,7 @@ NOT_CALLED = {
     "ScenarioResult": "a results object the package builds (run_scenario, load_result)",
     "SkillStudy": "a results object the package builds (evaluate_skill)",
     "RemedyStudy": "a results object the package builds (what_remedies_buy)",
+    "GlobalSensitivity": "a results object the package builds (global_sensitivity)",
 }
 
 

@@ -17,6 +17,7 @@ from forecast.plots.collapse import (
     plot_verification,
     plot_verification_data,
 )
+from forecast.plots.compute import plot_compute, plot_compute_data
 from forecast.plots.demand import (
     plot_demand_models,
     plot_demand_models_data,
@@ -40,6 +41,7 @@ from forecast.plots.skill import (
     plot_skill,
     plot_skill_data,
 )
+from forecast.plots.sobol import plot_global_sensitivity, plot_global_sensitivity_data
 from forecast.plots.style import add_footer, interval_note, new_figure, token_formatter
 
 __all__ = [
@@ -54,10 +56,14 @@ __all__ = [
     "plot_collapse_variance_data",
     "plot_collapse_vocabulary",
     "plot_collapse_vocabulary_data",
+    "plot_compute",
+    "plot_compute_data",
     "plot_demand_models",
     "plot_demand_models_data",
     "plot_diagnostics",
     "plot_diagnostics_data",
+    "plot_global_sensitivity",
+    "plot_global_sensitivity_data",
     "plot_linear_collapse",
     "plot_linear_collapse_data",
     "plot_main",

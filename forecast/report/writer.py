@@ -380,7 +380,7 @@ def _skill_sentence(study) -> str:
 
 
 def _figures(
-    main, results, sens, demand, collapse, skill=None, remedies=None
+    main, results, sens, demand, collapse, skill=None, remedies=None, glob=None
 ) -> list[tuple[str, str, str, Figure]]:
     """(file stem, title, caption, figure) of every figure, in report order.
 
@@ -420,6 +420,7 @@ def _figures(
             "Share of joint draws exhausted by the end of each year, per scenario.",
             plot_prob_exhausted(results),
         ),
+        *_compute_figure(main),
         (
             "stock_waterfall",
             "The stock, step by step",
@@ -427,6 +428,7 @@ def _figures(
             "whisker = 90% interval; steps the scenario does not apply are omitted.",
             plot_stock_waterfall(main),
         ),
+        *_global_figure(glob),
         (
             "sensitivity",
             "Sensitivity of the median exhaustion year",
@@ -643,6 +645,157 @@ def _drivers(main, sens: pd.DataFrame) -> list[str]:
     return out
 
 
+def _compute_sentence(main) -> str:
+    """The compute at the crossing beside the 2030 limits ("" when demand has no compute)."""
+    if main.compute_bands.empty:
+        return ""
+    from forecast.plots import plot_compute_data
+
+    table = main.exhaustion.at_crossing()
+    rows = table[table["quantity"] == "compute"].set_index("statistic")["value"]
+    data = plot_compute_data(main).set_index("series")
+    limit = data.loc["feasible largest run in 2030"]
+    wall = float(data.loc["latency wall", "median"])
+    text = (
+        f"The largest run's training compute at the crossing is {rows['median']:.1e} FLOP "
+        f"(median over exhausted draws; 80% interval {rows['p10']:.1e} to {rows['p90']:.1e}). "
+        if len(rows) and math.isfinite(rows["median"])
+        else ""
+    )
+    return text + (
+        f"The largest run the power and chips of 2030 can supply is {limit['median']:.1e} "
+        f"FLOP (median; 80% interval {limit['p10']:.1e} to {limit['p90']:.1e}; Sevilla et "
+        f"al. 2024), and no draw exceeds the latency wall of {wall:.0e} FLOP. For token "
+        "trends the compute is the one their tokens imply at the scenario's tokens per "
+        "parameter (6 D^2 / r)."
+    )
+
+
+def _compute_figure(main) -> list[tuple[str, str, str, Figure]]:
+    """The training compute behind the main scenario's demand, beside physical limits
+    (none when the result has no compute bands)."""
+    if main.compute_bands.empty:
+        return []
+    from forecast.plots import plot_compute
+
+    return [
+        (
+            "compute",
+            "Training compute the demand implies, beside physical limits",
+            "Blue: training compute of the projected largest run (median, central 80% and 95% "
+            "bands); for demand v3 these are its own record runs, capped per draw by the "
+            "feasibility ceiling. Orange: the largest run the power and chips available in "
+            "2030 can supply (the lower of the two limits; median, 80% and 95% intervals; "
+            "Sevilla et al. 2024, data/feasibility.csv). Dashed: the latency wall, a hard "
+            "cap on every draw. Grey: notable models' recorded compute.",
+            plot_compute(main),
+        )
+    ]
+
+
+def _global_figure(glob) -> list[tuple[str, str, str, Figure]]:
+    """The global analysis's figure (none when it did not run)."""
+    if glob is None:
+        return []
+    from forecast.plots import plot_global_sensitivity
+
+    s = glob.settings
+    return [
+        (
+            "sensitivity_global",
+            "Which assumption matters: share of the uncertainty of the median year",
+            f"Every lever varied at once over its documented range ({s['evaluations']:,} "
+            f"settings, {s['draws']:,} joint draws each on common random numbers). Bar: total "
+            "Sobol index, the share of the median's variance a lever takes part in, alone or "
+            "with others; dot: first-order index, the share learning it exactly would remove "
+            f"on average; whiskers: {s['conf_level']:.0%} bootstrap intervals.",
+            plot_global_sensitivity(glob),
+        )
+    ]
+
+
+def _global_drivers(glob, sens: pd.DataFrame) -> list[str]:
+    """Sentences on which lever carries the uncertainty, from the global analysis's numbers
+    (largest total index first) and the one-at-a-time table's order."""
+    ind = glob.indices
+    inter = glob.interactions.set_index("output")
+    med = ind[ind["output"] == "median"].reset_index(drop=True)
+    top = med.iloc[0]
+    level = f"{glob.settings.get('conf_level', 0.95):.0%}"
+    first = (
+        f"Varied together over their documented ranges, {top['lever']} carries the largest "
+        f"share of the uncertainty about the median exhaustion year: its total Sobol index is "
+        f"{top['ST']:.2f} ({level} interval {top['ST_low']:.2f} to {top['ST_high']:.2f}), the share "
+        "of the median's variance it takes part in; learning it exactly would remove about "
+        f"{max(top['S1'], 0.0):.0%} of that variance on average."
+    )
+    if len(med) >= 3:
+        first += (
+            f" Next come {med['lever'][1]} ({med['ST'][1]:.2f}) and {med['lever'][2]} "
+            f"({med['ST'][2]:.2f})"
+        )
+        if len(med) > 3:
+            first += f"; every other lever's total index is at most {med['ST'][3:].max():.2f}"
+        first += "."
+    out = [first]
+    m = inter.loc["median"]
+    verdict = (
+        ", not distinguishable from none at this sample size"
+        if m["interactions_low"] <= 0 <= m["interactions_high"]
+        else ""
+    )
+    out.append(
+        f"Interactions between levers carry {m['interactions']:.0%} of that variance (one "
+        f"minus the sum of the first-order indices; {level} interval {m['interactions_low']:.0%} "
+        f"to {m['interactions_high']:.0%}){verdict}: the rest is each lever's own effect."
+    )
+    by = [o for o in glob.outputs["output"] if str(o).startswith("p_by_")]
+    if by:
+        rows = ind[ind["output"] == by[0]].reset_index(drop=True)
+        year = by[0].removeprefix("p_by_")
+        order = ", ".join(f"{r.lever} ({r.ST:.2f})" for r in rows.head(3).itertuples())
+        out.append(
+            f"For the probability of exhaustion by the end of {year}, the largest total "
+            f"indices are {order}; interactions carry {inter.loc[by[0], 'interactions']:.0%}."
+        )
+    if len(sens):
+        oat = str(sens["lever"].iloc[0])
+        if oat == top["lever"]:
+            out.append(
+                f"Moving one lever at a time from the scenario (the tornado below) also puts "
+                f"{oat} first."
+            )
+        else:
+            out.append(
+                f"Moving one lever at a time from the scenario (the tornado below) puts {oat} "
+                "first instead: a swing between a lever's two ends with every other lever "
+                "fixed says how far that lever can move the date, not how much of the "
+                "uncertainty it carries, and it cannot see interactions."
+            )
+    return out
+
+
+def _global_table(glob) -> pd.DataFrame:
+    """Per lever (largest total index for the median first): total and first-order index
+    of the median, the total indices of the other outputs, and the lever's range."""
+    ind = glob.indices
+    med = ind[ind["output"] == "median"]
+    table = med[["lever", "ST", "ST_low", "ST_high", "S1"]].rename(
+        columns={
+            "ST": "ST_median",
+            "ST_low": "ST_median_low",
+            "ST_high": "ST_median_high",
+            "S1": "S1_median",
+        }
+    )
+    for output in glob.outputs["output"][1:]:
+        other = ind[ind["output"] == output].set_index("lever")["ST"]
+        table[f"ST_{output}"] = table["lever"].map(other)
+    ranges = glob.levers.set_index("lever")["distribution"]
+    table["range"] = table["lever"].map(ranges)
+    return table.reset_index(drop=True)
+
+
 _SUMMARY_CAPTION = (
     "One row per scenario. median, p10-p90 (80% interval) and p2_5-p97_5 (95% interval) are "
     "decimal years, empty when after the horizon; p_by_Y is the probability of exhaustion by "
@@ -691,6 +844,24 @@ def _template_context(ctx: dict) -> dict:
             "mc_se is the largest Monte Carlo standard error of the row's medians (years)."
         ),
         "mc_sentence": _mc_sentence(ctx["sensitivity"], ctx["sensitivity_draws"]),
+        "global_table": None if ctx.get("global") is None else _global_table(ctx["global"]),
+        "global_caption": (
+            "Sobol indices per lever: ST_median is the total index of the median exhaustion "
+            "year (with its 95% bootstrap interval), S1_median its first-order index; "
+            "ST_p_by_2030 and ST_width80 are the total indices of P(exhausted by 2030) and of "
+            "the 80% interval's width; range is the lever's distribution (sources: "
+            "global_sensitivity.json)."
+        ),
+        "explorer_levers": (
+            None
+            if ctx.get("global") is None
+            else "Which levers matter most for the median year (total Sobol index, above): "
+            + ", ".join(
+                f"{r.lever} {r.ST:.2f}"
+                for r in ctx["global"].indices.query("output == 'median'").itertuples()
+            )
+            + "."
+        ),
         "explorer": ctx.get("explorer"),
         "remedies": None,
         "question": QUESTION,
@@ -703,6 +874,7 @@ def _template_context(ctx: dict) -> dict:
             "default demand."
         ),
         "growth_sentence": ctx["growth_sentence"],
+        "compute_sentence": ctx["compute_sentence"],
         "skill": None,
         "reproduction": None if ctx["reproduction"].empty else ctx["reproduction"],
         "reproduction_caption": (
@@ -745,7 +917,9 @@ def _template_context(ctx: dict) -> dict:
             f"runs {ctx['sensitivity_draws']:,} draws each; forecast v{__version__}. Files: "
             "summary.json (the forecast run --json object plus 'compare'), summary.csv, "
             "skill.json (the forecast backtest --lfo --json object, when the study ran), "
-            "remedies.json (the remedies study, when it ran), figures/*.png and *.svg."
+            "remedies.json (the remedies study, when it ran), global_sensitivity.json (the "
+            "forecast sensitivity --global --json object, when the analysis ran), "
+            "figures/*.png and *.svg."
         ),
     }
     if ctx.get("remedies") is not None:
@@ -946,6 +1120,8 @@ def _build(tmp: Path, ctx: dict) -> None:
     csv_frame(ctx["summary"]).to_csv(tmp / "summary.csv", index=False)
     if ctx.get("remedies") is not None:
         _write_json(tmp / "remedies.json", ctx["remedies"].to_json_dict())
+    if ctx.get("global") is not None:  # the `forecast sensitivity --global --json` object
+        _write_json(tmp / "global_sensitivity.json", ctx["global"].to_json_dict())
     if ctx["backtest"] is not None:  # the `forecast backtest --lfo --json` object
         _write_json(tmp / "skill.json", ctx["backtest"].to_json_dict())
     (tmp / "report.md").write_text(md, encoding="utf-8")
@@ -1008,6 +1184,41 @@ def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
     )
 
 
+def _global_study(scenario, demand, seed: int, say, workers: int, fit_options: dict):
+    """:func:`forecast.studies.global_sensitivity.global_sensitivity` at its defaults,
+    computed once per scenario, fits and seed, then read from the fit cache (its numbers
+    do not depend on the number of workers)."""
+    from forecast.data import models_frame_hash
+    from forecast.demand.cache import value_cached
+    from forecast.studies import global_sensitivity as gs
+
+    def compute():
+        say(f"global sensitivity: Sobol indices on {max(1, workers)} Dask worker processes")
+        return gs.global_sensitivity(
+            scenario, demand, seed=seed, workers=max(1, workers), progress=say
+        )
+
+    keys = {name: fit._stored.attrs.get("forecast_key") for name, fit in demand.fits.items()}
+    if not all(keys.values()):  # fits that were not cached: nothing names them
+        return compute()
+    inputs = {
+        "scenario": scenario.to_toml(),
+        "fits": keys,
+        "data": models_frame_hash(demand.models),
+        "n": gs.DEFAULT_N,
+        "draws": gs.DEFAULT_DRAWS,
+        "seed": seed,
+    }
+    return value_cached(
+        "global-sensitivity",
+        inputs,
+        compute,
+        fit_options["cache_dir"],
+        use_cache=fit_options["use_cache"],
+        what="global sensitivity analysis",
+    )
+
+
 @checked(
     out_dir=checks.path(),
     scenario=SCENARIO,
@@ -1020,6 +1231,7 @@ def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
     backtest=checks.flag(),
     remedies=checks.flag(),
     explorer=checks.flag(),
+    global_analysis=checks.flag(),
     sampler=checks.optional(checks.instance(SamplerConfig, "a SamplerConfig")),
     use_cache=checks.flag(),
     cache_dir=checks.optional(checks.path()),
@@ -1039,6 +1251,7 @@ def write_report(
     backtest: bool = True,
     remedies: bool = True,
     explorer: bool = True,
+    global_analysis: bool = True,
     sampler=None,
     use_cache: bool = True,
     cache_dir=None,
@@ -1056,6 +1269,10 @@ def write_report(
     itself per data, seed and sampler, so only the first report pays for them).
     ``remedies``: include "What the remedies buy" (:func:`forecast.studies.remedies.what_remedies_buy`,
     at most 20,000 draws per remedy).
+    ``global_analysis``: the Sobol indices of every lever at once
+    (:func:`forecast.studies.global_sensitivity.global_sensitivity` at its defaults, on a
+    LocalCluster of ``workers`` processes; cached like the skill study) as the main view of
+    "What drives the uncertainty".
     ``explorer``: embed the interactive scenario explorer (:mod:`forecast.report.explorer`:
     2,000 joint draws of the baseline, recomputed in the page as the reader moves levers).
     ``sampler``, ``use_cache``, ``cache_dir``: as in :func:`~forecast.pipeline.fit_demand`,
@@ -1114,6 +1331,9 @@ def write_report(
         sens = sensitivity(
             main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say, workers=workers
         )
+        glob = None
+        if global_analysis:
+            glob = _global_study(main.scenario, demand, main.seed, say, workers, fit_options)
         collapse = collapse_job.result() if collapse_job else _collapse_cached(*cache)
     remedy_study = None
     if remedies:
@@ -1163,6 +1383,7 @@ def write_report(
         "reproduction": reproduction_table(results),
         "growth": growth_frame(demand),
         "growth_sentence": _growth_sentence(demand, main.data_date),
+        "compute_sentence": _compute_sentence(main),
         "diagnostics": diagnostics,
         "comparison": comparison,
         "sensitivity": sens_table,
@@ -1171,12 +1392,17 @@ def write_report(
         "backtest": skill,
         "remedies": remedy_study,
         "explorer": explorer_page,
-        "drivers": _drivers(main, sens),
+        "drivers": _drivers(main, sens)
+        if glob is None
+        else _global_drivers(glob, sens) + _drivers(main, sens)[-1:],
+        "global": glob,
         "real_weight": real_weight_table(),
         "progress": say,
     }
     say("rendering figures")
-    ctx["figure_objects"] = _figures(main, results, sens, demand, collapse, skill, remedy_study)
+    ctx["figure_objects"] = _figures(
+        main, results, sens, demand, collapse, skill, remedy_study, glob
+    )
 
     # Built in a temporary sibling, shared (0o755: the report is meant to be read by others).
     write_directory_atomic(

@@ -172,8 +172,15 @@ class _StockModel:
         """The validated inputs table (:func:`cached_stock_estimates`)."""
         return cached_stock_estimates(self.estimates_path)
 
-    def sample_parameters(self, n_draws: int, seed: int | None = None) -> dict[str, np.ndarray]:
-        """Per-draw parameters (dict of arrays of shape ``(n_draws,)``); same seed, same numbers."""
+    def sample_parameters(
+        self, n_draws: int, seed: int | None = None, *, memo: dict | None = None
+    ) -> dict[str, np.ndarray]:
+        """Per-draw parameters (dict of arrays of shape ``(n_draws,)``); same seed, same numbers.
+
+        ``memo``: a dict that keeps each drawn parameter between calls, by its distribution,
+        ``n_draws`` and seed (the same numbers, drawn once: a global sensitivity analysis
+        builds thousands of lever settings on common draws); its arrays are read-only.
+        """
         if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 1:
             raise LeverError(f"n_draws must be a positive integer, got {n_draws!r}")
         n = int(n_draws)
@@ -181,7 +188,21 @@ class _StockModel:
         entropy = np.random.SeedSequence(seed).entropy
 
         def draw(spec: ParamSpec) -> np.ndarray:
-            return spec.sample(n, _rng(entropy, spec.name))
+            if memo is None or spec.distribution == "fixed":
+                return spec.sample(n, _rng(entropy, spec.name))
+            numbers = (spec.low, spec.high, spec.interval, spec.central)
+            key = (
+                n,
+                entropy,
+                spec.name,
+                spec.distribution,
+                *(None if v != v else v for v in numbers),
+            )
+            if key not in memo:
+                values = spec.sample(n, _rng(entropy, spec.name))
+                values.flags.writeable = False
+                memo[key] = values
+            return memo[key]
 
         def spec(value, row: str, **kw) -> ParamSpec:
             return _as_spec(value, row, **kw) or parameter_spec(table, row)

@@ -343,3 +343,35 @@ def test_multi_panel_figures_take_title_and_footer(bundled_demand):
     fig = plot_diagnostics(bundled_demand, title="Health", footer=False)
     assert fig._suptitle.get_text() == "Health"
     assert not [t for t in fig.texts if t.get_gid() == FOOTER_GID and t.get_visible()]
+
+
+def test_compute_figure_shows_demand_compute_and_the_limits(scenario_results):
+    from forecast.demand.feasibility import Feasibility, latency_wall_log10
+    from forecast.plots import plot_compute, plot_compute_data
+
+    base = scenario_results[0]
+    data = plot_compute_data(base)
+    assert list(data.columns) == ["series", "year", "median", "p10", "p90", "p2_5", "p97_5"]
+    demand = data[data["series"] == "demand compute"]
+    np.testing.assert_allclose(demand["median"], base.compute_bands["median"])
+    assert (demand["p2_5"] <= demand["p10"]).all() and (demand["p90"] <= demand["p97_5"]).all()
+    # every draw is under the latency wall, and the wall is the table's
+    wall = data.loc[data["series"] == "latency wall", "median"].item()
+    assert wall == pytest.approx(10 ** latency_wall_log10()) and wall == pytest.approx(3e31)
+    assert (demand["p97_5"] <= wall * (1 + 1e-9)).all()
+    # the 2030 limit is the lower of the power and chip limits: below both medians
+    limit = data[data["series"] == "feasible largest run in 2030"].iloc[0]
+    assert limit["year"] == 2030.0 and limit["p10"] < limit["median"] < limit["p90"]
+    assert 1e28 < limit["median"] < np.sqrt(1e28 * 2e30)  # power's median, 1.4e29
+    rng = np.random.default_rng(0)
+    other = np.median(10 ** Feasibility.draw(200_000, 2030.0, rng).ceiling_2030)
+    assert limit["median"] == pytest.approx(other, rel=0.03)
+    recorded = data[data["series"] == "recorded compute"]
+    assert len(recorded) == base.models["compute_flop"].notna().sum()
+    fig = plot_compute(base)
+    _render(fig)
+    (line,) = _by_gid(fig, "line:compute")
+    kept = demand[demand["year"] <= line.get_xdata().max()]
+    np.testing.assert_allclose(line.get_ydata(), kept["median"])
+    assert _by_gid(fig, "wall") and _by_gid(fig, "limit:2030")
+    assert base.scenario.name in _footer(fig)

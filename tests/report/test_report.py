@@ -23,7 +23,9 @@ FIGURES = (
     "skill",
     "main",
     "prob_exhausted",
+    "compute",
     "stock_waterfall",
+    "sensitivity_global",
     "sensitivity",
     "demand_models",
     "diagnostics",
@@ -51,6 +53,7 @@ def fast(bundled_demand):
         "compare": ("epoch2024",),
         "backtest": False,
         "remedies": False,
+        "global_analysis": False,
         "explorer": False,
     }
 
@@ -70,6 +73,28 @@ def fast_sensitivity(bundled_demand):
     return sensitivity(
         "baseline", bundled_demand, levers=["tokens per parameter"], draws=300, seed=2
     )
+
+
+@pytest.fixture(scope="module")
+def fast_global(bundled_demand):
+    """A small real global analysis (one in-process Dask worker)."""
+    from distributed import Client, LocalCluster
+
+    from forecast.studies.global_sensitivity import global_sensitivity
+
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        return global_sensitivity(
+            "baseline", bundled_demand, n=16, draws=200, seed=2, resamples=100, client=client
+        )
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +125,7 @@ def _placeholder_figure(fig, directory, stem):
 
 
 @pytest.fixture(autouse=True)
-def _small_extras(monkeypatch, fast_collapse, fast_sensitivity, fast_linear):
+def _small_extras(monkeypatch, fast_collapse, fast_sensitivity, fast_linear, fast_global):
     """Every report but the module's full one reuses a small collapse and sensitivity run
     and writes placeholder figures (issue 16: rendering took 9 of every report's 14 s)."""
     import forecast.collapse.simulator
@@ -117,10 +142,15 @@ def _small_extras(monkeypatch, fast_collapse, fast_sensitivity, fast_linear):
     monkeypatch.setattr(
         forecast.studies.sensitivity, "sensitivity", lambda *a, **k: fast_sensitivity.copy()
     )
+    import forecast.studies.global_sensitivity
+
+    monkeypatch.setattr(
+        forecast.studies.global_sensitivity, "global_sensitivity", lambda *a, **k: fast_global
+    )
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory, bundled_demand):
+def written(tmp_path_factory, bundled_demand, fast_global):
     from forecast.collapse.simulator import simulate
 
     mp = pytest.MonkeyPatch()
@@ -139,6 +169,9 @@ def written(tmp_path_factory, bundled_demand):
         return real_evaluate(models, methods=("ols", "epoch-bootstrap", "naive"), **kw)
 
     mp.setattr(forecast.evaluation.skill, "evaluate", baselines_only)
+    import forecast.studies.global_sensitivity as gs
+
+    mp.setattr(gs, "global_sensitivity", lambda *a, **k: fast_global)
     messages: list[str] = []
     out = tmp_path_factory.mktemp("rep") / "report"
     fit_options = {
@@ -173,6 +206,7 @@ def test_directory_contents(written):
         "summary.csv",
         "skill.json",
         "remedies.json",
+        "global_sensitivity.json",
         "figures",
         rp.REPORT_MARKER,
     }
@@ -753,3 +787,50 @@ def test_a_second_report_reads_the_studies_from_the_cache(tmp_path, fast, monkey
     for seed, sampler in ((3, None), (fast["seed"], SamplerConfig(seed=fast["seed"], draws=999))):
         with pytest.raises(AssertionError, match="computed again"):
             rp._skill_study(fast["demand"].models, seed, None, fit_options | {"sampler": sampler})
+
+
+def test_global_sensitivity_leads_what_drives_the_uncertainty(written, fast_global):
+    """The section names the lever with the largest total index first, says how much of
+    the variance the interactions carry, shows the figure and table, and writes the
+    --json object; the one-at-a-time tornado stays as the second view."""
+    path, _ = written
+    md = (path / "report.md").read_text(encoding="utf-8")
+    section = md.split("### What drives the uncertainty")[1].split("\n## ")[0]
+    top = fast_global.ranking("median")[0]
+    first = section.strip().split("\n")[0]
+    assert first.startswith(f"Varied together over their documented ranges, {top} carries")
+    share = fast_global.interactions.set_index("output").loc["median", "interactions"]
+    assert f"Interactions between levers carry {share:.0%} of that variance" in section
+    assert "figures/sensitivity_global.png" in section and "| ST_median " in md
+    assert md.index("figures/sensitivity_global.png") < md.index("figures/sensitivity.png")
+    stored = json.loads((path / "global_sensitivity.json").read_text())
+    assert stored == json.loads(json.dumps(fast_global.to_json_dict()))
+    assert "Which levers matter most for the median year (total Sobol index" in md
+
+
+def test_global_sentences_follow_the_numbers(fast_global, fast_sensitivity):
+    """Computed from the numbers: another leading lever or interaction share changes the
+    sentences; a one-at-a-time table led by another lever is said to differ."""
+    import dataclasses
+
+    ind = fast_global.indices.copy()
+    med = ind["output"] == "median"
+    ind.loc[med, "ST"] = np.linspace(0.9, 0.1, int(med.sum()))[::-1]
+    ind = ind.sort_values(["output", "ST"], ascending=[True, False], kind="stable")
+    inter = fast_global.interactions.copy()
+    inter.loc[
+        inter["output"] == "median", ["interactions", "interactions_low", "interactions_high"]
+    ] = [0.3, 0.2, 0.4]
+    other = dataclasses.replace(fast_global, indices=ind.reset_index(drop=True), interactions=inter)
+    top = other.ranking("median")[0]
+    oat = fast_sensitivity.copy()
+    oat["lever"] = "some other lever"
+    text = rp._global_drivers(other, oat)
+    assert text[0].startswith(f"Varied together over their documented ranges, {top} carries")
+    assert "total Sobol index is 0.90" in text[0]
+    assert text[1].startswith("Interactions between levers carry 30% of that variance")
+    assert "not distinguishable from none" not in text[1]
+    assert text[-1].startswith(
+        "Moving one lever at a time from the scenario (the tornado below) puts some other "
+        "lever first instead"
+    )

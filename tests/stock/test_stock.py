@@ -513,3 +513,59 @@ def test_factors_applied_in_blocks_give_the_same_numbers(levers, monkeypatch):
     # bit for bit against one block of all the draws (the whole factor at once)
     monkeypatch.setattr(forecast.stock.levers, "FACTOR_BLOCK_ROWS", n)
     np.testing.assert_array_equal(blocked, model.trajectories(params, years))
+
+
+def test_cached_table_specs_are_the_rows_specs():
+    """parameter_spec reads a cached table's rows from a dict: the same specs as the pandas
+    selection, a missing row still a DataError, and an uncached table read directly."""
+    from forecast.stock.estimates import _row_spec, cached_stock_estimates
+
+    table = cached_stock_estimates()
+    for name in table["parameter"]:
+        a, b = parameter_spec(table, name), _row_spec(table, name)
+        assert a.name == b.name and a.distribution == b.distribution
+        got, want = [a.low, a.high, a.interval, a.central], [b.low, b.high, b.interval, b.central]
+        np.testing.assert_array_equal(got, want)
+    assert parameter_spec(table, "quality_fraction") is parameter_spec(table, "quality_fraction")
+    with pytest.raises(DataError, match="'no_such_row' missing"):
+        parameter_spec(table, "no_such_row")
+    copy = table.copy()
+    copy.loc[copy["parameter"] == "quality_fraction", "high"] = 0.5
+    assert parameter_spec(copy, "quality_fraction").high == 0.5
+
+
+@pytest.mark.parametrize(
+    "levers",
+    [
+        {},
+        {"quality_fraction": 0.3, "repetition": "muennighoff", "epochs": 7.0},
+        {
+            "consent_restriction": True,
+            "contamination": True,
+            "isolation": True,
+            "synthetic": Synthetic(verifier_accuracy=0.8),
+            "stock_growth": (1.02, 1.1),
+        },
+    ],
+)
+def test_memo_gives_the_same_parameters_read_only(levers):
+    """sample_parameters(memo=...) keeps each draw between calls: the same numbers as
+    without it, for any levers and across models sharing the memo; the kept arrays
+    cannot be changed in place, and another seed or size draws anew."""
+    memo: dict = {}
+    for kwargs in ({}, levers, {}, levers):
+        model = Epoch2024Stock(**kwargs)
+        plain = model.sample_parameters(500, seed=9)
+        kept = model.sample_parameters(500, seed=9, memo=memo)
+        assert plain.keys() == kept.keys()
+        for key in plain:
+            np.testing.assert_array_equal(plain[key], kept[key], err_msg=key)
+    assert memo and all(not v.flags.writeable for v in memo.values())
+    with pytest.raises(ValueError, match="read-only"):
+        next(iter(memo.values()))[0] = 1.0
+    other = Epoch2024Stock(**levers).sample_parameters(500, seed=10, memo=memo)
+    np.testing.assert_array_equal(
+        other["raw_base"], Epoch2024Stock(**levers).sample_parameters(500, seed=10)["raw_base"]
+    )
+    smaller = Epoch2024Stock().sample_parameters(300, seed=9, memo=memo)
+    assert smaller["raw_base"].shape == (300,)
