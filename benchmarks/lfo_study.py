@@ -1,11 +1,13 @@
 """Leave-future-out forecast-skill study (issue 15) on the bundled table and on Epoch AI's
-reference extract, with 0.2.0's default demand as an extra method (for the sharpness
-comparison). Prints the pooled tables, the aims and the time taken.
+reference extract, with demand v2 (``damped-trend``, the default of 0.3-0.8) and 0.2.0's
+default demand as extra methods beside the default (demand v3). Prints the pooled tables,
+the aims and the time taken.
 
-    .venv/bin/python benchmarks/lfo_study.py [--reference-dir ../shared/reference] [--json out.json]
+    .venv/bin/python benchmarks/lfo_study.py [--reference-dir ../shared/reference]
+        [--methods default,damped-trend,...] [--json out.json]
 
-Takes about 3 minutes cold (it compiles and fits three demand models at every origin of
-both data sets); fits are cached afterwards.
+Cold, it compiles and fits every Bayesian method at every origin of both data sets (about
+4 fits per origin, 10-20 minutes on 2 cores); fits are cached afterwards.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 from forecast.data import load_models, load_training_runs
 from forecast.evaluation.skill import BASELINES, DEFAULT_METHOD, evaluate
 
-METHODS = (DEFAULT_METHOD, "average-0.2", *BASELINES)
+METHODS = (DEFAULT_METHOD, "damped-trend", "average-0.2", *BASELINES)
 
 
 def aims(study) -> dict:
@@ -40,11 +42,11 @@ def aims(study) -> dict:
     }
 
 
-def run(name, models) -> dict:
+def run(name, models, methods=METHODS) -> dict:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        study = evaluate(models, methods=METHODS, data_name=name)
+        study = evaluate(models, methods=methods, data_name=name)
     seconds = time.perf_counter() - t0
     print(f"\n=== {name}: {len(study.origins)} origins, {seconds:.0f} s ===")
     print(study.summary().round(3).to_string(index=False))
@@ -65,12 +67,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference-dir", default="../shared/reference")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help="comma-separated methods (default: %(default)s)",
+    )
     args = parser.parse_args()
-    out = [run("bundled training runs", load_training_runs())]
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    out = [run("bundled training runs", load_training_runs(), methods)]
     extract = pathlib.Path(args.reference_dir) / "epoch_notable_ai_models_to_2024-06.csv"
     if extract.exists():
         models = load_models(extract)
-        out.append(run("Epoch AI notable models to 2024-06", models))
+        out.append(run("Epoch AI notable models to 2024-06", models, methods))
     else:
         print(f"\n(reference extract not found at {extract}: skipped)")
     if args.json:

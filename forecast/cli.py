@@ -540,6 +540,41 @@ def cmd_run(args) -> int:
     return EXIT_OK
 
 
+def _print_v3(fit) -> None:
+    """What demand v3 read and what it implies (``forecast fit``)."""
+    import numpy as np
+
+    used = fit.model.usage(fit)
+    ratio = used["tokens_per_parameter_at_data_date"]
+    edge = np.quantile(fit.posterior["compute_growth"].to_numpy().reshape(-1), [0.1, 0.5, 0.9])
+    print(
+        f"\n  {fit.model.label}: {len(used['compute_rows'])} runs with a compute figure (one "
+        f"per family), {len(used['ratio_rows'])} reporting tokens and a measured compute "
+        f"({len(used['censored'])} of them censored at a published bound)."
+    )
+    print(
+        f"  compute edge growth: {edge[1]:.2f} OOM/yr (80% interval {edge[0]:.2f} to "
+        f"{edge[2]:.2f}) = {10 ** edge[1]:.1f}x/yr; tokens per parameter at the data date: "
+        f"{ratio['median']:.0f} (80% {ratio['p10']:.0f} to {ratio['p90']:.0f})"
+    )
+    print("  growth of the largest run's training set, OOM/yr (median, 80% interval):")
+    for row in used["growth_oom_per_year"]:
+        print(
+            f"    {row['at']:<22} {row['oom_per_year']:5.2f} "
+            f"[{row['oom_p10']:5.2f}, {row['oom_p90']:5.2f}]"
+            f"  = {10 ** row['oom_per_year']:.2f}x/yr"
+        )
+    biggest = sorted(used["undisclosed"], key=lambda u: -u["compute_flop"])[:5]
+    if biggest:
+        print("  implied training sets of the largest undisclosed runs (median, 80% interval):")
+        for u in biggest:
+            print(
+                f"    {terminal_text(u['model']):<28} {u['compute_flop']:.1e} FLOP -> "
+                f"{u['tokens_median'] / 1e12:.1f}T tokens "
+                f"[{u['tokens_p10'] / 1e12:.1f}T, {u['tokens_p90'] / 1e12:.1f}T]"
+            )
+
+
 def cmd_fit(args) -> int:
     models = _models(args)
     demand = _demand(args, models)
@@ -566,14 +601,20 @@ def cmd_fit(args) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}", formatters=formatters))
     print(
         "\n  growth_per_year: multiplicative growth of the largest training sets' tokens per "
-        "year (median, 95% interval).\n  Epoch AI 2024: 0.38 orders of magnitude per year "
-        "[0.27, 0.48] = 2.4x/yr [1.9, 3.0].\n  random-walk-slope: the growth rate at the last "
-        "data date.\n  loo_weight: PSIS-LOO stacking weight (fit inside the history, a "
-        "diagnostic); default_weight: weight in the default demand (docs/model.md, section 3)."
+        "year (median, 95% interval);\n  for compute-frontier (demand v3, the default) half "
+        "the compute edge's growth, the tokens per parameter held.\n  Epoch AI 2024: 0.38 "
+        "orders of magnitude per year [0.27, 0.48] = 2.4x/yr [1.9, 3.0].\n  random-walk-slope:"
+        " the growth rate at the last data date.\n  loo_weight: PSIS-LOO stacking weight of "
+        "the token models fitted to the same rows (fit inside the history, a diagnostic;\n  "
+        "NaN for models of other quantities); default_weight: weight in the default demand "
+        "(docs/model.md, section 3)."
     )
     for fit in demand.fits.values():
         for problem in fit.diagnostics().problems:
             print(f"  WARNING: {fit.name}: {problem}")
+    v3 = demand.fits.get("compute-frontier")
+    if v3 is not None:
+        _print_v3(v3)
     v2 = demand.fits.get("damped-trend")
     if v2 is not None:
         used = v2.model.usage(v2)

@@ -473,6 +473,10 @@ class ScenarioResult(Result):
     #: (FLOP; columns as ``demand_bands``): its own for compute-based demand, 6 D^2 / r at
     #: the scenario's tokens per parameter for token trends.
     compute_bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Demand v3 with its feasibility ceiling only: per whole year of the bands, the share
+    #: of draws whose frontier compute is held at the ceiling (``at_ceiling``) and at the
+    #: latency wall (``at_latency_wall``). Empty for other demand.
+    ceiling_shares: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def name(self) -> str:
@@ -520,6 +524,18 @@ class ScenarioResult(Result):
             for r in whole.to_dict(orient="records")
         }
 
+    def ceiling_share_by_year(self) -> dict:
+        """``{year: {at_ceiling, at_latency_wall}}``: shares of demand draws whose frontier
+        compute is held at the feasibility ceiling, and at the latency wall ({} when the
+        demand has no ceiling)."""
+        return {
+            str(int(r["year"])): {
+                "at_ceiling": float(r["at_ceiling"]),
+                "at_latency_wall": float(r["at_latency_wall"]),
+            }
+            for r in self.ceiling_shares.to_dict(orient="records")
+        }
+
     def to_json_dict(self) -> dict:
         """The ``forecast run --json`` / ``summary.json`` schema."""
         growth = 10 ** np.quantile(self.demand_growth_oom, [0.5, 0.025, 0.975])
@@ -545,6 +561,7 @@ class ScenarioResult(Result):
             "at_crossing": persist.json_records(self.exhaustion.at_crossing()),
             "demand_compute_flop": self.compute_by_year(),
             "latency_wall_flop": 10.0 ** latency_wall_log10(),
+            "feasibility_ceiling_share": self.ceiling_share_by_year(),
             "epoch_procedure": {k: persist.json_float(v) for k, v in self.epoch_procedure.items()},
             "published": published or None,
             "demand_model": self.scenario.demand.model,
@@ -652,6 +669,7 @@ class ScenarioResult(Result):
             },
             "demand_bands": persist.frame_to_json(self.demand_bands),
             "compute_bands": persist.frame_to_json(self.compute_bands),
+            "ceiling_shares": persist.frame_to_json(self.ceiling_shares),
             "stock_bands": persist.frame_to_json(self.stock_bands),
             "stock_steps": persist.frame_to_json(self.stock_steps),
             "demand_growth_oom": persist.array_to_json(self.demand_growth_oom),
@@ -703,6 +721,11 @@ class ScenarioResult(Result):
                 compute_bands=(
                     persist.frame_from_json(payload["compute_bands"])
                     if "compute_bands" in payload
+                    else pd.DataFrame()
+                ),
+                ceiling_shares=(
+                    persist.frame_from_json(payload["ceiling_shares"])
+                    if "ceiling_shares" in payload
                     else pd.DataFrame()
                 ),
                 stock_bands=persist.frame_from_json(payload["stock_bands"]),
@@ -994,6 +1017,7 @@ def _scenario_result(
         exhaustion=result,
         demand_bands=_bands(demand_draws, band_years),
         compute_bands=_bands(band_draws.compute, band_years),
+        ceiling_shares=_ceiling_shares(scenario, demand, band_years, n_band, int(band_seeds[0])),
         stock_bands=_bands(stock_draws, band_years),
         stock_steps=_steps_frame(components),
         demand_growth_oom=demand_growth,
@@ -1003,6 +1027,22 @@ def _scenario_result(
         seed=scenario.seed,
         draws=scenario.draws,
     )
+
+
+def _ceiling_shares(scenario, demand, band_years, n: int, seed: int) -> pd.DataFrame:
+    """Demand v3's shares of draws at the feasibility ceiling, at the bands' whole years
+    (the bands' own draws: same seed, and a date's value does not depend on the grid)."""
+    spec = scenario.demand
+    fit = None
+    if demand is not None and spec.feasibility != "none":
+        if spec.model == "default":
+            fit = _default_fit(demand)
+        elif spec.model == "compute-frontier":
+            fit = demand.fits.get("compute-frontier")
+    if not isinstance(getattr(fit, "model", None), ComputeFrontierTrend):
+        return pd.DataFrame()
+    years = band_years[np.isclose(band_years % 1.0, 0.0) & (band_years > scenario.start)]
+    return fit.model.ceiling_shares(fit, years, n, seed, spec.compute_levers())
 
 
 def _is_pair(value) -> bool:

@@ -15,6 +15,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from forecast import cli, scenarios
@@ -353,3 +354,19 @@ def test_fit_table_prints_r_hat_to_three_decimals(bundled_demand, monkeypatch, c
     column = header.split().index("r_hat_max")
     shown = [row.split()[column] for row in rows]
     assert shown == [f"{v:.3f}" for v in expected]
+
+
+def test_fit_prints_what_demand_v3_read_and_implies(bundled_demand, monkeypatch, capsys):
+    import forecast.pipeline
+
+    monkeypatch.setattr(forecast.pipeline, "fit_demand", lambda *a, **k: bundled_demand)
+    assert cli.main(["--quiet", "fit"]) == 0
+    out = capsys.readouterr().out
+    fit = bundled_demand.fits["compute-frontier"]
+    used = fit.model.usage(fit)
+    assert f"{len(used['compute_rows'])} runs with a compute figure" in out
+    assert f"{len(used['ratio_rows'])} reporting tokens and a measured compute" in out
+    edge = float(np.median(fit.posterior["compute_growth"].to_numpy()))
+    assert f"compute edge growth: {edge:.2f} OOM/yr" in out
+    biggest = max(used["undisclosed"], key=lambda u: u["compute_flop"])
+    assert f"{biggest['tokens_median'] / 1e12:.1f}T tokens" in out

@@ -60,7 +60,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast import _compat
-from forecast.demand.feasibility import Feasibility, compute_ceiling
+from forecast.demand.feasibility import Feasibility, compute_ceiling, latency_wall_log10
 from forecast.demand.model import _PAD_KNOT, DemandFit, DemandModel, _Scaling, drop_padding
 from forecast.errors import DataError, ForecastError
 
@@ -90,11 +90,13 @@ REF_YEAR = 2024.0
 LOG10_6 = math.log10(6.0)
 #: Chinchilla's tokens per parameter (Hoffmann et al. 2022), log10.
 LOG10_CHINCHILLA = math.log10(20.0)
-#: A projected edge level of tokens per parameter stays within [20, 10,000]: no future
-#: frontier run trains below compute-optimal (Hoffmann et al. 2022; the 2020-21 runs at
-#: 1-3 tokens per parameter followed Kaplan et al.'s 2020 law, which Chinchilla replaced),
-#: and none above 10,000 (SmolLM2 1.7B, trained on 11T tokens, is about 6,500). Without
-#: the bounds the level's random walk would wander by sqrt(75) x 0.6 = 5 OOM by 2100.
+#: A projected record run's tokens per parameter (the model's own modes "frontier", "held"
+#: and "trend", its depth and residual included; a number or "chinchilla" is used as
+#: given) stays within [20, 10,000]: no future frontier run trains below compute-optimal
+#: (Hoffmann et al. 2022; the 2020-21 runs at 1-3 tokens per parameter followed Kaplan et
+#: al.'s 2020 law, which Chinchilla replaced), and none above 10,000 (SmolLM2 1.7B, trained
+#: on 11T tokens, is about 6,500). Without the bounds the level's random walk would wander
+#: by sqrt(75) x 0.6 = 5 OOM by 2100.
 RATIO_CAP_LOG10 = 4.0
 #: Knots of the ratio level (each 1 January) are padded to a multiple of this, so fits at
 #: different origins share one compiled sampler.
@@ -242,8 +244,10 @@ class _LatticeState:
                 level = level + walk
             if mode == "trend":
                 level = level + self.trend[None, :] * (t[:, None] - self.t_now)
-            level = np.clip(level, LOG10_CHINCHILLA, RATIO_CAP_LOG10)
             rho = level + self.depth[None, :] * (compute - edge) + self.residual[None, :]
+            # The bound is on the record run's own ratio (its depth and residual included):
+            # no future frontier run trains below compute-optimal or above 10,000.
+            rho = np.clip(rho, LOG10_CHINCHILLA, RATIO_CAP_LOG10)
         if self.levers.overtraining != 1.0:
             boost = np.where(
                 t >= self.levers.overtraining_from, math.log10(self.levers.overtraining), 0.0
@@ -255,17 +259,22 @@ class _LatticeState:
     # arithmetic on it is meant.
     @np.errstate(divide="ignore", invalid="ignore")
     def run(
-        self, years: np.ndarray, record: float, best: np.ndarray, rng
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, years: np.ndarray, record: float, best: np.ndarray, rng, track: bool = False
+    ) -> tuple[np.ndarray, ...]:
         """(log10 tokens, log10 FLOP), each (draw, year), at ``years`` (after the data
         date), from the record ``record`` (log10 FLOP) and the largest training set
-        ``best`` (log10 tokens, per draw) at the data date."""
+        ``best`` (log10 tokens, per draw) at the data date. With ``track``, also whether
+        each draw's edge is held at the feasibility ceiling, and at the latency wall, at
+        each of ``years`` (bool, (draw, year))."""
         n = len(self.growth)
         lattice = _lattice(self.t_now, float(years.max()))
         # The value at a date is the lattice point's at or before it.
         steps = np.searchsorted(lattice, years + 1e-9, side="right") - 1
         tokens_out = np.empty((len(years), n))
         compute_out = np.empty((len(years), n))
+        capped_out = np.zeros((len(years), n), dtype=bool)
+        wall_out = np.zeros((len(years), n), dtype=bool)
+        wall = latency_wall_log10()
         record = np.full(n, float(record))
         best = np.array(best, dtype=float)
         edge_walk = np.zeros(n)
@@ -289,6 +298,7 @@ class _LatticeState:
             mid_edge = line + walk
             if ceiling_on:
                 ceiling = compute_ceiling(self.feasibility, self.edge_now, self.t_now, mid).T
+                capped = mid_edge > ceiling
                 mid_edge = np.minimum(mid_edge, ceiling)
             levels = level_walk[None, :] + np.cumsum(self.level_step_sd * root * z[:, 1], axis=0)
             # The step's largest release, per stream: the smallest of Poisson(rate dt)
@@ -312,8 +322,13 @@ class _LatticeState:
             rows = steps[inside] - first
             compute_out[inside] = before[rows]
             tokens_out[inside] = running[rows]
+            if track and ceiling_on:
+                capped_out[inside] = capped[rows]
+                wall_out[inside] = capped[rows] & (ceiling[rows] >= wall - 1e-9)
             record, best = before[-1], running[-1]
             edge_walk, level_walk = walk[-1], levels[-1]
+        if track:
+            return tokens_out.T, compute_out.T, capped_out.T, wall_out.T
         return tokens_out.T, compute_out.T
 
 
@@ -763,7 +778,44 @@ class ComputeFrontierTrend(DemandModel):
         rng: np.random.Generator,
         levers: ComputeLevers | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Draws (draw, year) of log10 tokens and log10 FLOP of the largest run.
+        """Draws (draw, year) of log10 tokens and log10 FLOP of the largest run (see
+        :meth:`_simulate`)."""
+        return self._simulate(fit, years, n_draws, rng, levers)[:2]
+
+    def ceiling_shares(
+        self,
+        fit: DemandFit,
+        years,
+        n_draws: int,
+        seed: int,
+        levers: ComputeLevers | None = None,
+    ) -> pd.DataFrame:
+        """Per year: the share of draws whose frontier edge is held at the feasibility
+        ceiling (``at_ceiling``) and, of those, at the latency wall (``at_latency_wall``),
+        from ``n_draws`` draws with ``seed`` (the same draws as :meth:`simulate`'s)."""
+        years = np.atleast_1d(np.asarray(years, dtype=float))
+        _, _, capped, wall = self._simulate(
+            fit, years, n_draws, np.random.default_rng(seed), levers, track=True
+        )
+        return pd.DataFrame(
+            {
+                "year": years,
+                "at_ceiling": capped.mean(axis=0),
+                "at_latency_wall": wall.mean(axis=0),
+            }
+        )
+
+    def _simulate(
+        self,
+        fit: DemandFit,
+        years,
+        n_draws: int | None,
+        rng: np.random.Generator,
+        levers: ComputeLevers | None = None,
+        track: bool = False,
+    ) -> tuple[np.ndarray, ...]:
+        """Draws (draw, year) of log10 tokens and log10 FLOP of the largest run (and, with
+        ``track``, whether the edge is at the ceiling and at the latency wall).
 
         Tokens: the largest training set of the runs that set a compute record, up to
         each date (a run keeps the tokens it was trained on; a disclosed record run its
@@ -771,7 +823,8 @@ class ComputeFrontierTrend(DemandModel):
 
         Random numbers are consumed in a fixed order whatever the levers and dates: the
         posterior draws, the past record runs' ratio residuals, the future growth, the
-        feasibility and stall draws, then two uniforms per lattice month. So a date's
+        feasibility and stall draws, then whole blocks of exponentials and normals for the
+        lattice steps (:data:`_BLOCK_STEPS` at a time). So a date's
         value never depends on the other dates asked for, and a lever changed leaves
         every other draw as it was (common random numbers).
         """
@@ -803,6 +856,8 @@ class ComputeFrontierTrend(DemandModel):
 
         log_tokens = np.empty((n, len(years)))
         log_compute = np.empty((n, len(years)))
+        capped = np.zeros((n, len(years)), dtype=bool)
+        walled = np.zeros((n, len(years)), dtype=bool)
         past = years <= t_now
         if past.any():
             i = np.clip(np.searchsorted(et, years[past], side="right") - 1, 0, None)
@@ -840,10 +895,12 @@ class ComputeFrontierTrend(DemandModel):
                 ),
                 gaps=np.stack([p["gap_disclosed"], p["gap_undisclosed"]]),
             )
-            tokens, compute = state.run(years[future], ex[-1], e_best[:, -1], rng)
-            log_tokens[:, future] = tokens
-            log_compute[:, future] = compute
-        return log_tokens, log_compute
+            out = state.run(years[future], ex[-1], e_best[:, -1], rng, track=track)
+            log_tokens[:, future] = out[0]
+            log_compute[:, future] = out[1]
+            if track:
+                capped[:, future], walled[:, future] = out[2], out[3]
+        return log_tokens, log_compute, capped, walled
 
     # --- predictives of observable quantities (the forecast-skill study) ------------------
 

@@ -457,7 +457,7 @@ class SkillStudy(Result):
         return f"SkillStudy: {len(self.origins)} origins, leave-future-out"
 
     @checked(
-        target=checks.text(("frontier", "runs", "undisclosed")),
+        target=checks.text(TARGETS),
         levels=checks.sequence(checks.accept("one of 0.5, 0.8, 0.95", lambda v: v in LEVELS)),
     )
     def summary(self, target: str = "frontier", levels: Sequence[float] = LEVELS) -> pd.DataFrame:

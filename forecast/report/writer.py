@@ -638,8 +638,9 @@ def _drivers(main, sens: pd.DataFrame) -> list[str]:
         out.append(
             f"The 80% interval is lopsided ({early:.1f} years before the median, {late} "
             "after): today's runs are already close to the stock, so a date cannot be much "
-            "earlier, while the draws in which demand growth slows push it out by a decade or "
-            "more. Multiplying the stock by k moves the date by only log(k) / (demand growth "
+            "earlier, while the draws in which the largest run's growth slows (its compute "
+            "meeting the power and chip limits, or fewer record runs) push it out by a decade "
+            "or more. Multiplying the stock by k moves the date by only log(k) / (demand growth "
             "- stock growth), which is why the stock's levers buy months, not years."
         )
     return out
@@ -662,6 +663,15 @@ def _compute_sentence(main) -> str:
         if len(rows) and math.isfinite(rows["median"])
         else ""
     )
+    shares = main.ceiling_share_by_year()
+    held = [
+        f"{shares[y]['at_ceiling']:.0%} by {y}" for y in ("2030", "2035", "2040") if y in shares
+    ]
+    if held:
+        text += (
+            "Share of draws whose frontier compute is held at the feasibility ceiling: "
+            f"{', '.join(held)}. "
+        )
     return text + (
         f"The largest run the power and chips of 2030 can supply is {limit['median']:.1e} "
         f"FLOP (median; 80% interval {limit['p10']:.1e} to {limit['p90']:.1e}; Sevilla et "
