@@ -1,5 +1,5 @@
 """Leave-future-out forecast-skill study (issue 15) on the bundled table and on Epoch AI's
-reference extract, with demand v2 (``damped-trend``, the default of 0.3-0.8) and 0.2.0's
+reference extract, with demand v2 (``damped-trend``, the default of 0.4-0.8) and 0.2.0's
 default demand as extra methods beside the default (demand v3). Prints the pooled tables,
 the aims and the time taken.
 

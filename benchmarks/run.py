@@ -285,19 +285,29 @@ def end_to_end(skip_cold: bool) -> None:
             # machine compiles demand v2 in 60-80 s instead of about 32 s).
             env["PYTENSOR_FLAGS"] = f"base_compiledir={tmp / compiledir}"
             env["FORECAST_CACHE_DIR"] = str(tmp / fitdir)
+            # As a newcomer meets it (issue 36): an empty HOME (no ~/.cache, ~/.pytensor,
+            # matplotlib or ArviZ state) and an empty numba cache for the package's own
+            # kernels, shared by the later (warm) rows.
+            env["HOME"] = str(tmp / f"home-{compiledir}")
+            env["NUMBA_CACHE_DIR"] = str(tmp / compiledir / "numba-forecast")
+            (tmp / f"home-{compiledir}").mkdir(exist_ok=True)
             out = tmp / f"report{i}"
             start = time.perf_counter()
             proc, result = _child(["-c", code, "--quiet", "report", "--out", str(out)], env)
             wall = time.perf_counter() - start
             rss = float(result.split()[2]) if result else float("nan")
-            target = "cold <= 60 s" if i == 0 and not skip_cold else "warm <= 15 s"
+            # Issue 36's aims are ratios to 0.8.4 on the same machine (0.8.4 on this
+            # 2-core machine, 2026-12-07: warm report 28.3 s; benchmarks/README.md).
+            target = (
+                "cold <= 1/4 of 0.8.4's" if i == 0 and not skip_cold else "warm <= 1/2 of 0.8.4's"
+            )
             ROWS.append(
                 {
                     "section": "end2end",
                     "stage": f"forecast report: {label}",
                     "seconds": round(wall, 2),
                     "max_rss_mb": round(rss, 1),
-                    "target": target + ", peak <= 1 GB",
+                    "target": target + ", peak <= 1.2 GB",
                     "returncode": proc.returncode,
                 }
             )

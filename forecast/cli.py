@@ -503,15 +503,19 @@ def cmd_run(args) -> int:
         _print_json(result.to_json_dict())
         return EXIT_OK
     payload = result.to_json_dict()
-    ey = payload["exhaustion_year"]
 
-    from forecast.units import year_text as year
+    from forecast.registry import demand_label
+    from forecast.results import start_note, year_with_error
+
+    def year(key: str) -> str:  # to the decimals its Monte Carlo error supports
+        return year_with_error(result, key, error=False)
 
     rows = [
         ("scenario", f"{result.name}: {result.scenario.description}"),
-        ("exhaustion year (median)", year(ey["median"])),
-        ("80% interval", f"{year(ey['p10'])} - {year(ey['p90'])}"),
-        ("95% interval", f"{year(ey['p2_5'])} - {year(ey['p97_5'])}"),
+        ("demand", demand_label(result.scenario.demand.model)),
+        ("exhaustion year (median)", year_with_error(result)),
+        ("80% interval", f"{year('p10')} - {year('p90')}"),
+        ("95% interval", f"{year('p2_5')} - {year('p97_5')}"),
         ("not exhausted by horizon", f"{payload['not_exhausted_by_horizon']:.1%} of draws"),
     ]
     for y, stock in payload["stock_tokens"].items():
@@ -531,10 +535,20 @@ def cmd_run(args) -> int:
         if y in prob:
             rows.append((f"P(exhausted by end of {y})", f"{prob[y]:.2f}"))
     print(_table(rows))
+    note = start_note(result)
+    if note:
+        print(f"\n  {note}")
     print(
         "\n  Intervals: the central 80% / 95% of joint draws of demand and stock "
         f"({result.draws:,} draws, seed {result.seed})."
     )
+    if result.mc_error:
+        print(
+            "  Monte Carlo error: one standard error from posterior sampling and the "
+            "projection together\n  (a fresh fit and run, e.g. on another machine, differs "
+            "by about this much); dates are rounded to\n  the decimals their own error "
+            "supports."
+        )
     if not result.reliable:
         print("  WARNING: demand fits failed sampler-health checks; see 'forecast fit'.")
     return EXIT_OK
@@ -639,13 +653,33 @@ def cmd_fit(args) -> int:
     return EXIT_OK
 
 
+def _labelled_toml(scenario) -> str:
+    """The scenario's TOML with what its demand and stock models are as comments
+    (``model = "default"  # default demand (v3: ...)``); it reads back to the same
+    scenario."""
+    from forecast.registry import STOCK, demand_label
+
+    labels = {
+        "demand": demand_label(scenario.demand.model),
+        "stock": STOCK[scenario.stock.model].label if scenario.stock.model in STOCK else "",
+    }
+    lines, section = [], ""
+    for line in scenario.to_toml().splitlines():
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif line.startswith("model = ") and labels.get(section):
+            line += f"  # {terminal_text(labels[section])}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def cmd_scenarios(args) -> int:
     from forecast.scenarios import list_scenarios, load_scenario
 
     if args.action == "show":
         if not args.name:
             raise ForecastError("'forecast scenarios show' needs a scenario name or TOML file")
-        print(load_scenario(args.name).to_toml(), end="")
+        print(_labelled_toml(load_scenario(args.name)), end="")
         return EXIT_OK
     scenarios = list_scenarios()
     width = max(len(s.name) for s in scenarios)

@@ -8,9 +8,14 @@ Two input schemas are accepted, detected from the header:
   conversion, confidence, source_url, notes``; only ``model``, ``date`` and ``tokens``
   are required (an older file without the descriptive columns loads with documented
   defaults, listed in the load report) and the sizes are already in **tokens**;
-- **Epoch AI's "Notable AI Models" CSV** (any of its public header variants); only rows
-  whose ``Domain`` lists ``Language`` and that carry a dataset size are kept, and the
-  size is converted to tokens where Epoch's column holds words.
+- **Epoch AI's "Notable AI Models" CSV** (any of its public header variants); only
+  language models are kept: rows whose ``Domain`` lists ``Language`` and whose ``Task``
+  lists a text task (:data:`EPOCH_TEXT_TASKS`; "Morse translation" or image captioning
+  alone is not one), with a dataset size or a training compute. The size is converted to
+  tokens where Epoch's column holds words. A row whose ``Domain`` lists other domains
+  too (multimodal) counts images, video or audio datapoints in its size, so the size is
+  not used (the row is kept for its training compute, dropped without one). Every
+  dropped row is counted by reason in the load report.
 
 Every loader returns the same columns (see ``docs/architecture.md``): text quantities in
 tokens (float, NaN where unknown), ``date`` as ``datetime64[ns]`` and ``year`` as a
@@ -157,17 +162,69 @@ EPOCH_NUMERIC: dict[str, str] = {
     "Epochs": "epochs",
 }
 
+EPOCH_TASK_COLUMN = "Task"
+#: Epoch ``Task`` labels of text: a row whose ``Domain`` lists Language is a language
+#: model when its ``Task`` cell lists one of these (or is empty). "Morse translation"
+#: (Pandemonium, 1959), entity or protein embeddings, image captioning or search
+#: ranking alone are not text the stock is made of.
+EPOCH_TEXT_TASKS = frozenset(
+    {
+        "automated theorem proving",
+        "chat",
+        "code autocompletion",
+        "code generation",
+        "document classification",
+        "document representation",
+        "instruction interpretation",
+        "language generation",
+        "language modeling",
+        "language modeling/generation",
+        "language structure modeling",
+        "mathematical reasoning",
+        "named entity recognition (ner)",
+        "part-of-speech tagging",
+        "quantitative reasoning",
+        "question answering",
+        "relation extraction",
+        "retrieval-augmented generation",
+        "semantic embedding",
+        "semantic search",
+        "sentiment classification",
+        "table tasks",
+        "text autocompletion",
+        "text classification",
+        "text summarization",
+        "translation",
+        "word sense disambiguation",
+    }
+)
+
 # Reasons used in LoadReport.dropped / LoadReport.flagged.
 DROP_BLANK = "blank row"
 DROP_NOT_LANGUAGE = "not a language model"
+DROP_NO_TEXT_TASK = "Domain lists Language but Task lists no text task (e.g. Morse translation)"
+DROP_MULTIMODAL = (
+    "multimodal without training compute (its dataset size counts images, video or audio "
+    "too, not text tokens)"
+)
 DROP_NO_SIZE = "no dataset size and no training compute"
 DROP_BAD_SIZE = "unparseable dataset size (e.g. comma-joined alternatives)"
 DROP_NO_DATE = "no publication date"
 DROP_DUPLICATE = "duplicate row"
 FLAG_NO_TOKENS = "no disclosed token count"
+FLAG_MULTIMODAL = (
+    "multimodal: its dataset size is not used as text tokens (it counts images, video or "
+    "audio too); kept for its training compute"
+)
 FLAG_ONE_PASS = "corpus size without epochs (one pass assumed for tokens trained)"
-FLAG_LOWER_BOUND = "token count that is a lower bound (fitted at its stated value)"
-FLAG_UPPER_BOUND = "token count that is an upper bound (fitted at its stated value)"
+FLAG_LOWER_BOUND = (
+    "token count that is a lower bound (censored by the default demand: at least the stated "
+    "value; the 0.2 token trends fit it at that value)"
+)
+FLAG_UPPER_BOUND = (
+    "token count that is an upper bound (censored by the default demand: at most the stated "
+    "value; the 0.2 token trends fit it at that value)"
+)
 
 
 @dataclass(frozen=True)
@@ -935,6 +992,7 @@ def _load_epoch(
         conversion = f"Epoch '{size_col}': tokens as published"
     bad_optional: dict[str, int] = {}
     records: list[dict] = []
+    no_text_task: list[str] = []
     for row, cells in rows:
         report.rows_read += 1
         if not any(c.strip() for c in cells):
@@ -944,7 +1002,18 @@ def _load_epoch(
         if "language" not in domains:
             report.drop(DROP_NOT_LANGUAGE)
             continue
-        raw_size = _cell(cells, idx[size_col])
+        task = _cell(cells, idx.get(EPOCH_TASK_COLUMN))
+        tasks = {t.strip().lower() for t in task.split(",") if t.strip()}
+        if tasks and not tasks & EPOCH_TEXT_TASKS:
+            report.drop(DROP_NO_TEXT_TASK)
+            no_text_task.append(_cell(cells, idx[name_col]))
+            continue
+        # Language with other domains (vision, video, audio, ...): Epoch counts each
+        # domain's datapoints in its own unit, so the size is not a count of text tokens
+        # (Perceiver IO's optical flow: 7e13 "tokens"). Only its compute is used.
+        multimodal = bool(set(domains) - {"language"})
+        raw_size = "" if multimodal else _cell(cells, idx[size_col])
+        size_given = bool(_cell(cells, idx[size_col]))
         numbers: dict[str, float] = {}
         for src, dst in EPOCH_NUMERIC.items():
             numbers[dst] = math.nan
@@ -960,7 +1029,7 @@ def _load_epoch(
                 number = None
             numbers[dst] = math.nan if number is None else number
         if not raw_size and math.isnan(numbers["compute_flop"]):
-            report.drop(DROP_NO_SIZE)
+            report.drop(DROP_MULTIMODAL if multimodal and size_given else DROP_NO_SIZE)
             continue
         value = None
         if raw_size:
@@ -1001,12 +1070,18 @@ def _load_epoch(
         rec["modality"] = "text" if set(domains) <= {"language"} else "multimodal"
         rec["compute_source"] = "" if math.isnan(rec["compute_flop"]) else "estimate"
         if value is None:
-            # A language model whose training compute is known but whose data is not.
+            # A language model whose training compute is known but whose data is not (or
+            # whose dataset size is not a count of text tokens: multimodal).
             rec["disclosure"] = "undisclosed"
             rec["tokens_published"] = math.nan
             rec["tokens_bound"] = rec["tokens_kind"] = ""
             rec["published_size"] = "not disclosed"
             rec["conversion"] = ""
+            if multimodal and size_given:
+                rec["published_size"] = (
+                    f"{_cell(cells, idx[size_col])} datapoints (multimodal; not text tokens)"
+                )
+                _flag(rec, FLAG_MULTIMODAL)
         else:
             rec["disclosure"] = "disclosed"
             # Epoch's convention is 1 token = 0.75 words, so tokens = words x 4/3. (Epoch's
@@ -1027,6 +1102,10 @@ def _load_epoch(
         report.notes.append(
             f"{n} unparseable, non-positive or impossible '{src}' value(s) set to NaN"
         )
+    if no_text_task:
+        shown = ", ".join(no_text_task[:30])
+        more = f" and {len(no_text_task) - 30} more" if len(no_text_task) > 30 else ""
+        report.notes.append(f"dropped for no text task: {shown}{more}")
     return records, report
 
 

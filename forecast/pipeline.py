@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import checks, persist
+from forecast import _compat, checks, persist
 from forecast import demand as dm
 from forecast._version import __version__
 from forecast.checks import checked
@@ -101,6 +101,22 @@ class DemandSet(Result):
         diagnostic) and weight in the default demand."""
         rows = pd.concat([f.summary() for f in self.fits.values()], ignore_index=True)
         return rows.join(self.weights(), on="model")
+
+    def _posterior_batch(self, batch: int, n_batches: int) -> DemandSet:
+        """This set with every fit's posterior cut to batch ``batch`` of ``n_batches``: the
+        chains split into equal consecutive blocks of draws (chains x blocks =
+        ``n_batches``; each block is close to independent of the others, the fits' ESS
+        being near their draw count). For the batch-means Monte Carlo error
+        (:func:`mc_errors`)."""
+        fits = {name: _batch_fit(fit, batch, n_batches) for name, fit in self.fits.items()}
+        if self.average is None:
+            return replace(self, fits=fits)
+        average = dm.ModelAverage(
+            [fits.get(f.name) or _batch_fit(f, batch, n_batches) for f in self.average.fits],
+            self.average.weights,
+            name=self.average.name,
+        )
+        return replace(self, fits=fits, average=average)
 
     def diagnostics_ok(self) -> bool:
         """True when every fit passes the sampler-health thresholds (r_hat <= 1.01, bulk
@@ -477,6 +493,10 @@ class ScenarioResult(Result):
     #: of draws whose frontier compute is held at the ceiling (``at_ceiling``) and at the
     #: latency wall (``at_latency_wall``). Empty for other demand.
     ceiling_shares: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Total Monte Carlo error (years, one standard error) of the median and interval ends
+    #: (:func:`mc_errors`): posterior sampling and projection together; ``batches``: how
+    #: many batches it was estimated from. Empty when not estimated.
+    mc_error: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -524,6 +544,20 @@ class ScenarioResult(Result):
             for r in whole.to_dict(orient="records")
         }
 
+    def mc_error_json(self) -> dict | None:
+        """:attr:`mc_error` for JSON (None when not estimated), with what it means."""
+        if not self.mc_error:
+            return None
+        out = {k: persist.json_float(self.mc_error.get(k)) for k in MC_STATISTICS}
+        out["batches"] = int(self.mc_error.get("batches", 0))
+        out["meaning"] = (
+            "one standard error of each statistic from Monte Carlo sampling (years for the "
+            "median and interval ends, fractions for the probability and shares; the "
+            "posterior's draws and the projection's together, by batch means): a fresh fit "
+            "and run, e.g. on another machine, differs by about this much"
+        )
+        return out
+
     def ceiling_share_by_year(self) -> dict:
         """``{year: {at_ceiling, at_latency_wall}}``: shares of demand draws whose frontier
         compute is held at the feasibility ceiling, and at the latency wall ({} when the
@@ -547,6 +581,7 @@ class ScenarioResult(Result):
             "scenario": self.name,
             "description": self.scenario.description,
             "exhaustion_year": self.exhaustion_year(),
+            "mc_error": self.mc_error_json(),
             "prob_exhausted_by": {str(int(y)): persist.json_float(p) for y, p in prob.items()},
             "not_exhausted_by_horizon": float(self.exhaustion.not_exhausted_share),
             "already_exhausted_at_start": float(self.exhaustion.already_exhausted_share),
@@ -670,6 +705,7 @@ class ScenarioResult(Result):
             "demand_bands": persist.frame_to_json(self.demand_bands),
             "compute_bands": persist.frame_to_json(self.compute_bands),
             "ceiling_shares": persist.frame_to_json(self.ceiling_shares),
+            "mc_error": {k: persist.json_float(v) for k, v in self.mc_error.items()},
             "stock_bands": persist.frame_to_json(self.stock_bands),
             "stock_steps": persist.frame_to_json(self.stock_steps),
             "demand_growth_oom": persist.array_to_json(self.demand_growth_oom),
@@ -723,6 +759,10 @@ class ScenarioResult(Result):
                     if "compute_bands" in payload
                     else pd.DataFrame()
                 ),
+                mc_error={
+                    k: (math.nan if v is None else v)
+                    for k, v in (payload.get("mc_error") or {}).items()
+                },
                 ceiling_shares=(
                     persist.frame_from_json(payload["ceiling_shares"])
                     if "ceiling_shares" in payload
@@ -938,6 +978,7 @@ def simulate_exhaustions(
     progress=checks.progress(),
     name=checks.optional(checks.text()),
     stock=checks.unchecked("a stock model or an estimates path: _stock_model says which"),
+    mc_error=checks.flag(),
 )
 def run_scenario(
     scenario: str | Scenario,
@@ -949,6 +990,7 @@ def run_scenario(
     progress: Progress = _silent,
     name: str | None = None,
     stock=None,
+    mc_error: bool = True,
     **overrides,
 ) -> ScenarioResult:
     """Run one scenario: joint draws of demand and stock, first crossing per draw.
@@ -961,7 +1003,9 @@ def run_scenario(
     ``forecast.Epoch2024Stock(quality_fraction=0.3)``, or any object with
     ``sample_parameters``, ``trajectories`` and ``sample_components``) used instead of the
     scenario's, or the path of an estimates CSV (the layout of data/stock_estimates.csv)
-    used under the scenario's levers.
+    used under the scenario's levers. ``mc_error``: also estimate the total Monte Carlo
+    error of the median and interval ends (:func:`mc_errors`; about as long again as the
+    run itself).
     """
     scenario = load_scenario(scenario)
     if isinstance(stock, str | Path):  # recorded in the scenario (and its name)
@@ -976,7 +1020,8 @@ def run_scenario(
     progress(f"{scenario.name}: {scenario.draws:,} joint draws of demand and stock")
     stock_model = _stock_model(scenario, stock)
     result = simulate_exhaustion(scenario, demand, stock_model)
-    return _scenario_result(scenario, demand, stock_model, result, models)
+    errors = mc_errors([scenario], demand, [stock_model])[0] if mc_error else {}
+    return _scenario_result(scenario, demand, stock_model, result, models, errors)
 
 
 def _scenario_result(
@@ -985,9 +1030,11 @@ def _scenario_result(
     stock_model,
     result: ExhaustionResult,
     models: pd.DataFrame,
+    errors: dict | None = None,
 ) -> ScenarioResult:
     """A :class:`ScenarioResult` around the exhaustion draws: bands, stock steps, growth,
-    Epoch's procedure and the fits' health (``scenario`` already at its data date)."""
+    Epoch's procedure, the fits' health and the Monte Carlo ``errors`` (``scenario``
+    already at its data date)."""
     project = demand_projector(scenario, demand)
 
     # Bands by year for figures and tables (a quarterly grid, fewer draws, same seed).
@@ -1026,7 +1073,97 @@ def _scenario_result(
         diagnostics=diagnostics_frame(demand, demand_models_needed(scenario)),
         seed=scenario.seed,
         draws=scenario.draws,
+        mc_error=dict(errors or {}),
     )
+
+
+#: Batches of the batch-means Monte Carlo error (:func:`mc_errors`).
+MC_BATCHES = 8
+#: Statistics that carry a Monte Carlo error: the exhaustion year's median and interval
+#: ends (years), the probability of exhaustion by 2030 and the shares of draws not
+#: exhausted by the horizon and already exhausted at the start (fractions).
+MC_STATISTICS = (
+    "median",
+    "p10",
+    "p90",
+    "p2_5",
+    "p97_5",
+    "prob_by_2030",
+    "not_exhausted_by_horizon",
+    "already_exhausted_at_start",
+)
+
+
+def _mc_statistics(result: ExhaustionResult) -> list[float]:
+    q = result.quantiles()
+    return [
+        *(float(q.get(k, math.nan)) for k in MC_STATISTICS[:5]),
+        float(result.prob_exhausted_by(2030)),
+        float(result.not_exhausted_share),
+        float(result.already_exhausted_share),
+    ]
+
+
+def _batch_fit(fit: dm.DemandFit, batch: int, n_batches: int) -> dm.DemandFit:
+    """``fit`` with its posterior cut to one batch (see :meth:`DemandSet._posterior_batch`)."""
+    post = fit.posterior
+    chains, draws = post.sizes["chain"], post.sizes["draw"]
+    if n_batches % chains:
+        raise ForecastError(f"{n_batches} batches do not split {chains} chains evenly")
+    per_chain = n_batches // chains
+    size = draws // per_chain
+    if size < 1:
+        raise ForecastError(f"{draws} draws per chain cannot make {per_chain} batches")
+    chain, block = divmod(batch, per_chain)
+    cut = post.isel(chain=[chain], draw=slice(block * size, (block + 1) * size))
+    batch_fit = replace(fit, idata=_compat.with_groups(fit._stored, posterior=cut))
+    batch_fit._diagnostics = fit._diagnostics
+    return batch_fit
+
+
+def _n_batches(demand: DemandSet | None) -> int:
+    """:data:`MC_BATCHES` rounded up to a multiple of the fits' chains."""
+    chains = {f.posterior.sizes["chain"] for f in (demand.fits.values() if demand else ())}
+    if len(chains) > 1:
+        return 0  # fits with different chain counts: no common batching
+    c = chains.pop() if chains else 1
+    return c * max(1, math.ceil(MC_BATCHES / c))
+
+
+def mc_errors(
+    scenarios: Sequence[Scenario], demand: DemandSet | None, stock_models: Sequence
+) -> list[dict]:
+    """The total Monte Carlo error of each scenario's :data:`MC_STATISTICS`, by batch
+    means: the posterior draws are cut into batches (:meth:`DemandSet._posterior_batch`),
+    each projected with 1/B of the scenario's joint draws and its own seed, and the error
+    of a statistic is the standard deviation of its B batch values divided by sqrt(B).
+    It covers posterior sampling and projection together (the error a fresh fit and run
+    on another machine would show); with B = 8 the error estimate itself is uncertain by
+    about a quarter. NaN where a batch's statistic is after the horizon."""
+    n_batches = _n_batches(demand)
+    if not scenarios or n_batches < 2:
+        return [dict.fromkeys(MC_STATISTICS, math.nan) for _ in scenarios]
+    values = np.full((n_batches, len(scenarios), len(MC_STATISTICS)), np.nan)
+    for b in range(n_batches):
+        batch = demand._posterior_batch(b, n_batches) if demand is not None else None
+        seeds = [
+            int(np.random.SeedSequence([sc.seed, 17, b]).generate_state(1)[0]) for sc in scenarios
+        ]
+        batched = [
+            sc.with_overrides(draws=max(100, sc.draws // n_batches), seed=seed)
+            for sc, seed in zip(scenarios, seeds, strict=True)
+        ]
+        results = simulate_exhaustions(batched, batch, stock_models)
+        for i, result in enumerate(results):
+            values[b, i] = _mc_statistics(result)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        se = np.nanstd(values, axis=0, ddof=1) / math.sqrt(n_batches)
+    se[np.isnan(values).any(axis=0)] = np.nan
+    return [
+        {k: float(v) for k, v in zip(MC_STATISTICS, row, strict=True)} | {"batches": n_batches}
+        for row in se
+    ]
 
 
 def _ceiling_shares(scenario, demand, band_years, n: int, seed: int) -> pd.DataFrame:
@@ -1066,6 +1203,7 @@ _ITEM = checks.either(
     models=MODELS,
     progress=checks.progress(),
     workers=checks.WORKERS,
+    mc_error=checks.flag(),
 )
 def run_scenarios(
     scenarios,
@@ -1076,6 +1214,7 @@ def run_scenarios(
     models: pd.DataFrame | None = None,
     progress: Progress = _silent,
     workers: int = 1,
+    mc_error: bool = True,
 ) -> list[ScenarioResult]:
     """Run several scenarios on one demand fit; results in the order given.
 
@@ -1088,7 +1227,7 @@ def run_scenarios(
     the groups of scenarios and then the per-scenario bands in threads (numpy releases the
     GIL; on 2 cores the report's six scenarios at 100,000 draws took 8.6 s with 2 workers
     and 13.3 s with 1); the numbers do not depend on either. ``progress`` gets one line
-    per scenario.
+    per scenario. ``mc_error``: as in :func:`run_scenario`.
     """
     items = []
     for item in scenarios:
@@ -1121,10 +1260,17 @@ def run_scenarios(
     exhaustion = simulate_exhaustions(
         prepared, demand, stock_models, progress=progress, workers=workers
     )
+    if mc_error:
+        progress(f"Monte Carlo error: {_n_batches(demand)} posterior batches per scenario")
+        errors = mc_errors(prepared, demand, stock_models)
+    else:
+        errors = [{} for _ in prepared]
 
     def one(i: int) -> ScenarioResult:
         progress(f"scenario {i + 1}/{len(prepared)}: {prepared[i].name}")
-        return _scenario_result(prepared[i], demand, stock_models[i], exhaustion[i], models)
+        return _scenario_result(
+            prepared[i], demand, stock_models[i], exhaustion[i], models, errors[i]
+        )
 
     if workers == 1 or len(items) < 2:
         return [one(i) for i in range(len(items))]

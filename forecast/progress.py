@@ -4,8 +4,10 @@
 scenario runs, the sensitivity analysis, the forecast-skill study). On a terminal it draws
 a live display with `rich <https://rich.readthedocs.io>`_: one line per step with a
 spinner and its elapsed time, and a bar for counted steps (messages ending in ``(i/n)``,
-e.g. ``origin 2023-01-01 (4/10)``). Anywhere else (pipes, CI logs, ``--quiet`` off) it
-prints the same messages as plain ``[forecast] ...`` lines, so logs stay greppable.
+e.g. ``origin 2023-01-01 (4/10)``) with their remaining time. Anywhere else (pipes, CI
+logs) it prints the same messages as plain ``[forecast] ...`` lines, so logs stay
+greppable; a counted step's line adds its elapsed time and, from the items done so far,
+an estimate of the time left. The clock is read for these lines only, never for results.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+import time
 from typing import TextIO
 
 from forecast.safety import terminal_text
@@ -38,6 +41,8 @@ class StepProgress:
         # Scenario runs report from worker threads (run_scenarios(workers=2)): one
         # message at a time, so lines never interleave and the display's state holds.
         self._lock = threading.Lock()
+        # Plain mode's counted step: (label, start time) for the elapsed and left estimate.
+        self._plain_step: tuple[str, float] | None = None
 
     def __call__(self, message: str) -> None:
         with self._lock:
@@ -45,7 +50,8 @@ class StepProgress:
 
     def _show(self, message: str) -> None:
         if not self.live:
-            print(terminal_text(f"[forecast] {message}"), file=self.stream, flush=True)
+            line = terminal_text(f"[forecast] {message}") + self._timing(message)
+            print(line, file=self.stream, flush=True)
             return
         message = terminal_text(message)
         progress = self._display()
@@ -62,6 +68,23 @@ class StepProgress:
         self._task = progress.add_task(message, total=total, **fields)
         self._counted = step
 
+    def _timing(self, message: str) -> str:
+        """Plain mode: `` · 1:05 elapsed, about 1:40 left`` for the items of a counted
+        step after its first (the estimate: the mean time of the items done so far)."""
+        counted = _COUNTED.match(message)
+        if counted is None:
+            self._plain_step = None
+            return ""
+        step = counted["label"].split(" ")[0]
+        done, total = int(counted["done"]) - 1, int(counted["total"])
+        now = time.monotonic()
+        if self._plain_step is None or self._plain_step[0] != step or done == 0:
+            self._plain_step = (step, now)
+            return ""
+        elapsed = now - self._plain_step[1]
+        left = elapsed / done * (total - done)
+        return f" · {_clock(elapsed)} elapsed, about {_clock(left)} left"
+
     def _display(self):
         if self._progress is None:
             from rich.console import Console
@@ -71,6 +94,7 @@ class StepProgress:
                 SpinnerColumn,
                 TextColumn,
                 TimeElapsedColumn,
+                TimeRemainingColumn,
             )
 
             self._progress = Progress(
@@ -80,6 +104,7 @@ class StepProgress:
                 BarColumn(bar_width=20),
                 TextColumn("{task.fields[count]}"),
                 TimeElapsedColumn(),
+                TimeRemainingColumn(),
                 console=Console(file=self.stream),
                 # Results go to stdout untouched (a pipe or file stays clean); the CLI
                 # ends the display when the results start (forecast.cli._SafeOutput).
@@ -111,3 +136,11 @@ class StepProgress:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _clock(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss``) of a duration."""
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -33,6 +33,7 @@ __all__ = [
     "StockEntry",
     "backtest_methods",
     "compute_demand_names",
+    "demand_label",
     "fits_used",
     "fitted_classes",
     "min_rows",
@@ -116,7 +117,7 @@ DEMAND: dict[str, DemandEntry] = {
     for e in (
         DemandEntry(
             "default",
-            "Default: largest run from compute (demand v3)",
+            "default demand (v3: largest run from compute and tokens per parameter)",
             "combination",
             compute=True,
             backtest=True,
@@ -210,6 +211,15 @@ DEMAND: dict[str, DemandEntry] = {
         ),
     )
 }
+
+
+def demand_label(name: str) -> str:
+    """What a scenario's ``demand.model`` is, for readers (legends, ``forecast run``,
+    ``forecast scenarios show``): its label, e.g. "default demand (v3: largest run from
+    compute and tokens per parameter)"; an old alias ("average") reads as the name it
+    stands for, an unknown name as itself."""
+    entry = DEMAND.get(DEMAND_ALIASES.get(name, name))
+    return name if entry is None else entry.label
 
 
 def fits_used(name: str) -> tuple[str, ...]:

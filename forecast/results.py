@@ -32,6 +32,7 @@ import pandas as pd
 
 from forecast import persist
 from forecast.errors import ForecastError
+from forecast.units import year_text
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -40,8 +41,12 @@ __all__ = [
     "decode",
     "encode",
     "interval_names",
+    "mc_error_text",
     "quantile_levels",
+    "start_note",
     "summary_html",
+    "supported_decimals",
+    "year_with_error",
 ]
 
 #: Central intervals reported by default: 80% and 95%.
@@ -82,6 +87,74 @@ def quantile_levels(levels: Sequence[float] | None = None) -> dict[str, float]:
         tail = (1.0 - level) / 2.0
         out[lo], out[hi] = round(tail, 12), round(1.0 - tail, 12)
     return out
+
+
+# --- honest precision: a number printed to what its Monte Carlo error supports -----------
+
+
+def supported_decimals(se, most: int = 2, unknown: int = 1) -> int:
+    """Decimals a number with Monte Carlo standard error ``se`` supports:
+    ``floor(-log10(2 se))`` clipped to [0, ``most``], so half a unit of the last digit is
+    at least ``se``; ``unknown`` when there is no error (None, NaN, infinite or zero)."""
+    if se is None or not math.isfinite(float(se)) or float(se) <= 0:
+        return unknown
+    return int(min(most, max(0, math.floor(-math.log10(2.0 * float(se))))))
+
+
+def mc_error_text(se) -> str:
+    """One standard error for reading, to one significant digit (``"0.01"``, ``"0.3"``)."""
+    se = float(se)
+    return f"{se:.1g}" if se >= 0.001 else "<0.001"
+
+
+def _mc_error(result, key: str):
+    errors = getattr(result, "mc_error", None) or {}
+    value = errors.get(key)
+    return None if value is None or not math.isfinite(float(value)) else float(value)
+
+
+def year_with_error(result, key: str = "median", *, error: bool = True) -> str:
+    """A scenario result's exhaustion-year statistic (``median``, ``p10``, ``p90``,
+    ``p2_5``, ``p97_5``) rounded to the decimals its total Monte Carlo error
+    (``result.mc_error``) supports, with the error when ``error``: ``"2029.8 (Monte
+    Carlo error ±0.01 years)"``. One decimal and no error when it was not estimated;
+    "after the horizon" past it."""
+    q = {"median": 0.5, "p10": 0.1, "p90": 0.9, "p2_5": 0.025, "p97_5": 0.975}[key]
+    value = float(result.exhaustion.quantile(q))
+    se = _mc_error(result, key)
+    text = year_text(value, supported_decimals(se))
+    if error and se is not None and math.isfinite(value):
+        text += f" (Monte Carlo error ±{mc_error_text(se)} years)"
+    return text
+
+
+def start_note(result) -> str:
+    """One sentence when the lower end of the 95% (and the 80%) interval is the start of
+    the projection because more than 2.5% (10%) of the draws have demand at or above the
+    stock already there ("" otherwise): ``"The 95% interval starts at the data date
+    2026-07-16: 3.0% of the draws have demand at or above the stock already."``"""
+    share = float(result.exhaustion.already_exhausted_share)
+    ends = [name for name, tail in (("median", 0.5), ("80%", 0.1), ("95%", 0.025)) if share > tail]
+    if not ends:
+        return ""
+    if ends[0] == "median":
+        what = "The median and both intervals start"
+    elif len(ends) == 2:
+        what = "The 80% and 95% intervals start"
+    else:
+        what = "The 95% interval starts"
+    start = float(result.scenario.start)
+    models = getattr(result, "models", None)
+    data_year = float(models["year"].max()) if models is not None and len(models) else math.nan
+    where = (
+        f"the data date {result.data_date}"
+        if abs(start - data_year) < 1e-3
+        else f"the start of the projection ({start:.2f})"
+    )
+    return (
+        f"{what} at {where}: {100 * share:.1f}% of the draws have demand at or above the "
+        "stock already."
+    )
 
 
 def _cell(v) -> str:

@@ -7,8 +7,10 @@ function here, and every writer uses it:
 - :func:`csv_cell` / :func:`csv_frame`: a cell beginning with ``= + - @``, tab or carriage
   return gets a leading apostrophe, so a spreadsheet shows it as text instead of running
   it as a formula (OWASP "CSV injection"). Numbers are left alone.
-- :func:`markdown_text`: ``& < >`` as HTML entities and ``|`` escaped, so text cannot open
-  tags or break a table in ``report.md`` (HTML is escaped by :func:`html.escape` already).
+- :func:`markdown_text`: what could open a tag, an autolink, an entity or a block quote
+  as HTML entities and ``|`` escaped, so text cannot open tags or break a table in
+  ``report.md``; every other ``< > &`` is left as written (``->``, ``<=``), so the file
+  reads as it renders (HTML is escaped by :func:`html.escape` already).
 - :func:`terminal_text`: control characters (ANSI escape sequences, backspace, bell, ...)
   shown as ``\\x1b``-style escapes; newlines and tabs kept.
 - :func:`literal_figure_text`: every text a figure function drew (titles, axis labels,
@@ -60,15 +62,27 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: What could open raw HTML or an autolink in Markdown: ``<`` before a letter, ``/``,
+#: ``!`` or ``?``, up to the ``>`` closing it (CommonMark, "Raw HTML" and "Autolinks").
+_MARKDOWN_TAG = re.compile(r"<(?=[A-Za-z/!?])([^<>]*)(>?)")
+#: An ``&`` that would start an entity or a numeric character reference.
+_MARKDOWN_ENTITY = re.compile(r"&(?=#|[A-Za-z][A-Za-z0-9]*;)")
+#: A ``>`` opening a line (after at most three spaces): a block quote.
+_MARKDOWN_QUOTE = re.compile(r"^( {0,3})>", re.MULTILINE)
+
+
 def markdown_text(text: str) -> str:
-    """``text`` for Markdown: no raw HTML, no table-breaking pipes."""
-    return (
-        str(text)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("|", "\\|")
-    )
+    """``text`` for Markdown, written as it reads: no raw HTML, no table-breaking pipes.
+
+    Only what Markdown would interpret is escaped: a ``<`` that could open a tag, comment
+    or autolink (and the ``>`` closing it) as ``&lt;`` / ``&gt;``, an ``&`` that would
+    start an entity as ``&amp;``, a ``>`` opening a line as ``&gt;``, and ``|`` as ``\\|``.
+    Every other ``<``, ``>`` and ``&`` stays, so ``->``, ``<=`` and ``R&D`` read as written
+    in report.md (HTML is escaped by :func:`html.escape`)."""
+    out = _MARKDOWN_ENTITY.sub("&amp;", str(text))
+    out = _MARKDOWN_TAG.sub(lambda m: f"&lt;{m.group(1)}{'&gt;' if m.group(2) else ''}", out)
+    out = _MARKDOWN_QUOTE.sub(r"\1&gt;", out)
+    return out.replace("|", "\\|")
 
 
 def terminal_text(text: str) -> str:

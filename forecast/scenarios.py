@@ -273,6 +273,10 @@ class Scenario:
     seed: int = 0
     published: dict = field(default_factory=dict)
     source: str = ""
+    #: The description before :meth:`with_overrides` changed a lever, and the levers it
+    #: changed (dotted key -> value; not part of equality or TOML: the description says it).
+    _base_description: str | None = field(default=None, compare=False, repr=False)
+    _overridden: tuple = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -358,7 +362,10 @@ class Scenario:
         """A copy with top-level or dotted changes, e.g. ``{"demand.overtraining": 5}``.
 
         The name is kept; :func:`forecast.run_scenario` renames a scenario whose levers
-        changed (:func:`override_name`)."""
+        changed (:func:`override_name`). The description says which levers changed
+        (``"... Overridden: stock.epochs=8."``), since it was written for the old values;
+        changes of :data:`SAMPLING_KEYS` leave it alone, and a ``description`` given here
+        replaces it."""
         data = self.to_dict()
         keys = {key.replace("__", ".") for key in changes}
         if "stock.repetition" in keys and "stock.epochs" not in keys:
@@ -368,7 +375,22 @@ class Scenario:
             section, _, leaf = key.replace("__", ".").rpartition(".")
             target = data.setdefault(section, {}) if section else data
             target[leaf] = value
-        return from_dict(data, source=self.source)
+        levers = {
+            key.replace("__", "."): value
+            for key, value in changes.items()
+            if key.replace("__", ".") not in SAMPLING_KEYS
+        }
+        if "description" in keys:  # the caller's own words, for these values: kept as
+            base, overridden = data["description"], {}  # given (later levers added to them)
+        else:
+            base = self.description if self._base_description is None else self._base_description
+            overridden = {**dict(self._overridden), **levers}
+        if overridden:
+            data["description"] = describe_overrides(base, overridden)
+        scenario = from_dict(data, source=self.source)
+        if not overridden:
+            return scenario
+        return replace(scenario, _base_description=base, _overridden=tuple(overridden.items()))
 
 
 #: The argument kind of every function that takes a scenario (forecast.checks).
@@ -390,11 +412,26 @@ def override_name(name: str, overrides: dict) -> str:
     levers = {k: v for k, v in overrides.items() if k.replace("__", ".") not in SAMPLING_KEYS}
     if not levers:
         return name
-    parts = ", ".join(
+    return f"{name} [{_override_parts(levers)}]"
+
+
+def _override_parts(overrides: dict) -> str:
+    return ", ".join(
         f"{k.replace('__', '.')}={repr(v) if isinstance(v, str) else v}"
-        for k, v in sorted(levers.items())
+        for k, v in sorted(overrides.items())
     )
-    return f"{name} [{parts}]"
+
+
+def describe_overrides(description: str, overrides: dict) -> str:
+    """``description`` with the levers ``overrides`` changed named after it: ``"... (4
+    epochs). Overridden: stock.epochs=8."`` (the words were written for the old values)."""
+    parts = _override_parts(overrides)
+    text = description.rstrip()
+    if not text:
+        return f"Overridden: {parts}."
+    if text.endswith("."):
+        return f"{text} Overridden: {parts}."
+    return f"{text}; overridden: {parts}"
 
 
 def from_dict(data: dict, source: str = "<dict>") -> Scenario:

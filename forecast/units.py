@@ -158,5 +158,6 @@ def compute_from_tokens(tokens, tokens_per_parameter=CHINCHILLA_TOKENS_PER_PARAM
     """
     d = np.asarray(tokens, dtype=float)
     r = np.asarray(tokens_per_parameter, dtype=float)
-    out = FLOP_PER_PARAMETER_TOKEN * d**2 / r
+    with np.errstate(over="ignore"):  # beyond float range (above ~1e154 tokens): inf
+        out = FLOP_PER_PARAMETER_TOKEN * d**2 / r
     return float(out) if out.ndim == 0 else out

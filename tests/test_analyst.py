@@ -77,7 +77,11 @@ def test_run_scenarios_matches_one_by_one_and_threads(bundled_demand):
         draws=DRAWS,
         progress=messages.append,
     )
-    assert named[0].name == "mine" and messages == ["scenario 1/1: mine"]
+    assert named[0].name == "mine"
+    assert messages == ["Monte Carlo error: 8 posterior batches per scenario", "scenario 1/1: mine"]
+    # The Monte Carlo error is as reproducible as the numbers it qualifies.
+    assert one[2].mc_error == single.mc_error == two[2].mc_error
+    assert one[2].mc_error["batches"] == 8
 
 
 def test_scenarios_that_differ_in_stock_share_demand_draws(bundled_demand, monkeypatch):

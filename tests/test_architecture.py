@@ -63,6 +63,8 @@ RANKS: dict[str, tuple[int, int]] = {
     "forecast.studies.remedies": (5, 0),
     "forecast.studies.global_sensitivity": (5, 0),
     "forecast.studies": (5, 1),
+    # the README's and docs' generated numbers (scenario runs on the main path)
+    "forecast.numbers": (5, 0),
     # 6: figures (take results objects; import no model code)
     "forecast.plots.style": (6, 0),
     "forecast.plots.figures": (6, 1),

@@ -370,3 +370,51 @@ def test_fit_prints_what_demand_v3_read_and_implies(bundled_demand, monkeypatch,
     assert f"compute edge growth: {edge:.2f} OOM/yr" in out
     biggest = max(used["undisclosed"], key=lambda u: u["compute_flop"])
     assert f"{biggest['tokens_median'] / 1e12:.1f}T tokens" in out
+
+
+# --- text a reader can trust (issue 37) -----------------------------------------------------
+
+
+def test_run_prints_the_median_with_its_monte_carlo_error(capsys):
+    from forecast.results import mc_error_text, supported_decimals
+
+    code, out, err = run(capsys, ["--quiet", "run", *FAST, "--seed", "3"])
+    assert code == 0, err
+    code, payload, err = run(capsys, ["--quiet", "run", *FAST, "--seed", "3", "--json"])
+    assert code == 0, err
+    payload = json.loads(payload)
+    se, median = payload["mc_error"]["median"], payload["exhaustion_year"]["median"]
+    row = next(line for line in out.splitlines() if "exhaustion year (median)" in line)
+    assert row.split("  ")[-1].strip() == (
+        f"{median:.{supported_decimals(se)}f} (Monte Carlo error ±{mc_error_text(se)} years)"
+    )
+    assert "posterior sampling and the" in out  # what the error covers
+    assert "Epoch 2022 historical projection" in out  # the demand, by what it is
+
+
+def test_run_set_says_what_it_overrode(capsys):
+    argv = ["--quiet", "run", *FAST, "--set", "stock.stock_growth=1.05", "--json"]
+    code, out, err = run(capsys, argv)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["scenario"] == "epoch2022-high-quality [stock.stock_growth=1.05]"
+    assert payload["description"].endswith("Overridden: stock.stock_growth=1.05.")
+
+
+def test_scenarios_show_names_the_default_demand(capsys, tmp_path):
+    code, out, _err = run(capsys, ["scenarios", "show", "baseline"])
+    assert code == 0
+    assert 'model = "default"  # default demand (v3: largest run from compute and tokens' in out
+    assert "average" not in out
+    path = tmp_path / "b.toml"
+    path.write_text(out, encoding="utf-8")
+    assert scenarios.load_scenario(path) == scenarios.from_toml(
+        scenarios.load_scenario("baseline").to_toml(), source=str(path)
+    )
+
+
+def test_data_check_says_bounds_are_censored(capsys):
+    code, out, _err = run(capsys, ["data", "check", str(REPO / "data" / "training_runs.csv")])
+    assert code == 0
+    assert "fitted at its stated value)" not in out
+    assert "lower bound (censored by the default demand" in out

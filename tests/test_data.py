@@ -82,13 +82,12 @@ def test_epoch_variants(fixtures_dir, name, column, in_words):
     check_columns(df)
     report = df.attrs["load_report"]
     assert report.schema == f"epoch:{column}"
-    assert list(df["model"]) == ["LangA", "MultiB"] + (
-        ["LangExactDup"] * (name == "epoch_total.csv")
-    )
+    # MultiB (Multimodal,Language,Vision) has a dataset size of mixed datapoints and no
+    # compute: nothing of it is language demand (test_epoch_language_rows_only).
+    assert list(df["model"]) == ["LangA"] + (["LangExactDup"] * (name == "epoch_total.csv"))
     factor = WORDS_FACTOR if in_words else 1.0
     tokens = df.set_index("model")["tokens"]
     assert tokens["LangA"] == pytest.approx(3e11 * factor, rel=1e-12)
-    assert tokens["MultiB"] == pytest.approx(7.5e11 * factor, rel=1e-12)
     a = df.set_index("model").loc["LangA"]
     assert a["organization"] == "OrgA"
     assert a["parameters"] == 1.75e11
@@ -106,30 +105,32 @@ def test_epoch_variants(fixtures_dir, name, column, in_words):
     assert ("words" in a["published_size"]) == in_words
     assert ("4/3" in a["conversion"]) == in_words
     assert column in a["conversion"]
-    b = df.set_index("model").loc["MultiB"]
-    assert b["confidence"] == "likely"
-    assert math.isnan(b["compute_flop"]) and math.isnan(b["epochs"])
-    assert b["modality"] == "multimodal" and b["compute_source"] == ""
-    assert report.flagged == {data.FLAG_ONE_PASS: int(df["epochs"].isna().sum())}
+    if df["epochs"].isna().any():
+        assert report.flagged == {data.FLAG_ONE_PASS: int(df["epochs"].isna().sum())}
+    else:
+        assert report.flagged == {}
     assert report.dropped[data.DROP_NOT_LANGUAGE] == 1
     assert report.dropped[data.DROP_NO_SIZE] == 1
+    assert report.dropped[data.DROP_MULTIMODAL] == 1
 
 
 def test_epoch_row_counts_and_reasons(fixtures_dir):
     report = load_fixture(fixtures_dir, "epoch_system_datapoints.csv").attrs["load_report"]
-    assert (report.rows_read, report.rows_kept) == (5, 2)
+    assert (report.rows_read, report.rows_kept) == (5, 1)
     assert report.dropped == {
+        data.DROP_MULTIMODAL: 1,
         data.DROP_NOT_LANGUAGE: 1,
         data.DROP_NO_SIZE: 1,
         data.DROP_BAD_SIZE: 1,
     }
     text = str(report)
-    assert "read 5 rows, kept 2" in text and "not a language model" in text
+    assert "read 5 rows, kept 1" in text and "not a language model" in text
     assert "\n" not in text
 
     report = load_fixture(fixtures_dir, "epoch_total.csv").attrs["load_report"]
-    assert (report.rows_read, report.rows_kept) == (6, 3)
+    assert (report.rows_read, report.rows_kept) == (6, 2)
     assert report.dropped == {
+        data.DROP_MULTIMODAL: 1,
         data.DROP_NOT_LANGUAGE: 1,  # the comma-joined vision size is not even parsed
         data.DROP_NO_SIZE: 1,
         data.DROP_DUPLICATE: 1,
@@ -139,7 +140,6 @@ def test_epoch_row_counts_and_reasons(fixtures_dir):
 def test_epoch_notes_keep_multiline_text(fixtures_dir):
     df = load_fixture(fixtures_dir, "epoch_system_datapoints.csv")
     assert df.set_index("model").loc["LangA", "notes"] == "300B words, quoted\nover two lines"
-    assert df.set_index("model").loc["MultiB", "notes"] == ""
 
 
 def test_epoch_size_column_preference(fixtures_dir):
@@ -422,11 +422,18 @@ def test_epoch_extract(epoch_extract):
     report = df.attrs["load_report"]
     assert report.schema == "epoch:Training dataset size (total)"
     assert report.rows_read == 827
-    assert df["tokens"].notna().sum() >= 240
-    # 275 language rows with a size, plus 28 with compute but no size (undisclosed)
-    assert report.rows_kept == 303
-    assert report.dropped == {data.DROP_NOT_LANGUAGE: 467, data.DROP_NO_SIZE: 57}
-    assert (df["disclosure"] == "undisclosed").sum() == 28
+    assert df["tokens"].notna().sum() == 244
+    # 244 language-only rows with a size, plus 35 with compute but no usable size
+    # (undisclosed, or multimodal: a size of mixed datapoints, kept for its compute)
+    assert report.rows_kept == 279
+    assert report.dropped == {
+        data.DROP_NOT_LANGUAGE: 467,
+        data.DROP_NO_SIZE: 54,
+        data.DROP_NO_TEXT_TASK: 21,
+        data.DROP_MULTIMODAL: 6,
+    }
+    assert report.flagged[data.FLAG_MULTIMODAL] == 11
+    assert (df["disclosure"] == "undisclosed").sum() == 35
     assert df.loc[df["disclosure"] == "undisclosed", "tokens"].isna().all()
     assert df.loc[df["disclosure"] == "undisclosed", "compute_flop"].notna().all()
     by = df.set_index("model")
@@ -438,11 +445,63 @@ def test_epoch_extract(epoch_extract):
     # ... unless C = 6ND says the size already counts tokens trained (H3: 509 "epochs")
     assert by.loc["Hybrid H3-2.7B", "tokens_kind"] == "trained"
     assert by.loc["Hybrid H3-2.7B", "tokens"] == 4e11
-    text = df[df["modality"] == "text"]
-    assert text.loc[text["tokens"].idxmax(), "model"] == "Llama 3-70B"
+    # Language rows only (issue 37): the largest run is a language model, not Perceiver
+    # IO's optical flow (7e13 "tokens" of mixed datapoints), and a 1959 Morse translator
+    # is not a language model; multimodal rows keep their compute, never their size.
+    assert df.loc[df["tokens"].idxmax(), "model"] == "Llama 3-70B"
+    assert "Perceiver IO (optical flow)" not in set(df["model"])
+    assert "Pandemonium (morse)" not in set(df["model"])
+    assert any("Pandemonium (morse)" in note for note in report.notes)
+    assert df.loc[df["modality"] == "multimodal", "tokens"].isna().all()
+    assert by.loc["GPT-4 (Mar 2023)", "compute_flop"] == 2.1e25
+    assert df["date"].min() >= pd.Timestamp("1990-01-01")
     assert df["date"].max() <= pd.Timestamp("2024-06-30")
     disclosed = df[df["disclosure"] == "disclosed"]
-    assert (disclosed["confidence"].value_counts().get("confident", 0)) == 161
+    assert (disclosed["confidence"].value_counts().get("confident", 0)) == 148
+
+
+def test_epoch_extract_check_names_a_language_model(reference_dir, capsys):
+    """``forecast data check`` on the extract: the largest run is a language model and
+    the dropped rows are counted by reason."""
+    from forecast import cli
+
+    path = reference_dir / EPOCH_EXTRACT
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    assert cli.main(["data", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "largest run: Llama 3-70B" in out
+    assert f"  - {data.DROP_NO_TEXT_TASK}: 21" in out
+    assert f"  - {data.DROP_MULTIMODAL}: 6" in out
+    assert "Perceiver IO" not in out.split("problems:")[0]
+
+
+def test_epoch_language_rows_only(tmp_path):
+    """A row is language demand when its Domain lists Language and its Task a text task;
+    a multimodal row's size counts other datapoints: it is kept for its compute only."""
+    path = tmp_path / "epoch.csv"
+    path.write_text(
+        "Model,Publication date,Domain,Task,Training compute (FLOP),"
+        "Training dataset size (total)\n"
+        "TextLM,2023-01-01,Language,Language modeling,1e24,2e12\n"
+        "NoTask,2023-02-01,Language,,,1e12\n"
+        "Morse,1959-02-01,Language,Morse translation,6e8,\n"
+        'VLM,2023-03-01,"Multimodal,Language,Vision","Chat,Image captioning",2e25,5e12\n'
+        'Flow,2020-02-08,"Multimodal,Language,Vision",Language modeling/generation,,1.5e11\n'
+        'Captioner,2022-04-29,"Vision,Language",Image captioning,2e23,4e11\n',
+        encoding="utf-8",
+    )
+    df = load_models(path)
+    by = df.set_index("model")
+    assert list(df["model"]) == ["TextLM", "NoTask", "VLM"]
+    assert by.loc["TextLM", "tokens"] == 2e12 and by.loc["NoTask", "tokens"] == 1e12
+    vlm = by.loc["VLM"]
+    assert math.isnan(vlm["tokens"]) and vlm["compute_flop"] == 2e25
+    assert (vlm["disclosure"], vlm["modality"]) == ("undisclosed", "multimodal")
+    report = df.attrs["load_report"]
+    assert report.dropped == {data.DROP_NO_TEXT_TASK: 2, data.DROP_MULTIMODAL: 1}
+    assert report.flagged[data.FLAG_MULTIMODAL] == 1
+    assert "dropped for no text task: Morse, Captioner" in report.notes
 
 
 # --- property tests ------------------------------------------------------------------
@@ -653,7 +712,7 @@ def test_url_is_read_via_urllib(monkeypatch, fixtures_dir):
     assert opened == [url]
     assert df.attrs["source"] == url
     assert df.attrs["load_report"].file == url
-    assert len(df) == 3
+    assert len(df) == 2
 
 
 def test_local_path_never_touches_network(monkeypatch, fixtures_dir):
@@ -661,7 +720,7 @@ def test_local_path_never_touches_network(monkeypatch, fixtures_dir):
         raise AssertionError("network used")
 
     monkeypatch.setattr(data.urllib.request, "urlopen", boom)
-    assert len(load_models(str(fixtures_dir / "epoch_total.csv"))) == 3
+    assert len(load_models(str(fixtures_dir / "epoch_total.csv"))) == 2
 
 
 # --- descriptive columns (disclosure, bound, kind, modality, family, compute source) ------

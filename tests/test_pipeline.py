@@ -332,3 +332,16 @@ def test_compare_is_numeric_and_consistent(scenario_results):
     assert table["median"].iloc[0] == pytest.approx(first.exhaustion.quantile(0.5))
     with pytest.raises(forecast.ForecastError, match="between 0 and 1"):
         forecast.compare(results, levels=(80,))
+
+
+def test_fit_demand_says_when_it_reads_a_cached_fit(
+    load_recorded_demand, filed_in_cache, small_sampler, tmp_path
+):
+    """Issue 37: a warm fit is read, not fitted, and the progress line says which."""
+    filed_in_cache(load_recorded_demand(), tmp_path, small_sampler)
+    messages: list[str] = []
+    pipeline.fit_demand(
+        sampler=small_sampler, cache_dir=tmp_path, progress=messages.append, names="all"
+    )
+    assert messages and all(m.startswith("reading the cached fit of ") for m in messages)
+    assert not any(m.startswith("fitting") for m in messages)

@@ -18,6 +18,25 @@ def test_plain_lines_when_not_a_terminal():
     assert stream.getvalue() == "[forecast] fitting demand\n[forecast] origin 2021-07-01 (1/10)\n"
 
 
+def test_plain_lines_of_a_counted_step_show_elapsed_and_left(monkeypatch):
+    import forecast.progress as fp
+
+    clock = iter([100.0, 130.0, 190.0, 200.0])
+    monkeypatch.setattr(fp.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    steps = StepProgress(stream)
+    steps("origin 2021-07-01 (1/4)")  # t = 100: the step starts
+    steps("origin 2022-01-01 (2/4)")  # 30 s for one item: 3 left, about 90 s
+    steps("origin 2022-07-01 (3/4)")  # 90 s for two: 2 left, about 90 s
+    steps("sensitivity")
+    steps("origin 2023-01-01 (1/2)")  # a new step starts afresh
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "[forecast] origin 2021-07-01 (1/4)"
+    assert lines[1] == "[forecast] origin 2022-01-01 (2/4) · 0:30 elapsed, about 1:30 left"
+    assert lines[2] == "[forecast] origin 2022-07-01 (3/4) · 1:30 elapsed, about 1:30 left"
+    assert lines[3:] == ["[forecast] sensitivity", "[forecast] origin 2023-01-01 (1/2)"]
+
+
 def test_live_display_counts_items_of_one_step_and_finishes_every_task():
     stream = io.StringIO()
     with StepProgress(stream, live=True) as steps:

@@ -122,3 +122,12 @@ def test_fits_used_and_min_rows_equal_the_former_hand_written_tables():
         if name not in former_rows:
             former_rows[name] = registry.DEMAND[name].load_class().min_rows
         assert registry.min_rows(name) == former_rows[name]
+
+
+def test_demand_label_names_what_the_default_is():
+    """Issue 37: the default demand is called by what it is, never "average"."""
+    label = registry.demand_label("default")
+    assert label == "default demand (v3: largest run from compute and tokens per parameter)"
+    assert registry.demand_label("average") == label  # 0.2-0.8's name, an alias
+    assert registry.demand_label("epoch2024") == registry.DEMAND["epoch2024"].label
+    assert registry.demand_label("no-such-model") == "no-such-model"

@@ -138,6 +138,15 @@ def test_the_output_safety_layer():
     frame = safety.csv_frame(pd.DataFrame({"scenario": ["@SUM(A1)", "ok"], "median": [1.0, 2.0]}))
     assert frame["scenario"].tolist() == ["'@SUM(A1)", "ok"] and frame["median"].tolist() == [1, 2]
     assert safety.markdown_text("<script>|") == "&lt;script&gt;\\|"
+    # Only what Markdown would interpret is escaped: report.md reads as written (issue 37)
+    assert safety.markdown_text("r_hat <= 1.01, ESS >= 400, a -> b <- c") == (
+        "r_hat <= 1.01, ESS >= 400, a -> b <- c"
+    )
+    assert safety.markdown_text("R&D, x < 5 > y") == "R&D, x < 5 > y"
+    assert safety.markdown_text("&amp; &#60; <b>x</b> <!-- c --> <http://x>") == (
+        "&amp;amp; &amp;#60; &lt;b&gt;x&lt;/b&gt; &lt;!-- c --&gt; &lt;http://x&gt;"
+    )
+    assert safety.markdown_text("> quoted\n   > too") == "&gt; quoted\n   &gt; too"
     assert safety.terminal_text("a\x1b[2Jb\x07\n\tc") == "a\\x1b[2Jb\\x07\n\tc"
     assert safety.plot_label("$5 $x$") == r"\$5 \$x\$"
 

@@ -148,3 +148,56 @@ def test_remedy_study_and_backtest_round_trip(bundled_demand):
         bundled_demand.models, "2023-01-01", methods=("ols", "epoch-bootstrap"), n_draws=200
     )
     _check(result, "Backtest at cutoff")
+
+
+# --- honest precision (issue 37) ---------------------------------------------------------
+
+
+def test_supported_decimals_and_error_text():
+    from forecast.results import mc_error_text, supported_decimals
+
+    # floor(-log10(2 se)), clipped to [0, 2]: half a unit of the last digit >= se
+    assert supported_decimals(0.001) == 2
+    assert supported_decimals(0.01) == 1
+    assert supported_decimals(0.04) == 1
+    assert supported_decimals(0.06) == 0
+    assert supported_decimals(3.0) == 0
+    for unknown in (None, float("nan"), float("inf"), 0.0):
+        assert supported_decimals(unknown) == 1
+    assert mc_error_text(0.0123) == "0.01" and mc_error_text(0.0004) == "<0.001"
+
+
+def test_year_with_error_and_start_note(scenario_results):
+    import types
+
+    from forecast.results import mc_error_text, start_note, supported_decimals, year_with_error
+
+    main = scenario_results[0]
+    se = main.mc_error["median"]
+    median = main.exhaustion.quantile(0.5)
+    assert year_with_error(main) == (
+        f"{median:.{supported_decimals(se)}f} (Monte Carlo error ±{mc_error_text(se)} years)"
+    )
+    assert year_with_error(main, "p10", error=False) == (
+        f"{main.exhaustion.quantile(0.1):.{supported_decimals(main.mc_error['p10'])}f}"
+    )
+    unestimated = dataclasses.replace(main, mc_error={})
+    assert year_with_error(unestimated) == f"{median:.1f}"
+
+    def at_start(share: float):
+        ex = types.SimpleNamespace(already_exhausted_share=share)
+        return start_note(dataclasses.replace(main, exhaustion=ex))
+
+    assert at_start(0.02) == ""
+    assert at_start(0.03) == (
+        f"The 95% interval starts at the data date {main.data_date}: 3.0% of the draws have "
+        "demand at or above the stock already."
+    )
+    assert at_start(0.15).startswith("The 80% and 95% intervals start at the data date")
+    assert at_start(0.6).startswith("The median and both intervals start")
+    # a scenario with its own start: not the data date
+    own = dataclasses.replace(main, scenario=dataclasses.replace(main.scenario, start=2025.0))
+    ex = types.SimpleNamespace(already_exhausted_share=0.05)
+    assert "the start of the projection (2025.00)" in start_note(
+        dataclasses.replace(own, exhaustion=ex)
+    )

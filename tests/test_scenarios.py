@@ -176,3 +176,37 @@ def test_published_numbers_of_reproduction_scenarios():
     assert (e24["median"], e24["p10"], e24["p90"]) == (2028.0, 2026.0, 2032.0)
     e22 = sc.load_scenario("epoch2022-high-quality").published
     assert (e22["median"], e22["p5"], e22["p95"]) == (2024.5, 2023.5, 2025.7)  # FACTS.md §B1
+
+
+def test_an_overridden_scenario_says_so_in_its_description():
+    """Issue 37: after ``--set stock.epochs=8`` the description still said "4 epochs"."""
+    base = sc.load_scenario("baseline")
+    assert "(4 epochs)" in base.description
+    eight = base.with_overrides(**{"stock.epochs": 8})
+    assert eight.description == base.description + " Overridden: stock.epochs=8."
+    # one note per lever, the latest value; sampling keys change nothing
+    again = eight.with_overrides(**{"stock.epochs": 6, "demand.feasibility": "none"}, draws=500)
+    assert again.description == (
+        base.description + " Overridden: demand.feasibility='none', stock.epochs=6."
+    )
+    assert base.with_overrides(seed=3, draws=500).description == base.description
+    # a description given with the change is the caller's; later levers are added to it
+    mine = base.with_overrides(description="Mine", **{"stock.epochs": 2})
+    assert mine.description == "Mine"
+    assert (
+        mine.with_overrides(**{"stock.epochs": 3}).description == "Mine; overridden: stock.epochs=3"
+    )
+    # equality and TOML are those of the levers and the (changed) description
+    assert eight == base.with_overrides(**{"stock.epochs": 8})
+    assert sc.from_toml(eight.to_toml(), source=eight.source) == eight
+
+
+def test_run_scenario_with_overrides_describes_them(bundled_demand):
+    from forecast.pipeline import run_scenario
+
+    result = run_scenario(
+        "baseline", bundled_demand, draws=500, seed=1, mc_error=False, **{"stock.epochs": 8}
+    )
+    assert result.name == "baseline [stock.epochs=8]"
+    assert result.scenario.description.endswith("Overridden: stock.epochs=8.")
+    assert result.to_json_dict()["description"] == result.scenario.description

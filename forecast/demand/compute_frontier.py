@@ -60,7 +60,12 @@ import pandas as pd
 import xarray as xr
 
 from forecast import _compat
-from forecast.demand.feasibility import Feasibility, compute_ceiling, latency_wall_log10
+from forecast.demand.feasibility import (
+    CEILING_YEAR,
+    Feasibility,
+    compute_ceiling,
+    latency_wall_log10,
+)
 from forecast.demand.model import _PAD_KNOT, DemandFit, DemandModel, _Scaling, drop_padding
 from forecast.errors import DataError, ForecastError
 
@@ -255,9 +260,6 @@ class _LatticeState:
             rho = rho + boost[:, None]
         return rho
 
-    # A step without a release has gap -inf by design (never a record), so the
-    # arithmetic on it is meant.
-    @np.errstate(divide="ignore", invalid="ignore")
     def run(
         self, years: np.ndarray, record: float, best: np.ndarray, rng, track: bool = False
     ) -> tuple[np.ndarray, ...]:
@@ -265,7 +267,119 @@ class _LatticeState:
         date), from the record ``record`` (log10 FLOP) and the largest training set
         ``best`` (log10 tokens, per draw) at the data date. With ``track``, also whether
         each draw's edge is held at the feasibility ceiling, and at the latency wall, at
-        each of ``years`` (bool, (draw, year))."""
+        each of ``years`` (bool, (draw, year)).
+
+        The steps run in a compiled kernel (:func:`_frontier_block`, one call per block of
+        :data:`_BLOCK_STEPS` lattice steps); :meth:`_run_numpy` is the same projection in
+        numpy array passes, kept as the kernel's reference: both draw the same random
+        numbers in the same order and give the same numbers (issue 36)."""
+        n = len(self.growth)
+        lattice = _lattice(self.t_now, float(years.max()))
+        # The value at a date is the lattice point's at or before it.
+        steps = np.searchsorted(lattice, years + 1e-9, side="right") - 1
+        by_step = np.argsort(steps, kind="stable")
+        sorted_steps = steps[by_step]
+        tokens_out = np.empty((len(years), n))
+        compute_out = np.empty((len(years), n))
+        capped_out = np.zeros((len(years), n), dtype=bool)
+        wall_out = np.zeros((len(years), n), dtype=bool)
+        record = np.full(n, float(record))
+        best = np.array(best, dtype=float)
+        edge_walk = np.zeros(n)
+        level_walk = np.zeros(n)
+        scratch = np.empty(n), np.empty(n), np.empty(n)
+        n_steps = len(lattice) - 1
+        dts = np.append(np.diff(lattice), _STEP_AFTER)
+        levers = self.levers
+        mode = levers.tokens_per_parameter
+        if mode == "chinchilla":
+            mode_code, rho_fixed = _RHO_FIXED, LOG10_CHINCHILLA
+        elif not isinstance(mode, str):
+            mode_code, rho_fixed = _RHO_FIXED, math.log10(float(mode))
+        else:
+            mode_code, rho_fixed = _RHO_MODES[mode], 0.0
+        boost_log10 = math.log10(levers.overtraining) if levers.overtraining != 1.0 else 0.0
+        feas = self.feasibility
+
+        def draws(a, dtype=np.float64):  # one compiled signature: C-contiguous arrays
+            return np.ascontiguousarray(a, dtype=dtype)
+
+        per_draw = (
+            draws(self.edge_now),
+            draws(self.growth),
+            draws(self.edge_step_sd),
+            draws(self.stalled, np.bool_),
+            draws(feas.stall_start),
+            draws(feas.stall_start + feas.stall_years),
+            draws(feas.ceiling_2030),
+            draws(feas.growth_after),
+            draws(-self.gaps),
+            draws(self.level_now),
+            draws(self.trend),
+            draws(self.depth),
+            draws(self.residual),
+        )
+        settings = (
+            float(self.t_now),
+            bool(self.stalled.any()),
+            levers.feasibility != "none",
+            max(CEILING_YEAR - self.t_now, 1e-9),
+            latency_wall_log10(),
+            float(self.level_step_sd),
+            mode_code,
+            float(rho_fixed),
+            bool(track),
+        )
+        fractions, kernel = _kernels()
+        rates = draws(self.rates)
+        for first in range(0, n_steps + 1, _BLOCK_STEPS):
+            last = min(first + _BLOCK_STEPS, n_steps + 1)  # lattice points first..last-1
+            k = last - first
+            dt = dts[first:last]
+            mid = lattice[first:last] + 0.5 * dt
+            # Whole blocks of random numbers, whatever the last date: a lattice step's
+            # numbers never depend on how far the projection runs.
+            e = rng.standard_exponential((_BLOCK_STEPS, 2, n))[:k]
+            z = rng.standard_normal((_BLOCK_STEPS, 2, n))
+            # log(1 - E / (rate dt)) where there is a release by numpy's own log1p, as in
+            # the reference: numpy's vectorised log1p and the C library's (the kernel's)
+            # differ in the last bit of about one value in fifteen.
+            fractions(e, dt, rates)
+            log_free = np.log1p(e, out=e)
+            boost = np.where(mid >= levers.overtraining_from, boost_log10, 0.0)
+            lo, hi = np.searchsorted(sorted_steps, [first, last])
+            kernel(
+                mid,
+                np.sqrt(dt),
+                boost,
+                log_free,
+                z,
+                *per_draw,
+                *settings,
+                sorted_steps[lo:hi] - first,
+                by_step[lo:hi],
+                record,
+                best,
+                edge_walk,
+                level_walk,
+                *scratch,
+                tokens_out,
+                compute_out,
+                capped_out,
+                wall_out,
+            )
+        if track:
+            return tokens_out.T, compute_out.T, capped_out.T, wall_out.T
+        return tokens_out.T, compute_out.T
+
+    # A step without a release has gap -inf by design (never a record), so the
+    # arithmetic on it is meant.
+    @np.errstate(divide="ignore", invalid="ignore")
+    def _run_numpy(
+        self, years: np.ndarray, record: float, best: np.ndarray, rng, track: bool = False
+    ) -> tuple[np.ndarray, ...]:
+        """:meth:`run` in numpy array passes, step by step as documented: the compiled
+        kernel's reference (tests/demand/test_compute_frontier_kernel.py)."""
         n = len(self.growth)
         lattice = _lattice(self.t_now, float(years.max()))
         # The value at a date is the lattice point's at or before it.
@@ -352,6 +466,211 @@ _STEP_AFTER = 1.0 / 12.0
 #: Lattice steps simulated at once (memory: a few (draw, steps) arrays).
 _BLOCK_STEPS = 120
 
+#: The kernel's codes of ``tokens_per_parameter``: a fixed ratio ("chinchilla" or a
+#: number), and the model's own modes.
+_RHO_FIXED, _RHO_FRONTIER, _RHO_HELD, _RHO_TREND = 0, 1, 2, 3
+_RHO_MODES = {"frontier": _RHO_FRONTIER, "held": _RHO_HELD, "trend": _RHO_TREND}
+
+
+def _free_fractions(e, dt, rates):
+    """In place, ``e`` (step, stream, draw) of exponentials becomes ``-E / (rate dt)``
+    where that is above -1 (a release in the step), ready for numpy's ``log1p``, and +1
+    where there is no release: numpy's ``log1p(-1) = -inf`` takes a slow path (a block
+    with a third of its values at -1 took 6 times as long), so +1 marks the step and
+    :func:`_frontier_block` reads -inf there. The same floating-point operations as the
+    reference's ``min(E / (dt rate), 1)``."""
+    for j in range(e.shape[0]):
+        for s in range(e.shape[1]):
+            for i in range(e.shape[2]):
+                frac = e[j, s, i] / (dt[j] * rates[s, i])
+                e[j, s, i] = 1.0 if frac >= 1.0 else -frac
+
+
+def _frontier_block(
+    mid,
+    root,
+    boost,
+    log_free,
+    z,
+    edge_now,
+    growth,
+    edge_step_sd,
+    stalled,
+    stall_start,
+    stall_end,
+    ceiling_2030,
+    growth_after,
+    neg_gaps,
+    level_now,
+    trend,
+    depth,
+    residual,
+    t_now,
+    any_stall,
+    ceiling_on,
+    span,
+    wall,
+    level_step_sd,
+    mode,
+    rho_fixed,
+    track,
+    rows,
+    cols,
+    record,
+    best,
+    edge_walk,
+    level_walk,
+    sum_edge,
+    sum_level,
+    edge_at,
+    tokens_out,
+    compute_out,
+    capped_out,
+    wall_out,
+):
+    """One block of lattice steps of :meth:`_LatticeState.run`, with the formulas of
+    :meth:`_LatticeState._run_numpy` in the same order of operations (so the same
+    floating-point numbers); compiled by numba (:func:`_kernels`).
+
+    Steps are the outer loop and draws the inner ones: the random numbers are (step,
+    stream, draw) arrays, read this way in order, and each step's two loops over the
+    draws (the edge, then the releases and the record) are simple enough for the
+    compiler to vectorise (one loop over draws and steps nested the other way round
+    ran about 2.5 times slower).
+
+    Per step ``j`` (``mid[j]`` its middle, ``root[j]`` the square root of its length,
+    ``boost[j]`` the overtraining's log10 factor): ``log_free[j, s, i]`` is
+    ``log1p(-E / (rate dt))`` of stream ``s`` where there is a release, a positive
+    number where there is none (:func:`_free_fractions`); ``z[j, 0]`` and ``z[j, 1]``
+    are the normals of the edge's and the level's random walks. ``record``, ``best``,
+    ``edge_walk`` and ``level_walk`` (per draw) are carried from block to block
+    (updated in place); ``sum_edge`` and ``sum_level`` (the walks' running sums over the
+    block, added to the carried walks as numpy's ``cumsum`` is) and ``edge_at`` are
+    scratch. The outputs (year, draw) of the years at the block's lattice points
+    ``rows`` (sorted, counted from the block's first) are written at their rows
+    ``cols``; the ceiling flags only with ``track`` and the ceiling on.
+    """
+    k = len(mid)
+    n = len(edge_now)
+    m = len(rows)
+    wall_near = wall - 1e-9
+    q = 0
+    for j in range(k):
+        t = mid[j]
+        first = j == 0
+        # the years at this lattice point: the record and the largest training set before
+        # its step
+        q_end = q
+        while q_end < m and rows[q_end] == j:
+            q_end += 1
+        for r in range(q, q_end):
+            c = cols[r]
+            for i in range(n):
+                compute_out[c, i] = record[i]
+                tokens_out[c, i] = best[i]
+        flags = track and ceiling_on and q_end > q
+        c0 = cols[q] if q_end > q else 0
+        elapsed_now = t - t_now
+        # forecast.demand.feasibility.compute_ceiling: the share of the way to 2030
+        share = min(max((t - t_now) / span, 0.0), 1.0)
+        after_2030 = max(t - _CEILING_YEAR, 0.0)
+        before_2030 = t <= _CEILING_YEAR
+        edge_root = root[j]
+        level_root = level_step_sd * root[j]
+        boost_j = boost[j]
+        # the edge: its line (without its growth inside a stall), its random walk
+        # (frozen inside a stall) and the ceiling
+        for i in range(n):
+            elapsed = elapsed_now
+            step = edge_step_sd[i] * edge_root * z[j, 0, i]
+            if any_stall and stalled[i]:
+                elapsed = elapsed - max(min(t, stall_end[i]) - stall_start[i], 0.0)
+                if t > stall_start[i] and t < stall_end[i]:
+                    step = 0.0
+            now = edge_now[i]
+            line = now + growth[i] * elapsed
+            walked = step if first else sum_edge[i] + step
+            sum_edge[i] = walked
+            edge = line + (edge_walk[i] + walked)
+            if ceiling_on:
+                c2030 = max(ceiling_2030[i], now)
+                if before_2030:
+                    ceiling = now + (c2030 - now) * share
+                else:
+                    ceiling = c2030 + growth_after[i] * after_2030
+                ceiling = min(ceiling, wall)
+                capped = edge > ceiling
+                edge = min(edge, ceiling)
+                if flags:
+                    capped_out[c0, i] = capped
+                    wall_out[c0, i] = capped and ceiling >= wall_near
+            step = level_root * z[j, 1, i]
+            sum_level[i] = step if first else sum_level[i] + step
+            edge_at[i] = edge
+        # the step's largest release (the smaller gap of the two streams; none: -inf),
+        # a new record where it beats the record, and its training set
+        for i in range(n):
+            edge = edge_at[i]
+            free_0 = log_free[j, 0, i]
+            free_1 = log_free[j, 1, i]
+            gap_0 = -np.inf if free_0 > 0.0 else free_0
+            gap_1 = -np.inf if free_1 > 0.0 else free_1
+            release = edge - min(gap_0 * neg_gaps[0, i], gap_1 * neg_gaps[1, i])
+            if mode == _RHO_FIXED:
+                rho = rho_fixed
+            else:
+                level = level_now[i]
+                if mode != _RHO_HELD:
+                    level = level + (level_walk[i] + sum_level[i])
+                if mode == _RHO_TREND:
+                    level = level + trend[i] * elapsed_now
+                rho = level + depth[i] * (release - edge) + residual[i]
+                rho = min(max(rho, _LOG10_CHINCHILLA), _RATIO_CAP_LOG10)
+            tokens = 0.5 * (release + (rho + boost_j) - _LOG10_6)
+            rec = record[i]
+            top = best[i]
+            is_record = release > rec
+            record[i] = release if is_record else rec
+            best[i] = max(top, tokens) if is_record else top
+        if flags:  # more years at this lattice point
+            for r in range(q + 1, q_end):
+                c = cols[r]
+                for i in range(n):
+                    capped_out[c, i] = capped_out[c0, i]
+                    wall_out[c, i] = wall_out[c0, i]
+        q = q_end
+    for i in range(n):
+        edge_walk[i] = edge_walk[i] + sum_edge[i]
+        level_walk[i] = level_walk[i] + sum_level[i]
+
+
+# Module constants as the kernel's globals (numba freezes them at compile time).
+_CEILING_YEAR = CEILING_YEAR
+_LOG10_CHINCHILLA = LOG10_CHINCHILLA
+_RATIO_CAP_LOG10 = RATIO_CAP_LOG10
+_LOG10_6 = LOG10_6
+_KERNELS = None
+
+
+def _kernels():
+    """:func:`_free_fractions` and :func:`_frontier_block` compiled by numba (imported and
+    compiled on first use, so a command that projects no v3 demand never imports numba;
+    the machine code is cached on disk: ``cache=True``). Without ``fastmath``, so every
+    operation rounds as numpy's does; numpy's error model (a division by zero gives inf,
+    as in numpy, instead of raising) lets the loops be vectorised."""
+    global _KERNELS
+    if _KERNELS is None:
+        import numba
+
+        def compile(function):
+            try:
+                return numba.njit(cache=True, error_model="numpy")(function)
+            except RuntimeError:  # no writable cache directory: compiled every process
+                return numba.njit(error_model="numpy")(function)
+
+        _KERNELS = compile(_free_fractions), compile(_frontier_block)
+    return _KERNELS
+
 
 class ComputeFrontierTrend(DemandModel):
     """The largest run's training set from its compute and tokens per parameter (v3)."""
@@ -360,6 +679,17 @@ class ComputeFrontierTrend(DemandModel):
     label = "Largest run from compute and tokens per parameter (demand v3)"
     value_column = "tokens"
     frontier = False
+    #: Its check: the posterior predictive of each compute run's log10 FLOP.
+    predictive_check = True
+    rank_parameters = (
+        "compute_growth",
+        "edge_at_data_date",
+        "gap_disclosed",
+        "gap_undisclosed",
+        "ratio_at_data_date",
+        "ratio_depth",
+        "ratio_sd",
+    )
     min_rows = 6
     dense_mass = True
     #: Tokens grow at half the compute edge's rate when the ratio holds (D = sqrt(C r / 6)).

@@ -142,6 +142,23 @@ class DemandModel:
     value_column = "tokens"
     #: Whether the model is fitted to the frontier rows (LOO-comparable with other frontier models).
     frontier = False
+    #: Whether the diagnostics figure shows this model's posterior predictive check
+    #: (:meth:`predictive_rows`); None: when it is a frontier model.
+    predictive_check: bool | None = None
+    #: Parameters the diagnostics figure's rank plots show (those in the posterior).
+    rank_parameters: tuple[str, ...] = (
+        "intercept",
+        "slope",
+        "slope_change",
+        "slope_walk_sd",
+        "sigma",
+        "nu",
+    )
+
+    def shows_predictive_check(self) -> bool:
+        """Whether the diagnostics figure shows this model's posterior predictive check."""
+        return self.frontier if self.predictive_check is None else self.predictive_check
+
     min_rows = 3
     #: Whether the posterior needs a dense (or low-rank) mass matrix: PyMC's
     #: ``jitter+adapt_full`` init, nutpie's low-rank modified mass matrix.
@@ -327,7 +344,8 @@ class DemandModel:
             warnings.warn(
                 f"{self.label}: the {len(rows)} models span only {span:.1f} years "
                 f"(< {MIN_HISTORY_YEARS:g}); projections further ahead than that extrapolate "
-                "growth the data cannot check (see the backtest in README.md)",
+                "growth the data cannot check (see the report's forecast-skill section and "
+                "docs/model.md, section 3.1)",
                 ShortHistoryWarning,
                 stacklevel=3,
             )

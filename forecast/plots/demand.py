@@ -161,8 +161,23 @@ def _sampler_seed(demand_set):
 # Sampler diagnostics: posterior predictive check and rank plots
 # --------------------------------------------------------------------------------------
 
-_RANK_PARAMS = ("intercept", "slope", "slope_change", "slope_walk_sd", "sigma", "nu")
 _RANK_BINS = 20
+_DIAGNOSTIC_COLUMNS = (
+    "kind",
+    "model",
+    "year",
+    "observed",
+    "p2_5",
+    "p10",
+    "median",
+    "p90",
+    "p97_5",
+    "parameter",
+    "chain",
+    "bin",
+    "count",
+    "expected",
+)
 
 
 def _ppc(fit, n_draws: int, seed: int) -> pd.DataFrame:
@@ -173,7 +188,7 @@ def _ppc(fit, n_draws: int, seed: int) -> pd.DataFrame:
 def _ranks(fit) -> pd.DataFrame:
     post = fit.posterior
     rows = []
-    for param in _RANK_PARAMS:
+    for param in fit.model.rank_parameters:
         if param not in post.data_vars:
             continue
         values = post[param].to_numpy()  # (chain, draw)
@@ -215,17 +230,20 @@ def plot_diagnostics_data(demand_set, *, n_draws: int = 2000, seed: int = 0) -> 
     """
     parts = []
     for i, (_name, fit) in enumerate(demand_set.fits.items()):
-        if fit.model.frontier:
-            parts.append(_ppc(fit, n_draws, seed + i))
+        if fit.model.shows_predictive_check():
+            parts.append(_ppc(fit, n_draws, seed + i).assign(kind="ppc"))
     for fit in demand_set.fits.values():
         parts.append(_ranks(fit))
-    return pd.concat(parts, ignore_index=True)
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    extra = [c for c in frame.columns if c not in _DIAGNOSTIC_COLUMNS]
+    return frame.reindex(columns=[*_DIAGNOSTIC_COLUMNS, *extra])
 
 
 @literal_text
 def plot_diagnostics(demand_set, *, title: str | None = None, footer: bool | None = None) -> Figure:
     """Posterior predictive checks (top row, one panel per frontier model) and rank plots
-    (rows below: one per model, one panel per main parameter; one line per chain; flat
+    (rows below: one per model, one panel per main parameter of that model
+    (``rank_parameters``); one line per chain; flat
     around the dashed line = chains agree). Gids ``ppc:<model>``, ``observed:<model>``,
     ``rank:<model>:<parameter>:<chain>``. ``title`` replaces the figure title ("" for
     none); ``footer=False`` hides the provenance line."""
@@ -234,7 +252,11 @@ def plot_diagnostics(demand_set, *, title: str | None = None, footer: bool | Non
     ranks = data[data["kind"] == "rank"]
     ppc_models = list(dict.fromkeys(ppc["model"]))
     rank_models = list(dict.fromkeys(ranks["model"]))
-    params = [p for p in _RANK_PARAMS if p in set(ranks["parameter"])]
+    params = {
+        name: list(dict.fromkeys(ranks.loc[ranks["model"] == name, "parameter"]))
+        for name in rank_models
+    }
+    n_cols = max((len(p) for p in params.values()), default=1)
     n_rows = 1 + len(rank_models)
     fig = owned_figure(figsize=(11, 3.2 + 1.45 * len(rank_models)), layout="constrained")
     fig.get_layout_engine().set(rect=(0.0, 0.03, 1.0, 0.97))
@@ -274,29 +296,15 @@ def plot_diagnostics(demand_set, *, title: str | None = None, footer: bool | Non
         ax.grid(True, alpha=0.3, lw=0.6)
         if j == 0:
             ax.legend(loc="upper left", fontsize=7.5, framealpha=0.9)
-    grid = outer[1:, 0].subgridspec(len(rank_models), len(params))
+    grid = outer[1:, 0].subgridspec(len(rank_models), n_cols) if rank_models else None
     chain_colors = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
     diag = {name: fit.diagnostics() for name, fit in demand_set.fits.items()}
     for i, name in enumerate(rank_models):
-        for j, param in enumerate(params):
+        for j, param in enumerate(params[name]):
             ax = fig.add_subplot(grid[i, j])
             d = ranks[(ranks["model"] == name) & (ranks["parameter"] == param)]
             ax.tick_params(labelsize=7)
-            if i == 0:
-                ax.set_title(param, fontsize=9)
-            if d.empty:
-                ax.set_axis_off()
-                ax.text(
-                    0.5,
-                    0.5,
-                    "not in this model",
-                    ha="center",
-                    va="center",
-                    fontsize=7.5,
-                    color="#888888",
-                    transform=ax.transAxes,
-                )
-                continue
+            ax.set_title(param, fontsize=8)
             for c, dc in d.groupby("chain"):
                 ax.step(
                     dc["bin"],

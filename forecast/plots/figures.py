@@ -13,6 +13,7 @@ Token axes are log scale with T (1e12) / P (1e15) labels.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -33,6 +34,7 @@ from matplotlib.ticker import (
 from forecast.plots.style import (
     FIGSIZE,
     MAIN_FIGSIZE,
+    POINT_COLOR,
     add_footer,
     format_tokens,
     interval_note,
@@ -44,6 +46,7 @@ from forecast.plots.style import (
     scatter_models,
     scenario_color,
 )
+from forecast.registry import demand_label
 from forecast.units import year_text as _year
 
 __all__ = [
@@ -182,14 +185,35 @@ def _milestones(models: pd.DataFrame) -> list[tuple[str, pd.Series]]:
     return out
 
 
+def _same_bands(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    cols = ["year", "median", "p5", "p95"]
+    if a.shape[0] != b.shape[0] or not set(cols) <= set(a.columns) & set(b.columns):
+        return False
+    return bool(
+        np.allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), rtol=1e-12, equal_nan=True)
+    )
+
+
+def _stock_results(results: list) -> list:
+    """The results whose stock bands are drawn: the first, then each later one whose
+    stock differs from every one before it (one band per distinct stock)."""
+    drawn: list = []
+    for r in results:
+        if not any(_same_bands(r.stock_bands, d.stock_bands) for d in drawn):
+            drawn.append(r)
+    return drawn
+
+
 def plot_main_data(results) -> pd.DataFrame:
     """Plotted numbers of :func:`plot_main`, long format.
 
     Columns ``series``, ``label``, ``year``, ``tokens``. Series: ``models`` (one row per
     training run, label = model name); ``milestones`` (the labelled runs);
-    ``demand_<q>`` and ``stock_<q>`` for the band quantiles of the first result
-    (``q`` in median, p25, p75, p10, p90, p2_5, p97_5 for demand; median, p5, p95 for
-    stock); ``exhaustion_median`` / ``exhaustion_p10`` / ``exhaustion_p90`` /
+    ``demand_<q>`` for the demand band quantiles of the first result (``q`` in median,
+    p25, p75, p10, p90, p2_5, p97_5); ``stock_<q>`` (``q`` in median, p5, p95; label
+    "stock") for the first result's stock and ``stock_<q>:<scenario>`` (label = scenario
+    name) for each later result whose stock differs from every one before it;
+    ``exhaustion_median`` / ``exhaustion_p10`` / ``exhaustion_p90`` /
     ``published_median`` per scenario (label = scenario name, tokens NaN).
     """
     results = _as_list(results)
@@ -216,16 +240,19 @@ def plot_main_data(results) -> pd.DataFrame:
             }
         )
     )
-    for prefix, bands, cols in (
-        ("demand", first.demand_bands, ("median", "p25", "p75", "p10", "p90", "p2_5", "p97_5")),
-        ("stock", first.stock_bands, ("median", "p5", "p95")),
-    ):
+    demand_cols = ("median", "p25", "p75", "p10", "p90", "p2_5", "p97_5")
+    bands_of = [("demand", "", "demand", first.demand_bands, demand_cols)]
+    for r in _stock_results(results):
+        own = r is first
+        suffix, label = ("", "stock") if own else (f":{r.name}", r.name)
+        bands_of.append(("stock", suffix, label, r.stock_bands, ("median", "p5", "p95")))
+    for prefix, suffix, label, bands, cols in bands_of:
         for col in cols:
             parts.append(
                 pd.DataFrame(
                     {
-                        "series": f"{prefix}_{col}",
-                        "label": prefix,
+                        "series": f"{prefix}_{col}{suffix}",
+                        "label": label,
                         "year": bands["year"].to_numpy(dtype=float),
                         "tokens": bands[col].to_numpy(dtype=float),
                     }
@@ -259,15 +286,20 @@ def plot_main(
 ) -> Figure:
     """Training-set sizes of notable models, projected demand and stock, exhaustion dates.
 
-    ``results``: one :class:`~forecast.pipeline.ScenarioResult` or a list; demand and stock
-    bands come from the first, exhaustion dates (median marker, 80% interval bar) from
-    each. ``labels``: display names (a list, or a mapping from scenario name); ``title``:
-    replaces the title ("" for none); ``legend``: "outside" (right of the axes), "inside",
-    None (no legend) or "auto" (outside on a new figure, inside on an Axes you pass);
-    ``footer``: the provenance line (default: only on a new figure). Everything else is
-    drawn inside the Axes; a ``>`` at the right edge means the 80% interval continues past
-    it. Gids: ``models``, ``demand_median``, ``demand_band_50/80/95``, ``stock_median``,
-    ``stock_band_90``, ``exhaustion:<scenario>``, ``exhaustion_median:<scenario>``.
+    ``results``: one :class:`~forecast.pipeline.ScenarioResult` or a list; demand bands
+    come from the first, a stock band from each result whose stock differs from every one
+    before it (the first's green and dashed, the others dotted in their scenario's
+    colour), exhaustion dates (median marker, 80% interval bar) from each. ``labels``:
+    display names (a list, or a mapping from scenario name); ``title``: replaces the title
+    ("" for none); ``legend``: "outside" (right of the axes), "inside" (a compact legend in
+    the lower right, above the exhaustion bars and clear of the crossing of demand and
+    stock), None (no legend) or "auto" (outside on a new figure, inside on an Axes you
+    pass); ``footer``: the provenance line (default: only on a new figure). Everything
+    else is drawn inside the Axes; a ``>`` at the right edge means the 80% interval
+    continues past it. Gids: ``models``, ``demand_median``, ``demand_band_50/80/95``,
+    ``stock_median``, ``stock_band_90`` (the first result's stock),
+    ``stock_median:<scenario>``, ``stock_band_90:<scenario>`` (another scenario's),
+    ``exhaustion:<scenario>``, ``exhaustion_median:<scenario>``.
     """
     results = _as_list(results)
     if any(not hasattr(r, "demand_bands") for r in results):
@@ -329,29 +361,50 @@ def plot_main(
         series("demand_median")["tokens"].to_numpy(),
         color=_DEMAND_COLOR,
         lw=2,
-        label=f"largest training run, projected median ({first.scenario.demand.model})",
+        label="largest training run, projected median:\n"
+        + textwrap.fill(demand_label(first.scenario.demand.model), 48),
         gid="demand_median",
     )
-    sy = series("stock_median")["year"].to_numpy()
-    ax.fill_between(
-        sy,
-        series("stock_p5")["tokens"].to_numpy(),
-        series("stock_p95")["tokens"].to_numpy(),
-        color=_STOCK_COLOR,
-        alpha=0.18,
-        lw=0,
-        gid="stock_band_90",
-        label="stock 90% interval",
-    )
-    ax.plot(
-        sy,
-        series("stock_median")["tokens"].to_numpy(),
-        color=_STOCK_COLOR,
-        lw=2,
-        ls="--",
-        label=f"effective stock of human text, median ({first.scenario.stock.model})",
-        gid="stock_median",
-    )
+    # One stock band per distinct stock: the first result's in green, each other's in its
+    # scenario's colour (dotted), so a compared scenario's exhaustion bar has its stock.
+    stocks = []  # (legend label, colour, (line style, line width, band alpha))
+    for r in _stock_results(results):
+        own = r is first
+        suffix = "" if own else f":{r.name}"
+        i = next(k for k, other in enumerate(results) if other is r)
+        color = _STOCK_COLOR if own else scenario_color(i)
+        style = ("--", 2.0, 0.18) if own else (":", 1.6, 0.10)
+        sy = series(f"stock_median{suffix}")["year"].to_numpy()
+        ax.fill_between(
+            sy,
+            series(f"stock_p5{suffix}")["tokens"].to_numpy(),
+            series(f"stock_p95{suffix}")["tokens"].to_numpy(),
+            color=color,
+            alpha=style[2],
+            lw=0,
+            gid=f"stock_band_90{suffix}",
+            label="stock 90% interval" if own else "_other stock",  # (one entry below)
+        )
+        ax.plot(
+            sy,
+            series(f"stock_median{suffix}")["tokens"].to_numpy(),
+            color=color,
+            lw=style[1],
+            ls=style[0],
+            label=(
+                f"effective stock of human text, median ({r.scenario.stock.model})"
+                if own
+                else "_other stock"
+            ),
+            gid=f"stock_median{suffix}",
+        )
+        stocks.append(
+            (
+                "stock: median, 90% band" if own else f"stock of {shown[i]}: median, 90% band",
+                color,
+                style,
+            )
+        )
 
     log_token_axis(ax)
     ax.set_xlim(*xlim)
@@ -431,32 +484,78 @@ def plot_main(
                 clip_on=True,
             )
 
-    handles, legend_labels = ax.get_legend_handles_labels()
-    handles += [
-        Line2D([], [], color="#666666", marker="D", ls="-", lw=4, alpha=0.7, mec="white"),
-    ]
-    legend_labels += ["exhaustion date: median (◆) and 80% interval (bar)"]
-    if any((r.scenario.published or {}).get("median") is not None for r in results):
-        handles.append(Line2D([], [], marker="o", mfc="none", mec="#111111", ls="none"))
-        legend_labels.append("published median")
+    exhaustion_handle = Line2D(
+        [], [], color="#666666", marker="D", ls="-", lw=4, alpha=0.7, mec="white"
+    )
+    published = any((r.scenario.published or {}).get("median") is not None for r in results)
+    published_handle = Line2D([], [], marker="o", mfc="none", mec="#111111", ls="none")
     place = legend_place(legend, fig, "outside")
-    if place is not None:
-        where = (
-            {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}  # wide bands leave no corner
-            if place == "outside"
-            else {"loc": "upper left"}
-        )
+    if place == "outside":  # wide bands leave no corner: the legend beside the Axes
+        handles, legend_labels = ax.get_legend_handles_labels()
+        for label, color, (ls, lw, alpha) in stocks[1:]:
+            handles.append(
+                (
+                    Patch(color=color, alpha=2 * alpha, lw=0),
+                    Line2D([], [], color=color, lw=lw, ls=ls),
+                )
+            )
+            legend_labels.append(textwrap.fill(label, 48))
+        handles.append(exhaustion_handle)
+        legend_labels.append("exhaustion date: median (◆) and 80% interval (bar)")
+        if published:
+            handles.append(published_handle)
+            legend_labels.append("published median")
         box = ax.legend(
             handles,
             legend_labels,
-            **where,
-            fontsize=7.5 if place == "outside" else 6.5,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=7.5,
             framealpha=0.92,
             title="Bands: central 50/80/95% (demand),\n90% (stock) of draws.\n"
             "Bars: central 80% of joint draws\nof the exhaustion date.",
-            title_fontsize=7.5 if place == "outside" else 6.5,
+            title_fontsize=7.5,
         )
         box.get_title().set_color("#444444")
+    elif place == "inside":
+        # Compact, in the lower right above the exhaustion bars: late years at small
+        # sizes, where no band runs, far from the crossing of demand and stock.
+        handles = [
+            Line2D([], [], marker="o", ms=3.5, color=POINT_COLOR, alpha=0.7, ls="none"),
+            (
+                Patch(color=_DEMAND_COLOR, alpha=0.3, lw=0),
+                Line2D([], [], color=_DEMAND_COLOR, lw=2),
+            ),
+        ]
+        legend_labels = [
+            "notable models (training tokens)",
+            "largest run: median, 50/80/95% bands\n"
+            + textwrap.fill(demand_label(first.scenario.demand.model), 40),
+        ]
+        for label, color, (ls, lw, alpha) in stocks:
+            handles.append(
+                (
+                    Patch(color=color, alpha=2 * alpha, lw=0),
+                    Line2D([], [], color=color, lw=lw, ls=ls),
+                )
+            )
+            legend_labels.append(textwrap.fill(label, 40))
+        handles.append(exhaustion_handle)
+        legend_labels.append("exhaustion date: median ◆, 80% bar")
+        if published:
+            handles.append(published_handle)
+            legend_labels.append("published median")
+        above_bars = min(0.05 + 0.055 * (n - 1) + 0.06, 0.55)
+        ax.legend(
+            handles,
+            legend_labels,
+            loc="lower right",
+            bbox_to_anchor=(1.0, above_bars),
+            fontsize=6.5,
+            framealpha=0.92,
+            handlelength=1.8,
+            borderaxespad=0.3,
+        )
     ax.xaxis.set_major_locator(MultipleLocator(2))
     ax.set_xlabel("year")
     ax.set_ylabel("tokens (log scale; 1T = 10¹² tokens)")
@@ -503,7 +602,10 @@ def plot_prob_exhausted(
     """P(exhausted by the end of year Y) for each result, with reference lines at
     ``levels`` (None for none). Takes scenario results or bare ExhaustionResults.
     ``labels``, ``title``, ``legend`` ("inside", "outside", None or "auto" = inside) and
-    ``footer`` as in :func:`plot_main`; everything is drawn inside the Axes.
+    ``footer`` as in :func:`plot_main`; everything is drawn inside the Axes. The curves
+    start above zero: the footer gives the share of draws exhausted already at the start
+    (demand at or above the stock there); the rest of the first point crossed within its
+    year.
     """
     results = _as_results(results)
     shown = _display_labels(results, labels)
@@ -558,7 +660,17 @@ def plot_prob_exhausted(
             title_fontsize=7.5,
         )
         box.get_title().set_color("#444444")
-    _footer_for(fig, results, show=footer)
+    # Why the curves start above zero: draws exhausted already at the start, and those
+    # crossing in the rest of the first year.
+    already = [float(r.exhaustion.already_exhausted_share) for r in results]
+    extra = None
+    if max(already) > 0:
+        lo, hi = f"{min(already):.1%}", f"{max(already):.1%}"
+        extra = (
+            f"{lo if lo == hi else f'{lo}-{hi}'} of draws exhausted already at the start "
+            "(demand at or above the stock)"
+        )
+    _footer_for(fig, results, extra=extra, show=footer)
     return fig
 
 
@@ -686,20 +798,24 @@ def plot_sensitivity_data(sens: pd.DataFrame) -> pd.DataFrame:
 @placeable
 def plot_sensitivity(sens: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Tornado: the median exhaustion year when each lever is set to its low and high end,
-    around the base scenario's median (vertical line). Bar gids ``low:<lever>`` /
-    ``high:<lever>``. ``sens`` comes from :func:`forecast.studies.sensitivity.sensitivity`."""
+    around the base scenario's median (vertical line). Each lever has two half-height
+    bars, the low end above the high end, so both stay visible when the two ends move
+    the median the same way. Bar gids ``low:<lever>`` / ``high:<lever>``. ``sens``
+    comes from :func:`forecast.studies.sensitivity.sensitivity`."""
     data = plot_sensitivity_data(sens)
     fig, ax = new_figure(ax, FIGSIZE)
     base = float(data["base_median"].iloc[0]) if len(data) else float("nan")
     y = np.arange(len(data))[::-1]
     low_c, high_c = "#56B4E9", "#E69F00"
     for yi, (_, rec) in zip(y, data.iterrows(), strict=True):
-        for end, color, lbl in (
-            ("low", low_c, rec["low_label"]),
-            ("high", high_c, rec["high_label"]),
+        for end, color, lbl, offset in (
+            ("low", low_c, rec["low_label"], 0.16),
+            ("high", high_c, rec["high_label"], -0.16),
         ):
             v = rec[f"{end}_plot"]
-            (bar,) = ax.barh([yi], [v - base], left=base, height=0.6, color=color, zorder=2)
+            (bar,) = ax.barh(
+                [yi + offset], [v - base], left=base, height=0.32, color=color, zorder=2
+            )
             bar.set_gid(f"{end}:{rec['lever']}")
             shown = _year(rec[f"median_{end}"])
             other = rec["high_plot" if end == "low" else "low_plot"]
@@ -709,7 +825,7 @@ def plot_sensitivity(sens: pd.DataFrame, ax: Axes | None = None) -> Figure:
                 right = not other > base
             ha = "left" if right else "right"
             pad = 0.08 if right else -0.08
-            ax.text(v + pad, yi, f"{lbl}: {shown}", va="center", ha=ha, fontsize=7.5)
+            ax.text(v + pad, yi + offset, f"{lbl}: {shown}", va="center", ha=ha, fontsize=7)
     ax.axvline(base, color="#222222", lw=1.2, zorder=3)
     ax.set_yticks(y, data["lever"].tolist(), fontsize=8.5)
     ax.grid(False, axis="y")

@@ -38,10 +38,11 @@ from forecast import checks
 from forecast._version import __version__
 from forecast.checks import checked
 from forecast.demand.model import SamplerConfig
-from forecast.errors import ForecastError, SamplingWarning
+from forecast.errors import DataError, ForecastError, SamplingWarning
 from forecast.persist import json_default, resolve_target, write_directory_atomic
 from forecast.pipeline import DEMAND, MODELS
 from forecast.plots.style import format_tokens
+from forecast.results import mc_error_text, start_note, year_with_error
 from forecast.safety import csv_frame, markdown_text, terminal_text
 from forecast.scenarios import SCENARIO
 from forecast.units import year_text as _year
@@ -320,24 +321,55 @@ def _remedies_sentence(study) -> str:
         )
     if len(both):
         parts.append(f"Both together: {years(both['median_gain_years'].iloc[0])} years.")
-    parts.append(
-        "A multiplier of the stock moves the date by log(multiplier) / (demand growth - stock "
-        "growth): with demand growing several times faster than the stock, even a 2x stock "
-        "buys months, not years. Differences below about 0.1 year are within Monte Carlo "
-        "error."
-    )
+    if study.results:
+        parts.append(_multiplier_sentence(study.results[0]))
+    parts.append("Differences below about 0.1 year are within Monte Carlo error.")
     return " ".join(parts)
 
 
-def _mc_sentence(sens: pd.DataFrame, draws: int) -> str:
-    """What the sensitivity table's Monte Carlo error means, from its numbers."""
+def _multiplier_sentence(result) -> str:
+    """What doubling the stock buys, from the result's own growth rates: log(k) /
+    (demand growth - stock growth) in orders of magnitude per year."""
+    demand = float(np.median(result.demand_growth_oom))
+    bands = result.stock_bands
+    start = float(bands["year"].iloc[0])
+    later = bands.iloc[(bands["year"] - (start + 5.0)).abs().argmin()]
+    span = float(later["year"]) - start
+    stock = (
+        math.log10(float(later["median"]) / float(bands["median"].iloc[0])) / span
+        if span > 0
+        else 0.0
+    )
+    text = "Multiplying the stock by k moves the date by log(k) / (demand growth - stock growth)"
+    if demand <= stock:
+        return text + "."
+    return text + (
+        f": with the largest run's training set growing {10**demand:.1f}x a year and the stock "
+        f"{10**stock:.2f}x (medians over the next five years), doubling the stock moves the "
+        f"date by about {math.log10(2.0) / (demand - stock):.1f} years."
+    )
+
+
+def _mc_sentence(sens: pd.DataFrame, draws: int, main=None) -> str:
+    """What the sensitivity table's Monte Carlo error covers, from its numbers, beside the
+    main scenario's total error."""
     finite = sens["mc_se"][np.isfinite(sens["mc_se"])]
     worst = f"at most {finite.max():.2f} years" if len(finite) else "not estimable"
-    return (
-        f"Each median comes from {draws:,} joint draws; its Monte Carlo standard error "
-        f"(mc_se, the largest of the row's three runs, from 20 batches) is {worst}. All runs "
-        "share one seed, so the differences between a row's medians are more precise than "
-        "that."
+    text = (
+        f"Each median comes from {draws:,} joint draws; mc_se (the largest of the row's "
+        f"three runs, from 20 batches of those draws) is {worst}. It is the projection's "
+        "error only, given the one posterior sample of the demand fit every row shares; "
+        "the sampling error of that posterior comes on top of it."
+    )
+    se = None if main is None else (main.mc_error or {}).get("median")
+    if se is not None and math.isfinite(se):
+        text += (
+            f" The total Monte Carlo error of the {main.name} median, posterior sampling and "
+            f"projection together, is ±{mc_error_text(se)} years at its {main.draws:,} draws."
+        )
+    return text + (
+        " All runs share one seed and one posterior sample, so the differences between a "
+        "row's medians are more precise than either."
     )
 
 
@@ -409,15 +441,16 @@ def _figures(
             "main",
             "Training-set sizes, projected demand and stock, exhaustion dates",
             "Points: notable models' training sets. Blue: projected size of the largest run "
-            "(median, central 50/80/95% bands). Green: effective stock (median, 90% band). "
-            "Bottom: exhaustion-date median (diamond) and 80% interval (bar) per scenario; "
-            "open circles are published medians.",
+            "(median, central 50/80/95% bands). Green: effective stock of the main scenario "
+            "(median, 90% band); dotted, in a scenario's colour: the stock of each compared "
+            "scenario whose stock differs. Bottom: exhaustion-date median (diamond) and 80% "
+            "interval (bar) per scenario; open circles are published medians.",
             plot_main(results),
         ),
         (
             "prob_exhausted",
             "Probability of exhaustion by year",
-            "Share of joint draws exhausted by the end of each year, per scenario.",
+            _prob_caption(results),
             plot_prob_exhausted(results),
         ),
         *_compute_figure(main),
@@ -524,6 +557,33 @@ def _figures(
     return figures
 
 
+def _prob_caption(results) -> str:
+    """The probability figure's caption, with why its curves start above zero (from the
+    results' numbers)."""
+    text = "Share of joint draws exhausted by the end of each year, per scenario."
+    data_year = float(results[0].models["year"].max())
+    at_data = [r for r in results if abs(float(r.scenario.start) - data_year) < 1e-3]
+    if not at_data:
+        return text
+    first_year = math.floor(data_year)
+    at_first = [float(r.exhaustion.prob_exhausted_by([first_year]).iloc[0]) for r in at_data]
+    already = [float(r.exhaustion.already_exhausted_share) for r in at_data]
+    if max(at_first) <= 0.0:
+        return text
+
+    def span(values: list[float]) -> str:
+        lo, hi = min(values), max(values)
+        return _pct(lo) if _pct(lo) == _pct(hi) else f"{_pct(lo)} to {_pct(hi)}"
+
+    return text + (
+        f" The curves start above zero: by the end of {first_year}, the year of the data "
+        f"date ({results[0].data_date}), {span(at_first)} of the draws of the scenarios "
+        f"starting there have run out; "
+        f"{span(already)} already at the start, where demand is at or above the stock (the "
+        "largest runs are already close to it), the rest in the months that follow."
+    )
+
+
 def _save_figure(fig: Figure, directory: Path, stem: str) -> bytes:
     """Write ``stem``.png (a 256-colour palette PNG, about a third of the size of
     matplotlib's RGBA one and indistinguishable for line art) and ``stem``.svg; returns
@@ -587,15 +647,29 @@ def _visible(value):
 
 
 def _answer(main) -> dict:
-    """The first screen: the date, the intervals in words, P(by year)."""
-    ey = main.exhaustion_year()
+    """The first screen: the date with its total Monte Carlo error, the intervals in words
+    (each rounded to what its own error supports), why the lower ends are the data date
+    when they are, P(by year)."""
     prob = main.exhaustion.prob_exhausted_by(list(ANSWER_YEARS))
+
+    def end(key: str) -> str:
+        return year_with_error(main, key, error=False)
+
+    se = (main.mc_error or {}).get("median")
+    error = (
+        f"; Monte Carlo error ±{mc_error_text(se)} years"
+        if se is not None and math.isfinite(se)
+        else ""
+    )
     head = (
         f"The largest training runs reach the effective stock of public human-written text "
-        f"in {_year(ey['median'])} (median); 80% likely between {_year(ey['p10'])} and "
-        f"{_year(ey['p90'])}, 95% between {_year(ey['p2_5'])} and {_year(ey['p97_5'])}."
+        f"in {end('median')} (median{error}); 80% likely between {end('p10')} and "
+        f"{end('p90')}, 95% between {end('p2_5')} and {end('p97_5')}."
     )
-    kpis = [("median exhaustion year", _year(ey["median"]))]
+    note = start_note(main)
+    if note:
+        head += " " + note
+    kpis = [("median exhaustion year", end("median"))]
     kpis += [(f"probability exhausted by the end of {y}", _pct(p)) for y, p in prob.items()]
     kpis.append(
         (
@@ -603,7 +677,31 @@ def _answer(main) -> dict:
             _pct(main.exhaustion.not_exhausted_share),
         )
     )
-    return {"head": head, "kpis": kpis, "meaning": main.exhaustion.meaning()}
+    return {
+        "head": head,
+        "kpis": kpis,
+        "meaning": main.exhaustion.meaning(),
+        "precision": _precision_sentence(main),
+    }
+
+
+def _precision_sentence(main) -> str:
+    """What the headline's Monte Carlo error covers, from the result's own estimate."""
+    se = (main.mc_error or {}).get("median")
+    if se is None or not math.isfinite(se):
+        why = (
+            "could not be estimated (a batch's median is after the horizon)"
+            if main.mc_error
+            else "was not estimated"
+        )
+        return f"The Monte Carlo error of these numbers {why}; they are rounded to one decimal."
+    return (
+        f"Monte Carlo error: one standard error of the median, ±{mc_error_text(se)} years, "
+        f"from posterior sampling and the projection together (the fit's draws and the "
+        f"{main.draws:,} joint draws, by {int(main.mc_error.get('batches', 0))} batch means); "
+        "a fresh fit and run, e.g. on another machine, gives a median within about twice "
+        "that. Every date is rounded to the decimals its own error supports."
+    )
 
 
 def _pct(p: float) -> str:
@@ -612,25 +710,58 @@ def _pct(p: float) -> str:
     return f"{100 * p:.1f}%" if 0 < 100 * p < 1 else f"{100 * p:.0f}%"
 
 
+def _reach(sens: pd.DataFrame) -> pd.Series:
+    """How far each lever moves the median from the scenario's (years, the farther of its
+    two ends; a median after the horizon counts as the horizon), by row of ``sens``."""
+    horizon = float(sens.attrs.get("horizon", 2100.0))
+    base = sens["base_median"].fillna(horizon)
+    low = (sens["median_low"].fillna(horizon) - base).abs()
+    high = (sens["median_high"].fillna(horizon) - base).abs()
+    return np.maximum(low, high)
+
+
+def _move(r) -> str:
+    """A lever's two ends in words: "2027.9 with 1 epoch, 2031.2 with 16 epochs"."""
+    return f"{_year(r.median_low)} with {r.low_label}, {_year(r.median_high)} with {r.high_label}"
+
+
+def _oat_sentence(sens: pd.DataFrame) -> str:
+    """Which lever moves the median furthest from the scenario's, computed from the
+    one-at-a-time table; when the tornado's order (by the swing between a lever's two
+    ends) puts another lever first, that one too."""
+    reach = _reach(sens)
+    far = sens.loc[reach.idxmax()]
+    swing = sens.iloc[0]  # sorted by swing (forecast.studies.sensitivity)
+    text = (
+        f"Moving one lever at a time from the scenario (the tornado below), {far['lever']} "
+        f"moves the median furthest from the scenario's {_year(far['base_median'])}: "
+        f"{_move(far)} ({reach.max():.1f} years)"
+    )
+    if swing["lever"] != far["lever"]:
+        text += (
+            f"; {swing['lever']} has the widest swing between its two ends ({_move(swing)}), "
+            "which is what the tornado sorts by"
+        )
+    return text + "."
+
+
 def _drivers(main, sens: pd.DataFrame) -> list[str]:
     """Three sentences on what drives the uncertainty, from the sensitivity table and the
     main result's interval."""
-    rows = list(sens.itertuples(index=False))  # sorted by swing (forecast.studies.sensitivity)
-
-    def move(r) -> str:
-        return (
-            f"{_year(r.median_low)} with {r.low_label}, {_year(r.median_high)} with {r.high_label}"
-        )
-
     out = []
-    if rows:
-        out.append(f"Of the levers, {rows[0].lever} moves the median most: {move(rows[0])}.")
-    if len(rows) >= 3:
-        rest = max((abs(r.median_high - r.median_low) for r in rows[3:]), default=0.0)
-        out.append(
-            f"Next come {rows[1].lever} ({move(rows[1])}) and {rows[2].lever} "
-            f"({move(rows[2])}); every other lever moves it by at most {rest:.1f} years."
+    if len(sens):
+        out.append(_oat_sentence(sens))
+    if len(sens) >= 3:
+        reach = _reach(sens)
+        order = sens.assign(reach=reach).sort_values("reach", ascending=False, kind="stable")
+        rows = list(order.itertuples(index=False))
+        text = (
+            f"Next come {rows[1].lever} ({_move(rows[1])}) and {rows[2].lever} ({_move(rows[2])})"
         )
+        if len(rows) > 3:
+            rest = max(r.reach for r in rows[3:])
+            text += f"; every other lever moves it by at most {rest:.1f} years"
+        out.append(text + ".")
     ey = main.exhaustion_year()
     if ey["median"] is not None and ey["p10"] is not None:
         early = ey["median"] - ey["p10"]
@@ -640,8 +771,7 @@ def _drivers(main, sens: pd.DataFrame) -> list[str]:
             "after): today's runs are already close to the stock, so a date cannot be much "
             "earlier, while the draws in which the largest run's growth slows (its compute "
             "meeting the power and chip limits, or fewer record runs) push it out by a decade "
-            "or more. Multiplying the stock by k moves the date by only log(k) / (demand growth "
-            "- stock growth), which is why the stock's levers buy months, not years."
+            "or more. " + _multiplier_sentence(main)
         )
     return out
 
@@ -769,19 +899,15 @@ def _global_drivers(glob, sens: pd.DataFrame) -> list[str]:
             f"indices are {order}; interactions carry {inter.loc[by[0], 'interactions']:.0%}."
         )
     if len(sens):
-        oat = str(sens["lever"].iloc[0])
-        if oat == top["lever"]:
-            out.append(
-                f"Moving one lever at a time from the scenario (the tornado below) also puts "
-                f"{oat} first."
+        oat = _oat_sentence(sens)
+        far = str(sens["lever"].iloc[int(np.argmax(_reach(sens).to_numpy()))])
+        if far != top["lever"]:
+            oat += (
+                " That differs from the global ranking: how far one lever moves the date "
+                "with every other lever fixed says how far it can move the date, not how "
+                "much of the uncertainty it carries, and it cannot see interactions."
             )
-        else:
-            out.append(
-                f"Moving one lever at a time from the scenario (the tornado below) puts {oat} "
-                "first instead: a swing between a lever's two ends with every other lever "
-                "fixed says how far that lever can move the date, not how much of the "
-                "uncertainty it carries, and it cannot see interactions."
-            )
+        out.append(oat)
     return out
 
 
@@ -851,9 +977,10 @@ def _template_context(ctx: dict) -> dict:
             "One lever at a time moved to its low and high end, every other lever at the "
             "main scenario's value, same seed: median_low and median_high are the median "
             "exhaustion years (decimal years) at the two ends, base_median the scenario's; "
-            "mc_se is the largest Monte Carlo standard error of the row's medians (years)."
+            "mc_se is the largest Monte Carlo standard error of the row's medians (years; "
+            "the projection's, given the fitted posterior)."
         ),
-        "mc_sentence": _mc_sentence(ctx["sensitivity"], ctx["sensitivity_draws"]),
+        "mc_sentence": _mc_sentence(ctx["sensitivity"], ctx["sensitivity_draws"], main),
         "global_table": None if ctx.get("global") is None else _global_table(ctx["global"]),
         "global_caption": (
             "Sobol indices per lever: ST_median is the total index of the median exhaustion "
@@ -1025,8 +1152,25 @@ def _documents(ctx: dict) -> tuple[str, str]:
     return html_doc, re.sub(r"\n{3,}", "\n\n", md_doc)
 
 
-def _provenance(main, models_given: bool) -> str:
-    source = "a user-supplied models table" if models_given else "the bundled training-runs table"
+def _is_bundled_table(models: pd.DataFrame) -> bool:
+    """Whether ``models`` holds the bundled training-runs table (the columns a fit reads:
+    :func:`forecast.data.models_frame_hash`), however it was passed in."""
+    from forecast.data import load_training_runs, models_frame_hash
+
+    try:
+        return models_frame_hash(models) == models_frame_hash(load_training_runs())
+    except DataError:
+        return False
+
+
+def _provenance(main) -> str:
+    """Where the training runs came from: the bundled table whenever the table the report
+    used equals it (also when it was passed in as ``models``), else a user-supplied one."""
+    source = (
+        "the bundled training-runs table"
+        if _is_bundled_table(main.models)
+        else "a user-supplied models table"
+    )
     n = len(main.models)
     with_tokens = int(main.models["tokens"].notna().sum())
     return (
@@ -1324,7 +1468,7 @@ def write_report(
         for s in (scenario, *compare)
     )
     if demand is None:
-        say("fitting demand models (cached after the first run)")
+        say("demand: the default fit (read from the fit cache when it was fitted before)")
         demand = fit_demand(models, **fit_options, progress=say)
     with ThreadPoolExecutor(max_workers=1) as background:
         # The collapse studies need nothing above and draw from their own seeds: with
@@ -1398,7 +1542,7 @@ def write_report(
         "comparison": comparison,
         "sensitivity": sens_table,
         "sensitivity_draws": sens_draws,
-        "provenance": _provenance(main, models is not None),
+        "provenance": _provenance(main),
         "backtest": skill,
         "remedies": remedy_study,
         "explorer": explorer_page,

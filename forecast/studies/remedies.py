@@ -246,7 +246,9 @@ def what_remedies_buy(
 
     scenarios = remedy_scenarios(base, accuracies, both_accuracy)
     say = {} if progress is None else {"progress": lambda m: progress(f"remedies: {m}")}
-    results = run_scenarios(scenarios, demand, draws=draws, seed=seed, workers=workers, **say)
+    results = run_scenarios(
+        scenarios, demand, draws=draws, seed=seed, workers=workers, mc_error=False, **say
+    )
     table = compare(results, years=COMPARE_YEARS if years is None else years)
     table.insert(0, "remedy", table.pop("scenario"))
     accuracy = [

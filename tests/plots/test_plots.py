@@ -3,6 +3,7 @@ DataFrame twin holds exactly the plotted numbers."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import matplotlib
@@ -192,7 +193,8 @@ def test_diagnostics(bundled_demand):
     _render(fig)
     data = plot_diagnostics_data(bundled_demand)
     ppc = data[data["kind"] == "ppc"]
-    frontier = [n for n, f in bundled_demand.fits.items() if f.model.frontier]
+    frontier = [n for n, f in bundled_demand.fits.items() if f.model.shows_predictive_check()]
+    assert "compute-frontier" in frontier
     assert set(ppc["model"]) == set(frontier)
     assert (ppc["p2_5"] <= ppc["p10"]).all() and (ppc["p90"] <= ppc["p97_5"]).all()
     for name in frontier:
@@ -209,6 +211,22 @@ def test_diagnostics(bundled_demand):
     (line,) = _by_gid(fig, "rank:frontier:slope:0")
     np.testing.assert_allclose(line.get_ydata(), per_chain[per_chain["chain"] == 0]["count"])
     assert "seed" in _footer(fig)
+
+
+def test_diagnostics_of_the_default_alone(bundled_demand):
+    """The report's demand set holds only the default (demand v3): its own check (compute
+    runs' log10 FLOP) and its own parameters' rank plots."""
+    name = "compute-frontier"
+    alone = dataclasses.replace(bundled_demand, fits={name: bundled_demand.fits[name]})
+    fig = plot_diagnostics(alone)
+    _render(fig)
+    data = plot_diagnostics_data(alone)
+    ppc = data[data["kind"] == "ppc"]
+    fit = alone.fits[name]
+    assert len(ppc) == int(fit.rows["role_compute"].astype(bool).sum())
+    assert set(data.loc[data["kind"] == "rank", "parameter"]) == set(fit.model.rank_parameters)
+    assert _by_gid(fig, f"rank:{name}:compute_growth:0")
+    assert _by_gid(fig, f"observed:{name}")
 
 
 def test_figures_have_footer_and_titles(scenario_results, bundled_demand):
@@ -375,3 +393,99 @@ def test_compute_figure_shows_demand_compute_and_the_limits(scenario_results):
     np.testing.assert_allclose(line.get_ydata(), kept["median"])
     assert _by_gid(fig, "wall") and _by_gid(fig, "limit:2030")
     assert base.scenario.name in _footer(fig)
+
+
+# --- issue 37: every stock band, a legend clear of the crossing, both tornado ends ----------
+
+
+def _crossing(data: pd.DataFrame) -> tuple[float, float]:
+    """(year, tokens) where the first result's demand median first reaches its stock's."""
+    demand = data[data["series"] == "demand_median"].set_index("year")["tokens"]
+    stock = data[data["series"] == "stock_median"].set_index("year")["tokens"]
+    both = pd.concat([demand, stock], axis=1, keys=["demand", "stock"]).dropna()
+    year = both.index[(both["demand"] >= both["stock"]).to_numpy()][0]
+    return float(year), float(both.loc[year, "stock"])
+
+
+def test_main_figure_draws_every_scenarios_stock(scenario_results):
+    fig = plot_main(scenario_results)
+    _render(fig)
+    data = plot_main_data(scenario_results)
+    first, *others = scenario_results
+    for r in others:  # each compared scenario's stock differs from the baseline's here
+        suffix = f":{r.name}"
+        (line,) = _by_gid(fig, f"stock_median{suffix}")
+        rows = data[data["series"] == f"stock_median{suffix}"]
+        assert set(rows["label"]) == {r.name}
+        np.testing.assert_allclose(line.get_xdata(), rows["year"])
+        np.testing.assert_allclose(line.get_ydata(), rows["tokens"])
+        np.testing.assert_allclose(line.get_ydata(), r.stock_bands["median"].to_numpy())
+        assert len(_by_gid(fig, f"stock_band_90{suffix}")) == 1
+        for q in ("p5", "p95"):
+            np.testing.assert_allclose(
+                data.loc[data["series"] == f"stock_{q}{suffix}", "tokens"], r.stock_bands[q]
+            )
+    # a scenario with the same stock as one before it adds no band and no rows
+    twice = plot_main_data([first, first])
+    assert not twice["series"].str.contains(":").any()
+    legend = " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    assert "default demand (v3: largest run from compute" in legend
+    assert "(default)" not in legend and "average" not in legend
+
+
+def test_main_legend_on_a_users_axes_leaves_the_crossing_clear(scenario_results):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=(12, 4), layout="constrained")
+    left, _right = fig.subplots(1, 2)
+    plot_main(scenario_results, ax=left)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    box = left.get_legend().get_window_extent(canvas.get_renderer())
+    year, tokens = _crossing(plot_main_data(scenario_results))
+    assert 2026 <= year <= 2032
+    x, y = left.transData.transform((year, tokens))
+    assert not box.contains(x, y), (year, tokens)
+    # nor the exhaustion bars at the bottom
+    for r in scenario_results:
+        (marker,) = _by_gid(fig, f"exhaustion_median:{r.name}")
+        mx, my = marker.get_transform().transform(marker.get_xydata()[0])
+        assert not box.contains(mx, my), r.name
+    texts = [t.get_text() for t in left.get_legend().get_texts()]
+    assert any(t.startswith("stock of epoch2024: median") for t in texts)
+
+
+def test_prob_exhausted_footer_says_why_the_curves_start_above_zero(scenario_results):
+    fig = plot_prob_exhausted(scenario_results)
+    shares = [r.exhaustion.already_exhausted_share for r in scenario_results]
+    footer = _footer(fig)
+    assert "of draws exhausted already at the start" in footer
+    assert f"{min(shares):.1%}" in footer and f"{max(shares):.1%}" in footer
+
+
+def test_tornado_shows_both_ends_when_they_move_the_same_way():
+    """Issue 37: a lever whose two ends both move the median later had its shorter bar
+    hidden under the longer one; each end now has its own half of the row."""
+    sens = pd.DataFrame(
+        {
+            "lever": ["compute growth", "quality fraction"],
+            "low_label": ["0.35 OOM/yr", "0.1"],
+            "high_label": ["0.7 OOM/yr", "0.4"],
+            "median_low": [2030.5, 2028.9],
+            "median_high": [2033.8, 2030.3],
+            "base_median": [2029.8, 2029.8],
+            "swing": [3.3, 1.4],
+            "mc_se": [0.02, 0.02],
+        }
+    )
+    sens.attrs.update(horizon=2100.0, scenario="baseline", draws=1000, seed=0)
+    fig = plot_sensitivity(sens)
+    _render(fig)
+    for rec in plot_sensitivity_data(sens).itertuples():
+        (low,) = _by_gid(fig, f"low:{rec.lever}")
+        (high,) = _by_gid(fig, f"high:{rec.lever}")
+        assert low.get_x() + low.get_width() == pytest.approx(rec.low_plot)
+        assert high.get_x() + high.get_width() == pytest.approx(rec.high_plot)
+        assert low.get_y() >= high.get_y() + high.get_height()  # side by side, not on top
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "0.35 OOM/yr: 2030.5" in texts and "0.7 OOM/yr: 2033.8" in texts

@@ -3,6 +3,7 @@ overwrite refusal, --force and atomicity."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -301,7 +302,17 @@ def test_html_numbers_match_summary(written):
             if ey[key] is not None:
                 assert f"{ey[key]:.1f}" in text
     ey = payload["exhaustion_year"]
-    assert f"text in {ey['median']:.1f} (median); 80% likely between {ey['p10']:.1f}" in text
+    # The headline: each date to the decimals its total Monte Carlo error supports, the
+    # median with that error (issue 37).
+    from forecast.results import mc_error_text, supported_decimals
+
+    se = payload["mc_error"]
+    median = f"{ey['median']:.{supported_decimals(se['median'])}f}"
+    p10 = f"{ey['p10']:.{supported_decimals(se['p10'])}f}"
+    assert (
+        f"text in {median} (median; Monte Carlo error ±{mc_error_text(se['median'])} years); "
+        f"80% likely between {p10}" in text
+    )
 
 
 def test_markdown_links_figures(written):
@@ -390,6 +401,18 @@ def test_empty_directory_is_used(tmp_path, fast):
     out.mkdir()
     rp.write_report(out, progress=None, **fast)
     assert (out / "index.html").is_file()
+
+
+def test_a_report_on_the_default_fit_alone(tmp_path, fast):
+    """``forecast report`` fits only the default demand (v3): every figure and section
+    must be built from that set alone (0.9.0's first CI run failed on the diagnostics)."""
+    name = "compute-frontier"
+    demand = fast["demand"]
+    alone = dataclasses.replace(demand, fits={name: demand.fits[name]})
+    out = tmp_path / "rep"
+    rp.write_report(out, progress=None, **{**fast, "demand": alone})
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert f"| {name} " in text[text.index("Sampler diagnostics") :]
 
 
 def test_force_replaces(tmp_path, fast):
@@ -831,6 +854,117 @@ def test_global_sentences_follow_the_numbers(fast_global, fast_sensitivity):
     assert text[1].startswith("Interactions between levers carry 30% of that variance")
     assert "not distinguishable from none" not in text[1]
     assert text[-1].startswith(
-        "Moving one lever at a time from the scenario (the tornado below) puts some other "
-        "lever first instead"
+        "Moving one lever at a time from the scenario (the tornado below), some other lever "
+        "moves the median furthest from the scenario's"
     )
+    assert "That differs from the global ranking" in text[-1]
+
+
+# --- text a reader can trust (issue 37) ----------------------------------------------------
+
+
+def test_provenance_calls_the_bundled_table_bundled(scenario_results):
+    """The bundled table passed in as ``models`` is still the bundled table; only another
+    table is "user-supplied"."""
+    from forecast.data import load_training_runs
+
+    main = scenario_results[0]
+    bundled = dataclasses.replace(main, models=load_training_runs())
+    assert "Training runs: the bundled training-runs table" in rp._provenance(bundled)
+    edited = dataclasses.replace(main, models=main.models.iloc[:-1])
+    assert "Training runs: a user-supplied models table" in rp._provenance(edited)
+
+
+def test_a_report_from_the_bundled_models_says_bundled(tmp_path, fast):
+    from forecast.data import load_training_runs
+
+    out = rp.write_report(tmp_path / "rep", models=load_training_runs(), progress=None, **fast)
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "the bundled training-runs table" in md and "user-supplied" not in md
+
+
+def _oat_table(rows, base=2029.8):
+    sens = pd.DataFrame(
+        rows, columns=["lever", "low_label", "high_label", "median_low", "median_high"]
+    ).assign(base_median=base, mc_se=0.02)
+    sens["swing"] = (sens["median_high"] - sens["median_low"]).abs()
+    sens = sens.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+    sens.attrs.update(horizon=2100.0, scenario="baseline", draws=1000, seed=0)
+    return sens
+
+
+def test_sensitivity_sentences_name_the_lever_that_moves_the_median_furthest():
+    """Issue 37: the sentence named the widest swing "the biggest driver" while another
+    lever, whose two ends both move the median later, moved it further."""
+    sens = _oat_table(
+        [
+            ("repetition epochs", "1 epoch", "16 epochs", 2027.5, 2031.0),  # swing 3.5
+            ("compute growth", "0.35 OOM/yr", "0.7 OOM/yr", 2030.5, 2033.8),  # reach 4.0
+            ("quality fraction", "0.1", "0.4", 2028.9, 2030.3),
+            ("stock growth", "1.0/yr", "1.15/yr", 2029.6, 2030.0),
+        ]
+    )
+    assert sens["lever"].iloc[0] == "repetition epochs"  # the tornado's order
+    main = type("Main", (), {"exhaustion_year": lambda self: {"median": None, "p10": None}})()
+    first, second = rp._drivers(main, sens)
+    assert first.startswith(
+        "Moving one lever at a time from the scenario (the tornado below), compute growth "
+        "moves the median furthest from the scenario's 2029.8: 2030.5 with 0.35 OOM/yr, "
+        "2033.8 with 0.7 OOM/yr (4.0 years); repetition epochs has the widest swing"
+    )
+    assert second.startswith("Next come repetition epochs (2027.5 with 1 epoch")
+    assert second.endswith("every other lever moves it by at most 0.2 years.")
+    # when one lever leads both ways, it is named once
+    alone = _oat_table([("compute growth", "low", "high", 2026.0, 2034.0)])
+    assert "widest swing" not in rp._oat_sentence(alone)
+
+
+def test_first_screen_has_the_median_with_its_total_monte_carlo_error(scenario_results):
+    from forecast.results import mc_error_text, start_note, supported_decimals
+
+    main = scenario_results[0]
+    answer = rp._answer(main)
+    se = main.mc_error["median"]
+    median = f"{main.exhaustion.quantile(0.5):.{supported_decimals(se)}f}"
+    assert f"in {median} (median; Monte Carlo error ±{mc_error_text(se)} years)" in answer["head"]
+    assert "posterior sampling and the projection together" in answer["precision"]
+    assert f"{main.draws:,} joint draws" in answer["precision"]
+    note = start_note(main)
+    assert (note in answer["head"]) if note else ("starts at the data date" not in answer["head"])
+    # an explicit case: 3% of the draws exhausted at the start
+    ex = main.exhaustion
+    flags = np.arange(ex.exhaustion_year.size) < round(0.03 * ex.exhaustion_year.size)
+    many = dataclasses.replace(main, exhaustion=dataclasses.replace(ex, already_exhausted=flags))
+    assert (
+        f"The 95% interval starts at the data date {main.data_date}: 3.0%"
+        in (rp._answer(many)["head"])
+    )
+    unestimated = rp._answer(dataclasses.replace(main, mc_error={}))
+    assert "Monte Carlo error" not in unestimated["head"]
+    assert "was not estimated" in unestimated["precision"]
+
+
+def test_sensitivity_error_says_it_is_the_projections(scenario_results):
+    main = scenario_results[0]
+    sens = _oat_table([("quality fraction", "0.1", "0.4", 2028.9, 2030.3)])
+    text = rp._mc_sentence(sens, 1000, main)
+    assert "the projection's error only" in text
+    assert "The total Monte Carlo error of the baseline median, posterior sampling and " in text
+
+
+def test_probability_caption_explains_where_the_curves_start(scenario_results):
+    caption = rp._prob_caption(scenario_results)
+    at_data = [r for r in scenario_results if abs(r.scenario.start - r.models["year"].max()) < 1e-3]
+    year = int(np.floor(at_data[0].scenario.start))
+    assert f"The curves start above zero: by the end of {year}" in caption
+    shares = {rp._pct(r.exhaustion.already_exhausted_share) for r in at_data}
+    assert any(share in caption for share in shares)
+
+
+def test_markdown_shows_comparisons_as_written(written):
+    """report.md showed ``&lt;=`` and ``-&gt;``; index.html stays escaped."""
+    path, _ = written
+    md = (path / "report.md").read_text(encoding="utf-8")
+    page = (path / "index.html").read_text(encoding="utf-8")
+    assert "r_hat <= 1.01" in md and "&lt;" not in md and "&gt;" not in md
+    assert "r_hat &lt;= 1.01" in page
