@@ -1338,12 +1338,36 @@ def _skill_study(models: pd.DataFrame, seed: int, say, fit_options: dict):
     )
 
 
-def _global_study(scenario, demand, seed: int, say, workers: int, fit_options: dict):
-    """:func:`forecast.studies.global_sensitivity.global_sensitivity` at its defaults,
-    computed once per scenario, fits and seed, then read from the fit cache (its numbers
-    do not depend on the number of workers)."""
+def _study_cached(name: str, what: str, scenario, demand, inputs: dict, compute, fit_options):
+    """``compute()`` (a study on ``scenario`` and the fits of ``demand``), computed once
+    per scenario, fits, data and ``inputs`` (seed, sizes), then read from the fit cache
+    (:func:`~forecast.demand.value_cached`: exact JSON, the same bits). Fits that were not
+    read from or filed in the cache have no key: the study is computed."""
     from forecast.data import models_frame_hash
     from forecast.demand.cache import value_cached
+
+    keys = {n: fit._stored.attrs.get("forecast_key") for n, fit in demand.fits.items()}
+    if not all(keys.values()):
+        return compute()
+    inputs = {
+        "scenario": scenario.to_toml(),
+        "fits": keys,
+        "data": models_frame_hash(demand.models),
+        **inputs,
+    }
+    return value_cached(
+        name,
+        inputs,
+        compute,
+        fit_options["cache_dir"],
+        use_cache=fit_options["use_cache"],
+        what=what,
+    )
+
+
+def _global_study(scenario, demand, seed: int, say, workers: int, fit_options: dict):
+    """:func:`forecast.studies.global_sensitivity.global_sensitivity` at its defaults,
+    cached by :func:`_study_cached` (its numbers do not depend on the number of workers)."""
     from forecast.studies import global_sensitivity as gs
 
     def compute():
@@ -1352,24 +1376,66 @@ def _global_study(scenario, demand, seed: int, say, workers: int, fit_options: d
             scenario, demand, seed=seed, workers=max(1, workers), progress=say
         )
 
-    keys = {name: fit._stored.attrs.get("forecast_key") for name, fit in demand.fits.items()}
-    if not all(keys.values()):  # fits that were not cached: nothing names them
-        return compute()
-    inputs = {
-        "scenario": scenario.to_toml(),
-        "fits": keys,
-        "data": models_frame_hash(demand.models),
-        "n": gs.DEFAULT_N,
-        "draws": gs.DEFAULT_DRAWS,
-        "seed": seed,
-    }
-    return value_cached(
+    inputs = {"n": gs.DEFAULT_N, "draws": gs.DEFAULT_DRAWS, "seed": seed}
+    return _study_cached(
         "global-sensitivity",
+        "global sensitivity analysis",
+        scenario,
+        demand,
         inputs,
         compute,
-        fit_options["cache_dir"],
-        use_cache=fit_options["use_cache"],
-        what="global sensitivity analysis",
+        fit_options,
+    )
+
+
+def _sensitivity_study(scenario, demand, draws: int, seed: int, say, workers, fit_options):
+    """The one-at-a-time sensitivity (:func:`forecast.studies.sensitivity.sensitivity`),
+    cached by :func:`_study_cached` (its table's ``attrs`` kept)."""
+    from forecast.studies.sensitivity import DEFAULT_LEVERS, sensitivity
+
+    def compute():
+        say(f"sensitivity analysis: {1 + 2 * len(DEFAULT_LEVERS)} runs of {draws:,} draws")
+        frame = sensitivity(scenario, demand, draws=draws, seed=seed, progress=say, workers=workers)
+        return frame, dict(frame.attrs)
+
+    frame, attrs = _study_cached(
+        "sensitivity",
+        "one-at-a-time sensitivity analysis",
+        scenario,
+        demand,
+        {"draws": draws, "seed": seed, "levers": [str(lever) for lever in DEFAULT_LEVERS]},
+        compute,
+        fit_options,
+    )
+    frame.attrs.update(attrs)
+    return frame
+
+
+def _remedy_study(demand, draws: int, seed: int, say, workers, fit_options):
+    """:func:`forecast.studies.remedies.what_remedies_buy` at its defaults, cached by
+    :func:`_study_cached` (keyed by its base scenario, accuracies, draws and seed)."""
+    from forecast.scenarios import load_scenario
+    from forecast.studies import remedies as rm
+    from forecast.studies.remedies import what_remedies_buy
+
+    base = load_scenario(rm.REMEDY_BASE)
+
+    def compute():
+        return what_remedies_buy(demand, draws=draws, seed=seed, progress=say, workers=workers)
+
+    return _study_cached(
+        "remedies",
+        "remedies study",
+        base,
+        demand,
+        {
+            "draws": draws,
+            "seed": seed,
+            "accuracies": list(rm.REMEDY_ACCURACIES),
+            "both": rm.BOTH_ACCURACY,
+        },
+        compute,
+        fit_options,
     )
 
 
@@ -1453,7 +1519,6 @@ def write_report(
         run_scenarios,
     )
     from forecast.scenarios import load_scenario
-    from forecast.studies.sensitivity import DEFAULT_LEVERS, sensitivity
 
     check_inputs(models, demand)
     say = progress or _silent
@@ -1481,9 +1546,8 @@ def write_report(
         results = run_scenarios([scenario, *compare], demand, progress=say, workers=workers)
         main, *compared = results
         sens_draws = min(main.draws, SENSITIVITY_DRAWS)
-        say(f"sensitivity analysis: {1 + 2 * len(DEFAULT_LEVERS)} runs of {sens_draws:,} draws")
-        sens = sensitivity(
-            main.scenario, demand, draws=sens_draws, seed=main.seed, progress=say, workers=workers
+        sens = _sensitivity_study(
+            main.scenario, demand, sens_draws, main.seed, say, workers, fit_options
         )
         glob = None
         if global_analysis:
@@ -1491,14 +1555,8 @@ def write_report(
         collapse = collapse_job.result() if collapse_job else _collapse_cached(*cache)
     remedy_study = None
     if remedies:
-        from forecast.studies.remedies import what_remedies_buy
-
-        remedy_study = what_remedies_buy(
-            demand,
-            draws=min(main.draws, SENSITIVITY_DRAWS),
-            seed=main.seed,
-            progress=say,
-            workers=workers,
+        remedy_study = _remedy_study(
+            demand, min(main.draws, SENSITIVITY_DRAWS), main.seed, say, workers, fit_options
         )
     skill = None
     if backtest:

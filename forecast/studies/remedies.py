@@ -124,8 +124,12 @@ def load_synthetic_data(path: str | Path | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
+#: The scenario the remedies study starts from: the web as it is, AI-written text in it.
+REMEDY_BASE = "contaminated-web"
+
+
 def remedy_scenarios(
-    base: str = "contaminated-web",
+    base: str = REMEDY_BASE,
     accuracies: tuple[float, ...] = REMEDY_ACCURACIES,
     both_accuracy: float = BOTH_ACCURACY,
 ) -> list:
@@ -226,7 +230,7 @@ _ACCURACY = checks.number(*VERIFIER_ACCURACY_RANGE)
 def what_remedies_buy(
     demand=None,
     *,
-    base: str = "contaminated-web",
+    base: str = REMEDY_BASE,
     accuracies: tuple[float, ...] = REMEDY_ACCURACIES,
     both_accuracy: float = BOTH_ACCURACY,
     draws: int = 20_000,

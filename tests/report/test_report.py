@@ -812,6 +812,33 @@ def test_a_second_report_reads_the_studies_from_the_cache(tmp_path, fast, monkey
             rp._skill_study(fast["demand"].models, seed, None, fit_options | {"sampler": sampler})
 
 
+def test_a_later_report_reads_the_sensitivity_and_remedies_studies(tmp_path, fast, monkeypatch):
+    """Fits filed in the cache have a key: a second report on them computes neither the
+    one-at-a-time sensitivity nor the remedies study (issue 36: the warm report) and
+    writes the same files; another seed computes them again."""
+    import forecast.studies.remedies
+    import forecast.studies.sensitivity
+
+    demand = fast["demand"]
+    for name, fit in demand.fits.items():
+        monkeypatch.setitem(fit._stored.attrs, "forecast_key", f"key-{name}")
+    options = {**fast, "remedies": True, "use_cache": True, "cache_dir": tmp_path / "cache"}
+    first = rp.write_report(tmp_path / "first", progress=None, **options)
+    cached = {p.name.split("-")[0] for p in (tmp_path / "cache").iterdir()}
+    assert {"sensitivity", "remedies"} <= cached
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(forecast.studies.sensitivity, "sensitivity", refuse)
+    monkeypatch.setattr(forecast.studies.remedies, "what_remedies_buy", refuse)
+    second = rp.write_report(tmp_path / "second", progress=None, **options)
+    for name in ("summary.json", "report.md", "index.html"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    with pytest.raises(AssertionError, match="computed again"):
+        rp.write_report(tmp_path / "third", progress=None, **{**options, "seed": 3})
+
+
 def test_global_sensitivity_leads_what_drives_the_uncertainty(written, fast_global):
     """The section names the lever with the largest total index first, says how much of
     the variance the interactions carry, shows the figure and table, and writes the
