@@ -459,22 +459,13 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 
 def _override(text: str) -> tuple[str, object]:
-    """argparse type of ``--set``: ``key=value`` with a TOML value (a bare word = a string)."""
-    import tomllib
+    """argparse type of ``--set``: :func:`forecast.scenarios.parse_override`."""
+    from forecast.scenarios import parse_override
 
-    key, sep, value = text.partition("=")
-    key = key.strip()
-    if not sep or not key or not value.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     try:
-        return key, tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
-        if value.strip().replace("-", "").replace("_", "").isalnum():
-            return key, value.strip()
-        raise argparse.ArgumentTypeError(
-            f"{key}: {value!r} is not a TOML value (a number, true/false, a string or an "
-            "inline table such as '{verifier_accuracy = 0.9}')"
-        ) from None
+        return parse_override(text)
+    except ForecastError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_run(args) -> int:

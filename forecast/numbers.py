@@ -199,22 +199,17 @@ def _split_key(key: str) -> tuple[str, str]:
 
 
 def _scenario_item(scenario: str):
-    """``name`` or ``name[k=v,...]`` as a :func:`forecast.run_scenarios` item (values are
-    TOML, a bare word a string, as with ``forecast run --set``)."""
-    import tomllib
+    """``name`` or ``name[k=v,...]`` as a :func:`forecast.run_scenarios` item (each
+    ``k=v`` as ``forecast run --set`` reads it: :func:`forecast.scenarios.parse_override`)."""
+    from forecast.scenarios import parse_override
 
     if "[" not in scenario:
         return scenario
     name, _, inner = scenario.partition("[")
-    changes = {}
-    for part in inner.rstrip("]").split(","):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ForecastError(f"number key {scenario!r}: expected KEY=VALUE, got {part!r}")
-        try:
-            changes[key.strip()] = tomllib.loads(f"v = {value}")["v"]
-        except tomllib.TOMLDecodeError:
-            changes[key.strip()] = value.strip()
+    try:
+        changes = dict(parse_override(part) for part in inner.rstrip("]").split(","))
+    except ForecastError as exc:
+        raise ForecastError(f"number key {scenario!r}: {exc}") from None
     return (name, {"name": scenario, **changes})
 
 
@@ -302,36 +297,24 @@ def compute_numbers(
     payloads = _report_payloads(report) if report is not None else {}
     missing = [s for s in scenarios if s not in payloads]
     if missing:
-        from forecast.pipeline import fit_demand, run_scenarios
+        from forecast.pipeline import demand_models_needed, fit_demand, run_scenarios
         from forecast.scenarios import load_scenario
 
         items = [_scenario_item(s) for s in missing]
-        for item in items:  # an unknown name or lever fails before anything is fitted
+        # Loaded here so that an unknown name or lever fails before anything is fitted.
+        needed = set()
+        for item in items:
             name, changes = (item, {}) if isinstance(item, str) else item
-            load_scenario(name).with_overrides(**{k: v for k, v in changes.items() if k != "name"})
+            levers = {k: v for k, v in changes.items() if k != "name"}
+            needed |= set(demand_models_needed(load_scenario(name).with_overrides(**levers)))
         say("fitting the demand models the scenarios use (read from the cache when fitted before)")
-        demand = fit_demand(names=sorted(_models_needed(items)), progress=say)
+        demand = fit_demand(names=sorted(needed), progress=say)
         say(f"running {len(missing)} scenario(s): {', '.join(missing)}")
         for key, result in zip(missing, run_scenarios(items, demand, progress=say), strict=True):
             payloads[key] = result.to_json_dict()
     for name in scenarios:
         out |= _scenario_numbers(name, payloads[name])
     return {k: out[k] for k in keys}
-
-
-def _models_needed(items) -> set[str]:
-    """Fitted demand models (names) the scenario items use."""
-    from forecast.pipeline import demand_models_needed
-    from forecast.scenarios import load_scenario
-
-    needed: set[str] = set()
-    for item in items:
-        name, changes = (item, {}) if isinstance(item, str) else item
-        scenario = load_scenario(name).with_overrides(
-            **{k: v for k, v in changes.items() if k != "name"}
-        )
-        needed |= set(demand_models_needed(scenario))
-    return needed
 
 
 # --------------------------------------------------------------------------------------

@@ -404,6 +404,25 @@ SCENARIO = checks.either(
 SAMPLING_KEYS = ("draws", "seed", "start", "horizon", "name", "description")
 
 
+def parse_override(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` (``forecast run --set``) as ``(key, value)``: the value is TOML (a
+    number, true/false, a quoted string, an inline table), or a bare word taken as a
+    string. Raises :class:`~forecast.errors.ScenarioError` naming what is wrong."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not value.strip():
+        raise ScenarioError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        if value.strip().replace("-", "").replace("_", "").isalnum():
+            return key, value.strip()
+        raise ScenarioError(
+            f"{key}: {value!r} is not a TOML value (a number, true/false, a string or an "
+            "inline table such as '{verifier_accuracy = 0.9}')"
+        ) from None
+
+
 def override_name(name: str, overrides: dict) -> str:
     """``"baseline [stock.repetition='flat']"``: the name of a scenario whose levers changed.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import shutil
@@ -123,6 +124,25 @@ def small_sampler():
 
 RECORDED_DEMAND = TESTS_DIR / "fixtures" / "recorded_demand"
 RERECORD = "run `python tests/fixtures/record_demand.py` to record it again"
+
+
+@contextlib.contextmanager
+def dask_client(workers: int = 1, processes: bool = False):
+    """A Dask client on a fresh LocalCluster (one thread per worker, no dashboard on a
+    public port), closed on exit: in-process by default, the fastest for small studies."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
 
 
 def recorded_demand(path: pathlib.Path = RECORDED_DEMAND):

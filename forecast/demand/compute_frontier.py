@@ -66,7 +66,15 @@ from forecast.demand.feasibility import (
     compute_ceiling,
     latency_wall_log10,
 )
-from forecast.demand.model import _PAD_KNOT, DemandFit, DemandModel, _Scaling, drop_padding
+from forecast.demand.model import (
+    _PAD_KNOT,
+    DemandFit,
+    DemandModel,
+    _predictive_frame,
+    _Scaling,
+    drop_padding,
+    growth_frame,
+)
 from forecast.errors import DataError, ForecastError
 
 pm = _compat.lazy_module("pymc")
@@ -1335,8 +1343,6 @@ class ComputeFrontierTrend(DemandModel):
 
     def predictive_rows(self, fit: DemandFit, n_draws: int, seed: int) -> pd.DataFrame:
         """Posterior predictive of each compute run's log10 FLOP (the check's data)."""
-        from forecast.demand.model import _predictive_frame
-
         rng = np.random.default_rng(seed)
         p = self.draw_params(fit, self._draw_index(fit, n_draws, rng))
         comp = fit.rows[fit.rows["role_compute"].astype(bool)]
@@ -1399,21 +1405,7 @@ class ComputeFrontierTrend(DemandModel):
             *(f"{y:g}" for y in at_years),
             "compute edge (fitted)",
         ]
-        rows = []
-        for label, draws in zip(labels, [*rate.T, edge], strict=True):
-            q = np.quantile(draws, [0.1, 0.5, 0.9])
-            rows.append(
-                {
-                    "at": label,
-                    "oom_per_year": q[1],
-                    "oom_p10": q[0],
-                    "oom_p90": q[2],
-                    "growth_per_year": 10 ** q[1],
-                    "growth_p10": 10 ** q[0],
-                    "growth_p90": 10 ** q[2],
-                }
-            )
-        return pd.DataFrame(rows)
+        return growth_frame(labels, [*rate.T, edge])
 
     def ratio_table(self, fit: DemandFit) -> pd.DataFrame:
         """The edge's tokens per parameter at each knot (1 January) and at the data date:

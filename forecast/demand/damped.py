@@ -55,6 +55,7 @@ from forecast.demand.model import (
     _predictive_frame,
     _Scaling,
     drop_padding,
+    growth_frame,
 )
 from forecast.errors import DataError
 
@@ -717,22 +718,8 @@ class DampedFrontierTrend(DemandModel):
         years = np.array([t_last, *at_years], dtype=float)
         rate = self.growth_draws(fit, years, n_draws, seed)
         long_run = fit.posterior["long_run_rate"].to_numpy().reshape(-1)
-        rows = []
         labels = [f"data date ({t_last:.1f})", *(f"{y:g}" for y in at_years), "long run"]
-        for label, draws in zip(labels, [*rate.T, long_run], strict=True):
-            q = np.quantile(draws, [0.1, 0.5, 0.9])
-            rows.append(
-                {
-                    "at": label,
-                    "oom_per_year": q[1],
-                    "oom_p10": q[0],
-                    "oom_p90": q[2],
-                    "growth_per_year": 10 ** q[1],
-                    "growth_p10": 10 ** q[0],
-                    "growth_p90": 10 ** q[2],
-                }
-            )
-        return pd.DataFrame(rows)
+        return growth_frame(labels, [*rate.T, long_run])
 
 
 # --- the ExGaussian in closed form (scipy's exponnorm integrates its cdf numerically) -----

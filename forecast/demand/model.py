@@ -417,6 +417,27 @@ class DemandModel:
         return rows[[c for c in dict.fromkeys(columns) if c in rows.columns]]
 
 
+def growth_frame(labels, draws) -> pd.DataFrame:
+    """Per label, the median and 80% interval of its draws of growth (OOM per year, one
+    array per label): columns ``at``, ``oom_per_year``, ``oom_p10``, ``oom_p90`` and the
+    same as factors per year (``growth_per_year``, ``growth_p10``, ``growth_p90``)."""
+    rows = []
+    for label, values in zip(labels, draws, strict=True):
+        q = np.quantile(values, [0.1, 0.5, 0.9])
+        rows.append(
+            {
+                "at": label,
+                "oom_per_year": q[1],
+                "oom_p10": q[0],
+                "oom_p90": q[2],
+                "growth_per_year": 10 ** q[1],
+                "growth_p10": 10 ** q[0],
+                "growth_p90": 10 ** q[2],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _predictive_frame(name: str, years, observed, pred: np.ndarray) -> pd.DataFrame:
     q = np.quantile(pred, [0.025, 0.1, 0.5, 0.9, 0.975], axis=0)
     return pd.DataFrame(

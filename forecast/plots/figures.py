@@ -273,6 +273,12 @@ def plot_main_data(results) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _stock_handle(color, ls, lw, alpha):
+    """A legend entry for a scenario's stock: its 90% band (drawn at ``alpha``, shown a
+    little stronger) under its median line."""
+    return (Patch(color=color, alpha=2 * alpha, lw=0), Line2D([], [], color=color, lw=lw, ls=ls))
+
+
 @literal_text
 def plot_main(
     results,
@@ -492,13 +498,8 @@ def plot_main(
     place = legend_place(legend, fig, "outside")
     if place == "outside":  # wide bands leave no corner: the legend beside the Axes
         handles, legend_labels = ax.get_legend_handles_labels()
-        for label, color, (ls, lw, alpha) in stocks[1:]:
-            handles.append(
-                (
-                    Patch(color=color, alpha=2 * alpha, lw=0),
-                    Line2D([], [], color=color, lw=lw, ls=ls),
-                )
-            )
+        for label, color, style in stocks[1:]:
+            handles.append(_stock_handle(color, *style))
             legend_labels.append(textwrap.fill(label, 48))
         handles.append(exhaustion_handle)
         legend_labels.append("exhaustion date: median (◆) and 80% interval (bar)")
@@ -532,13 +533,8 @@ def plot_main(
             "largest run: median, 50/80/95% bands\n"
             + textwrap.fill(demand_label(first.scenario.demand.model), 40),
         ]
-        for label, color, (ls, lw, alpha) in stocks:
-            handles.append(
-                (
-                    Patch(color=color, alpha=2 * alpha, lw=0),
-                    Line2D([], [], color=color, lw=lw, ls=ls),
-                )
-            )
+        for label, color, style in stocks:
+            handles.append(_stock_handle(color, *style))
             legend_labels.append(textwrap.fill(label, 40))
         handles.append(exhaustion_handle)
         legend_labels.append("exhaustion date: median ◆, 80% bar")

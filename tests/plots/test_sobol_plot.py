@@ -10,21 +10,11 @@ import pytest
 @pytest.fixture(scope="module")
 def result():
     """Ishigami's indices (the study's code path, one in-process Dask worker)."""
-    from distributed import Client, LocalCluster
-
     from forecast.studies.global_sensitivity import ishigami, sobol_indices
+    from tests.conftest import dask_client
 
     levers, function = ishigami()
-    with (
-        LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=False,
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with dask_client() as client:
         return sobol_indices(levers, function, n=256, seed=2, client=client, resamples=100)
 
 

@@ -79,20 +79,10 @@ def fast_sensitivity(bundled_demand):
 @pytest.fixture(scope="module")
 def fast_global(bundled_demand):
     """A small real global analysis (one in-process Dask worker)."""
-    from distributed import Client, LocalCluster
-
     from forecast.studies.global_sensitivity import global_sensitivity
+    from tests.conftest import dask_client
 
-    with (
-        LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=False,
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with dask_client() as client:
         return global_sensitivity(
             "baseline", bundled_demand, n=16, draws=200, seed=2, resamples=100, client=client
         )

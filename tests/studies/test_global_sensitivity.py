@@ -25,32 +25,22 @@ from forecast.studies.global_sensitivity import (
     sobol_design,
     sobol_indices,
 )
+from tests.conftest import dask_client
 
 LEVERS = {lv.name: lv for lv in DEFAULT_GLOBAL_LEVERS}
-NO_DASHBOARD = {"dashboard_address": None, "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"}}
 
 
 @pytest.fixture(scope="module")
 def client():
     """A real LocalCluster of two worker processes (one thread each)."""
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **NO_DASHBOARD) as cluster,
-        Client(cluster) as c,
-    ):
+    with dask_client(workers=2, processes=True) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def in_process_client():
     """One worker thread in this process."""
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, **NO_DASHBOARD) as cluster,
-        Client(cluster) as c,
-    ):
+    with dask_client() as c:
         yield c
 
 
